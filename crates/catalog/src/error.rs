@@ -1,0 +1,273 @@
+//! The one error-code table of SPEC §3 and the service error every surface maps from.
+//!
+//! Each [`ErrorCode`] carries its stable snake_case name, JSON-RPC code, HTTP-equivalent status,
+//! title and retryability, so MCP, REST and the resolver can never disagree about an error.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// Stable error codes (SPEC §3 "Error contract").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Token missing where required, invalid, expired or revoked.
+    Unauthorized,
+    /// Token lacks the scope (or no token for a protected tool).
+    Forbidden,
+    /// Over a rate limit or the QR quota.
+    RateLimited,
+    /// Malformed request.
+    BadRequest,
+    /// A field is wrong.
+    ValidationError,
+    /// Well-formed but semantically impossible.
+    UnprocessableEntity,
+    /// A resource that must exist does not.
+    NotFound,
+    /// State conflict.
+    Conflict,
+    /// Anything unexpected; no internals leak.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// Every code, in table order.
+    pub const ALL: [Self; 9] = [
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::RateLimited,
+        Self::BadRequest,
+        Self::ValidationError,
+        Self::UnprocessableEntity,
+        Self::NotFound,
+        Self::Conflict,
+        Self::InternalError,
+    ];
+
+    /// The snake_case `error_code` string.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::RateLimited => "rate_limited",
+            Self::BadRequest => "bad_request",
+            Self::ValidationError => "validation_error",
+            Self::UnprocessableEntity => "unprocessable_entity",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::InternalError => "internal_error",
+        }
+    }
+
+    /// The JSON-RPC error code used by the MCP surface.
+    pub const fn jsonrpc_code(self) -> i32 {
+        match self {
+            Self::Unauthorized => -32001,
+            Self::Forbidden => -32002,
+            Self::RateLimited => -32003,
+            Self::BadRequest => -32100,
+            Self::ValidationError => -32101,
+            Self::UnprocessableEntity => -32102,
+            Self::NotFound => -32200,
+            Self::Conflict => -32201,
+            Self::InternalError => -32300,
+        }
+    }
+
+    /// The HTTP-equivalent status (RFC 9457 `status`).
+    pub const fn http_status(self) -> u16 {
+        match self {
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::RateLimited => 429,
+            Self::BadRequest => 400,
+            Self::ValidationError => 422,
+            Self::UnprocessableEntity => 422,
+            Self::NotFound => 404,
+            Self::Conflict => 409,
+            Self::InternalError => 500,
+        }
+    }
+
+    /// Short human title (RFC 9457 `title`).
+    pub const fn title(self) -> &'static str {
+        match self {
+            Self::Unauthorized => "Unauthorized",
+            Self::Forbidden => "Forbidden",
+            Self::RateLimited => "Rate limited",
+            Self::BadRequest => "Bad request",
+            Self::ValidationError => "Validation error",
+            Self::UnprocessableEntity => "Unprocessable entity",
+            Self::NotFound => "Not found",
+            Self::Conflict => "Conflict",
+            Self::InternalError => "Internal error",
+        }
+    }
+
+    /// Whether repeating the same request later can succeed (rate limits; internal errors with
+    /// backoff). An unauthorized call succeeds only after new authorization, so it is `false`.
+    pub const fn retryable(self) -> bool {
+        matches!(self, Self::RateLimited | Self::InternalError)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One wrong input field (RFC 9457 `errors[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field name as the caller spelled it (`gtins[2]`, `limit`, …).
+    pub field: String,
+    /// What was wrong and what is allowed.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// The error every service function returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// One or more fields are invalid.
+    #[error("{detail}")]
+    Validation {
+        /// Human-readable summary.
+        detail: String,
+        /// Each wrong field.
+        errors: Vec<FieldError>,
+    },
+    /// Malformed request.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Well-formed but impossible.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// A resource that must exist does not.
+    #[error("{0}")]
+    NotFound(String),
+    /// State conflict.
+    #[error("{0}")]
+    Conflict(String),
+    /// Over a limit; retry after the given seconds.
+    #[error("{detail}")]
+    RateLimited {
+        /// Human-readable explanation.
+        detail: String,
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+    },
+    /// Authentication missing or invalid.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Anything unexpected. The source is logged, never shown to callers.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ServiceError {
+    /// A validation error for one field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let e = FieldError::new(field, message);
+        Self::Validation { detail: format!("{}: {}", e.field, e.message), errors: vec![e] }
+    }
+
+    /// A validation error for several fields.
+    pub fn invalid_fields(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::Validation { detail, errors }
+    }
+
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Validation { .. } => ErrorCode::ValidationError,
+            Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::Unprocessable(_) => ErrorCode::UnprocessableEntity,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::Internal(_) => ErrorCode::InternalError,
+        }
+    }
+
+    /// The message safe to show a caller: the specific detail, or a generic sentence for
+    /// internal errors (whose cause goes to the log only).
+    pub fn public_detail(&self) -> String {
+        match self {
+            Self::Internal(_) => {
+                "An unexpected error occurred; it has been logged. Retry with backoff.".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// Field errors, when this is a validation error.
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            Self::Validation { errors, .. } => errors,
+            _ => &[],
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rejected(msg) => Self::Unprocessable(msg),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_the_spec_table() {
+        let table: Vec<(i32, &str, bool)> =
+            ErrorCode::ALL.iter().map(|c| (c.jsonrpc_code(), c.as_str(), c.retryable())).collect();
+        assert_eq!(
+            table,
+            vec![
+                (-32001, "unauthorized", false),
+                (-32002, "forbidden", false),
+                (-32003, "rate_limited", true),
+                (-32100, "bad_request", false),
+                (-32101, "validation_error", false),
+                (-32102, "unprocessable_entity", false),
+                (-32200, "not_found", false),
+                (-32201, "conflict", false),
+                (-32300, "internal_error", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let e = ServiceError::Internal("disk I/O error at /var/lib/secret.db".into());
+        assert!(!e.public_detail().contains("secret"));
+        assert_eq!(e.code(), ErrorCode::InternalError);
+    }
+}

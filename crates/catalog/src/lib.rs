@@ -1,0 +1,22 @@
+//! prodlink's catalog: the domain types of SPEC §2, the service functions every surface calls
+//! (SPEC §3: lookup, detail, compare, availability), the storage traits with their SQLite
+//! implementation, and the importers (SPEC §9 `prodlink import …`).
+//!
+//! Layering (ARCHITECTURE.md): surfaces → [`service`] → [`store::CatalogStore`] → SQL. Services
+//! never see HTTP; surfaces never run SQL. A PostgreSQL backend implements the same trait.
+
+pub mod demo;
+pub mod error;
+pub mod geo;
+pub mod import;
+pub mod iso;
+mod iso_data;
+pub mod model;
+pub mod service;
+pub mod sqlite;
+pub mod store;
+
+pub use error::{ErrorCode, FieldError, ServiceError};
+pub use model::Metadata;
+pub use service::Catalog;
+pub use store::{CatalogStore, StoreError};

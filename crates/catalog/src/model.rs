@@ -1,0 +1,878 @@
+//! Domain types of the catalog (SPEC §2): metadata maps, enumerations, the write shapes that
+//! importers and (later) the REST API send to a store, and the read shapes stores return.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use gs1::Gtin14;
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+use crate::iso::{CountryCode, CurrencyCode};
+
+// ---------------------------------------------------------------------------------------------
+// Metadata (SPEC §2): flat string → string, ≤ 50 keys, keys ≤ 40 chars, values ≤ 500 chars.
+
+/// A validated metadata map. Serializes as a JSON object, `{}` when empty (never null).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(transparent)]
+pub struct Metadata(BTreeMap<String, String>);
+
+/// Why a metadata map or patch is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MetadataError(pub String);
+
+impl Metadata {
+    /// Most keys a map may hold.
+    pub const MAX_KEYS: usize = 50;
+    /// Longest key, in characters.
+    pub const MAX_KEY_CHARS: usize = 40;
+    /// Longest value, in characters.
+    pub const MAX_VALUE_CHARS: usize = 500;
+
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Validates a complete map (values must be non-empty).
+    pub fn try_from_map(map: BTreeMap<String, String>) -> Result<Self, MetadataError> {
+        for (k, v) in &map {
+            check_key(k)?;
+            if v.is_empty() {
+                return Err(MetadataError(format!(
+                    "metadata value for key {k:?} is empty; omit the key instead"
+                )));
+            }
+            check_value(k, v)?;
+        }
+        check_count(map.len())?;
+        Ok(Self(map))
+    }
+
+    /// Parses the stored JSON form.
+    pub fn from_json(json: &str) -> Result<Self, MetadataError> {
+        let map: BTreeMap<String, String> = serde_json::from_str(json)
+            .map_err(|e| MetadataError(format!("metadata is not a flat string map: {e}")))?;
+        Self::try_from_map(map)
+    }
+
+    /// The stored JSON form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// Applies a merge patch: keys with an empty value are deleted, others set; the result must
+    /// still respect the limits.
+    pub fn merged(&self, patch: &MetadataPatch) -> Result<Self, MetadataError> {
+        let mut map = if patch.clear { BTreeMap::new() } else { self.0.clone() };
+        for (k, v) in &patch.entries {
+            if v.is_empty() {
+                map.remove(k);
+            } else {
+                map.insert(k.clone(), v.clone());
+            }
+        }
+        check_count(map.len()).map_err(|e| {
+            MetadataError(format!("{e} after merging the update into the existing metadata"))
+        })?;
+        Ok(Self(map))
+    }
+
+    /// Looks a key up.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Iterates over the entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+fn check_key(k: &str) -> Result<(), MetadataError> {
+    let n = k.chars().count();
+    if n == 0 || n > Metadata::MAX_KEY_CHARS {
+        return Err(MetadataError(format!(
+            "metadata key {k:?} has {n} characters; keys must have 1 to {} characters",
+            Metadata::MAX_KEY_CHARS
+        )));
+    }
+    Ok(())
+}
+
+fn check_value(k: &str, v: &str) -> Result<(), MetadataError> {
+    let n = v.chars().count();
+    if n > Metadata::MAX_VALUE_CHARS {
+        return Err(MetadataError(format!(
+            "metadata value for key {k:?} has {n} characters; at most {} are allowed",
+            Metadata::MAX_VALUE_CHARS
+        )));
+    }
+    Ok(())
+}
+
+fn check_count(n: usize) -> Result<(), MetadataError> {
+    if n > Metadata::MAX_KEYS {
+        return Err(MetadataError(format!(
+            "metadata has {n} keys; at most {} are allowed",
+            Metadata::MAX_KEYS
+        )));
+    }
+    Ok(())
+}
+
+impl<'de> Deserialize<'de> for Metadata {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<String, String>::deserialize(d)?;
+        Self::try_from_map(map).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A metadata update with merge semantics (SPEC §2): an empty string deletes a key, other
+/// values set it, keys not mentioned are kept; `clear` first empties the map.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MetadataPatch {
+    /// Remove every existing key before applying `entries`.
+    pub clear: bool,
+    /// Keys to set (non-empty value) or delete (empty value).
+    pub entries: BTreeMap<String, String>,
+}
+
+impl MetadataPatch {
+    /// Validates keys and value lengths of a patch.
+    pub fn new(entries: BTreeMap<String, String>) -> Result<Self, MetadataError> {
+        for (k, v) in &entries {
+            check_key(k)?;
+            check_value(k, v)?;
+        }
+        Ok(Self { clear: false, entries })
+    }
+
+    /// A patch that replaces the whole map.
+    pub fn replace(map: Metadata) -> Self {
+        Self { clear: true, entries: map.0 }
+    }
+
+    /// Whether the patch changes nothing.
+    pub fn is_noop(&self) -> bool {
+        !self.clear && self.entries.is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for MetadataPatch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<String, String>::deserialize(d)?;
+        Self::new(map).map_err(serde::de::Error::custom)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enumerations.
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+        pub enum $name { $($(#[$vm])* #[serde(rename = $s)] $var),+ }
+
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [Self] = &[$(Self::$var),+];
+
+            /// The stored and serialized spelling.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Self::$var => $s),+ }
+            }
+
+            /// Parses the stored spelling; the error lists the allowed values.
+            pub fn parse(s: &str) -> Result<Self, String> {
+                match s {
+                    $($s => Ok(Self::$var),)+
+                    other => Err(format!(
+                        "{other:?} is not allowed; expected one of: {}",
+                        [$($s),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// Where a product record came from.
+    DataSource {
+        /// Entered by hand.
+        Manual => "manual",
+        /// Open Food Facts.
+        Off => "off",
+        /// A prodlink catalog import.
+        Import => "import",
+        /// The REST API.
+        Api => "api",
+    }
+}
+
+string_enum! {
+    /// Stock state of an offer.
+    InventoryStatus {
+        /// In stock.
+        InStock => "in_stock",
+        /// Few left.
+        LowStock => "low_stock",
+        /// Out of stock.
+        OutOfStock => "out_of_stock",
+        /// Not known.
+        Unknown => "unknown",
+    }
+}
+
+string_enum! {
+    /// How a nutrition label states its amounts.
+    LabelFormat {
+        /// Per 100 g.
+        Per100g => "per_100g",
+        /// Per 100 ml.
+        Per100ml => "per_100ml",
+        /// Per serving.
+        PerServing => "per_serving",
+        /// US FDA Nutrition Facts panel (per serving with % daily value).
+        UsFda => "us_fda",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes.
+
+/// A field update: keep the stored value, clear it, or set a new one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub enum Patch<T> {
+    /// Leave the stored value as it is.
+    #[default]
+    Keep,
+    /// Remove the stored value.
+    Clear,
+    /// Store this value.
+    Set(T),
+}
+
+impl<T: Clone> Patch<T> {
+    /// The value after applying this patch to `current`.
+    pub fn apply(&self, current: Option<T>) -> Option<T> {
+        match self {
+            Self::Keep => current,
+            Self::Clear => None,
+            Self::Set(v) => Some(v.clone()),
+        }
+    }
+
+    /// `Set` for `Some`, `Clear` for `None`.
+    pub fn from_option(v: Option<T>) -> Self {
+        v.map_or(Self::Clear, Self::Set)
+    }
+}
+
+/// A category reference: OFF tag (`en:pastas`) or taxonomy id, with its display name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryRef {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A product image to store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageWrite {
+    /// Absolute http(s) URL.
+    pub url: String,
+    /// Short title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Longer description (alt text).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Lower comes first.
+    #[serde(default)]
+    pub priority: u32,
+    /// The product's main image (at most one).
+    #[serde(default)]
+    pub is_primary: bool,
+}
+
+/// An ingredient to store, in label order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngredientWrite {
+    /// Name as printed.
+    pub name: String,
+    /// Share of the product's weight, 0–100, when the label says.
+    #[serde(default)]
+    pub percentage_of_weight: Option<f64>,
+}
+
+/// A nutrient amount.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NutrientWrite {
+    /// Nutrient name (`fat`, `sugars`, `energy-kcal`, …).
+    pub name: String,
+    /// Amount per the label format's basis.
+    pub amount: f64,
+    /// Unit (`g`, `mg`, `kcal`, `kJ`, `% vol`, …).
+    pub unit: String,
+    /// Percent of daily value, when the label says.
+    #[serde(default)]
+    pub daily_value_pct: Option<f64>,
+}
+
+/// A nutrition panel to store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NutritionWrite {
+    /// Serving size as printed (`30 g`).
+    #[serde(default)]
+    pub serving_size: Option<String>,
+    /// Servings per container.
+    #[serde(default)]
+    pub servings_per_container: Option<f64>,
+    /// Basis of the amounts.
+    pub label_format: LabelFormat,
+    /// Nutrients in label order (names unique).
+    pub nutrients: Vec<NutrientWrite>,
+}
+
+/// Everything a product write may change. Fields left at `Keep` (and `None` lists) keep the
+/// stored values, which lets an import whose file lacks a column leave that column alone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProductWrite {
+    /// The product.
+    pub gtin: Gtin14,
+    /// Required when the product is new.
+    pub name: Patch<String>,
+    /// Brand by name; created when unknown (matched case-insensitively).
+    pub brand: Patch<String>,
+    /// Category path from general to specific; the product gets the last one.
+    pub category: Patch<Vec<CategoryRef>>,
+    /// Description.
+    pub description: Patch<String>,
+    /// Net content as printed (`340 g`).
+    pub net_content: Patch<String>,
+    /// Country of origin.
+    pub country_of_origin: Patch<CountryCode>,
+    /// Main image URL.
+    pub image_url: Patch<String>,
+    /// Where the record comes from.
+    pub data_source: DataSource,
+    /// Metadata merge patch.
+    pub metadata: MetadataPatch,
+    /// Replaces all images when `Some`.
+    pub images: Option<Vec<ImageWrite>>,
+    /// Replaces all ingredients when `Some`.
+    pub ingredients: Option<Vec<IngredientWrite>>,
+    /// Replaces (or clears) the nutrition panel.
+    pub nutrition: Patch<NutritionWrite>,
+    /// Digest and validation result, computed once (importers compute it on their parsing
+    /// thread, so the database writer does not).
+    #[serde(skip)]
+    pub checked: CheckCache,
+}
+
+/// A computed-once `(digest, validation)` pair; ignored by equality and serialization.
+#[derive(Debug, Clone, Default)]
+pub struct CheckCache(std::sync::OnceLock<(String, Result<(), FieldError>)>);
+
+impl PartialEq for CheckCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl ProductWrite {
+    /// A write that changes nothing but the data source.
+    pub fn new(gtin: Gtin14, data_source: DataSource) -> Self {
+        Self {
+            gtin,
+            name: Patch::Keep,
+            brand: Patch::Keep,
+            category: Patch::Keep,
+            description: Patch::Keep,
+            net_content: Patch::Keep,
+            country_of_origin: Patch::Keep,
+            image_url: Patch::Keep,
+            data_source,
+            metadata: MetadataPatch::default(),
+            images: None,
+            ingredients: None,
+            nutrition: Patch::Keep,
+            checked: CheckCache::default(),
+        }
+    }
+
+    /// A stable digest of this write, used to skip writes identical to the last one applied.
+    pub fn digest(&self) -> &str {
+        &self.check().0
+    }
+
+    /// The digest and the validation result, computed on first use and cached. Do not change
+    /// the write after calling this.
+    pub fn check(&self) -> &(String, Result<(), FieldError>) {
+        self.checked.0.get_or_init(|| {
+            use sha2::Digest;
+            let json = serde_json::to_vec(self).unwrap_or_default();
+            (hex::encode(&sha2::Sha256::digest(&json)[..16]), self.validate())
+        })
+    }
+}
+
+/// A store to create or update, keyed by retailer name and the retailer's store ref.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoreWrite {
+    /// Retailer name (created when unknown).
+    pub retailer: String,
+    /// The retailer's key for this store.
+    pub store_ref: String,
+    /// Display name.
+    pub name: String,
+    /// Street address.
+    pub address: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// State or region.
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Country.
+    pub country: CountryCode,
+    /// Location.
+    pub lat: f64,
+    /// Location.
+    pub lng: f64,
+    /// Metadata merge patch.
+    pub metadata: MetadataPatch,
+}
+
+/// An offer to create or update, keyed by product and store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OfferWrite {
+    /// The product (must exist).
+    pub gtin: Gtin14,
+    /// Retailer name (must exist).
+    pub retailer: String,
+    /// Store ref within the retailer (must exist).
+    pub store_ref: String,
+    /// Price in minor units of `currency`.
+    pub price_minor: i64,
+    /// Currency.
+    #[serde(serialize_with = "ser_currency")]
+    pub currency: CurrencyCode,
+    /// Stock state.
+    pub inventory_status: InventoryStatus,
+    /// Whether the offer is live.
+    pub active: bool,
+    /// Metadata merge patch.
+    pub metadata: MetadataPatch,
+}
+
+fn ser_currency<S: serde::Serializer>(c: &CurrencyCode, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(c.as_str())
+}
+
+/// What a store did with one row of a batch write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Created.
+    Inserted,
+    /// Existing record changed.
+    Updated,
+    /// Identical to the last write applied; nothing changed.
+    Unchanged,
+    /// Refused, with the reason.
+    Rejected(String),
+}
+
+/// The key brands are matched by: trimmed, inner whitespace collapsed, Unicode lower case.
+pub fn fold_name(name: &str) -> String {
+    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// The current time as stored: RFC 3339 UTC with milliseconds (`2026-11-27T21:00:18.123Z`).
+pub fn now_rfc3339() -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::now_utc().format(FORMAT).unwrap_or_default()
+}
+
+fn is_http_url(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() > "https://".len()
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn check_text(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
+    let n = value.trim().chars().count();
+    if n == 0 {
+        return Err(FieldError::new(field, "must not be empty (omit the field instead)"));
+    }
+    if n > max {
+        return Err(FieldError::new(
+            field,
+            format!("has {n} characters; at most {max} are allowed"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_url(field: &str, url: &str) -> Result<(), FieldError> {
+    if !is_http_url(url) || url.len() > 2000 {
+        return Err(FieldError::new(
+            field,
+            format!("{url:?} is not an absolute http(s) URL of at most 2000 characters"),
+        ));
+    }
+    Ok(())
+}
+
+impl ProductWrite {
+    /// Checks every field against the limits the schema enforces, naming the first bad field.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if let Patch::Set(n) = &self.name {
+            check_text("name", n, 500)?;
+        }
+        if let Patch::Set(b) = &self.brand {
+            check_text("brand", b, 200)?;
+        }
+        if let Patch::Set(path) = &self.category {
+            if path.is_empty() {
+                return Err(FieldError::new("category", "an empty category path; use Clear"));
+            }
+            for c in path {
+                check_text("category.id", &c.id, 200)?;
+                check_text("category.name", &c.name, 200)?;
+            }
+        }
+        if let Patch::Set(d) = &self.description {
+            check_text("description", d, 10_000)?;
+        }
+        if let Patch::Set(n) = &self.net_content {
+            check_text("net_content", n, 100)?;
+        }
+        if let Patch::Set(u) = &self.image_url {
+            check_url("image_url", u)?;
+        }
+        if let Some(images) = &self.images {
+            if images.iter().filter(|i| i.is_primary).count() > 1 {
+                return Err(FieldError::new("images", "at most one image may be primary"));
+            }
+            for (i, img) in images.iter().enumerate() {
+                check_url(&format!("images[{i}].url"), &img.url)?;
+                if let Some(t) = &img.title {
+                    check_text(&format!("images[{i}].title"), t, 200)?;
+                }
+                if let Some(d) = &img.description {
+                    check_text(&format!("images[{i}].description"), d, 1000)?;
+                }
+            }
+        }
+        if let Some(ingredients) = &self.ingredients {
+            for (i, ing) in ingredients.iter().enumerate() {
+                check_text(&format!("ingredients[{i}].name"), &ing.name, 500)?;
+                if let Some(p) = ing.percentage_of_weight
+                    && !(p.is_finite() && (0.0..=100.0).contains(&p))
+                {
+                    return Err(FieldError::new(
+                        format!("ingredients[{i}].percentage_of_weight"),
+                        format!("{p} is outside 0 to 100"),
+                    ));
+                }
+            }
+        }
+        if let Patch::Set(n) = &self.nutrition {
+            if let Some(s) = &n.serving_size {
+                check_text("nutrition.serving_size", s, 100)?;
+            }
+            if let Some(s) = n.servings_per_container
+                && !(s.is_finite() && s > 0.0)
+            {
+                return Err(FieldError::new(
+                    "nutrition.servings_per_container",
+                    format!("{s} must be a positive number"),
+                ));
+            }
+            let mut names = std::collections::HashSet::new();
+            for (i, nu) in n.nutrients.iter().enumerate() {
+                check_text(&format!("nutrition.nutrients[{i}].name"), &nu.name, 100)?;
+                if !names.insert(nu.name.as_str()) {
+                    return Err(FieldError::new(
+                        format!("nutrition.nutrients[{i}].name"),
+                        format!("{:?} is listed twice", nu.name),
+                    ));
+                }
+                if !(nu.amount.is_finite() && nu.amount >= 0.0) {
+                    return Err(FieldError::new(
+                        format!("nutrition.nutrients[{i}].amount"),
+                        format!("{} must be a number of at least 0", nu.amount),
+                    ));
+                }
+                if nu.unit.chars().count() > 20 {
+                    return Err(FieldError::new(
+                        format!("nutrition.nutrients[{i}].unit"),
+                        "at most 20 characters",
+                    ));
+                }
+                if let Some(dv) = nu.daily_value_pct
+                    && !(dv.is_finite() && dv >= 0.0)
+                {
+                    return Err(FieldError::new(
+                        format!("nutrition.nutrients[{i}].daily_value_pct"),
+                        format!("{dv} must be a number of at least 0"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StoreWrite {
+    /// Checks every field, naming the first bad one.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        check_text("retailer", &self.retailer, 200)?;
+        check_text("store_ref", &self.store_ref, 200)?;
+        check_text("name", &self.name, 200)?;
+        for (field, value, max) in [
+            ("address", &self.address, 500),
+            ("city", &self.city, 200),
+            ("region", &self.region, 200),
+            ("postal_code", &self.postal_code, 20),
+        ] {
+            if let Some(v) = value {
+                check_text(field, v, max)?;
+            }
+        }
+        crate::geo::Point::new(self.lat, self.lng).map_err(|(f, m)| FieldError::new(f, m))?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads.
+
+/// A product row with its brand and category names resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    /// GTIN-14.
+    pub gtin: Gtin14,
+    /// Name.
+    pub name: String,
+    /// Brand name.
+    pub brand: Option<String>,
+    /// Category id.
+    pub category_id: Option<String>,
+    /// Category display name.
+    pub category: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Net content.
+    pub net_content: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country_of_origin: Option<String>,
+    /// Main image.
+    pub image_url: Option<String>,
+    /// Origin of the record.
+    pub data_source: DataSource,
+    /// Metadata.
+    pub metadata: Metadata,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// A stored image.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ProductImage {
+    /// URL.
+    pub url: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Lower comes first.
+    pub priority: u32,
+    /// Main image.
+    pub is_primary: bool,
+}
+
+/// A stored ingredient.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Ingredient {
+    /// Name.
+    pub name: String,
+    /// Share of weight, when known.
+    pub percentage_of_weight: Option<f64>,
+    /// Label order, from 0.
+    pub priority: u32,
+}
+
+/// A stored nutrient.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Nutrient {
+    /// Name.
+    pub name: String,
+    /// Amount.
+    pub amount: f64,
+    /// Unit.
+    pub unit: String,
+    /// % daily value.
+    pub daily_value_pct: Option<f64>,
+}
+
+/// A stored nutrition panel.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Nutrition {
+    /// Serving size.
+    pub serving_size: Option<String>,
+    /// Servings per container.
+    pub servings_per_container: Option<f64>,
+    /// Basis of the amounts.
+    pub label_format: LabelFormat,
+    /// Nutrients in label order.
+    pub nutrients: Vec<Nutrient>,
+}
+
+/// Images, ingredients and nutrition of one product.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProductChildren {
+    /// Ordered by priority, then creation.
+    pub images: Vec<ProductImage>,
+    /// Label order.
+    pub ingredients: Vec<Ingredient>,
+    /// Nutrition panel.
+    pub nutrition: Option<Nutrition>,
+}
+
+/// Lowest and highest active offer price of a product.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriceRange {
+    /// Lowest.
+    pub min: f64,
+    /// Highest.
+    pub max: f64,
+}
+
+/// An active offer with its store, as availability needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreOffer {
+    /// Retailer name.
+    pub retailer: String,
+    /// Store name.
+    pub store_name: String,
+    /// Address.
+    pub address: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lng: f64,
+    /// Price.
+    pub price: f64,
+    /// Currency.
+    pub currency: String,
+    /// Stock state.
+    pub inventory_status: InventoryStatus,
+}
+
+/// A store's identity and location (for generating demo offers and for listings).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreSummary {
+    /// Retailer name.
+    pub retailer: String,
+    /// Retailer's store ref.
+    pub store_ref: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lng: f64,
+}
+
+/// Row counts for health and import summaries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct CatalogCounts {
+    /// Products.
+    pub products: u64,
+    /// Brands.
+    pub brands: u64,
+    /// Categories.
+    pub categories: u64,
+    /// Retailers.
+    pub retailers: u64,
+    /// Stores.
+    pub stores: u64,
+    /// Offers.
+    pub offers: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn metadata_limits_are_enforced_with_specific_messages() {
+        let long_key = "k".repeat(41);
+        let e = Metadata::try_from_map(map(&[(&long_key, "v")])).unwrap_err();
+        assert!(e.0.contains("41 characters"), "{e}");
+        let long_value = "v".repeat(501);
+        let e = Metadata::try_from_map(map(&[("k", &long_value)])).unwrap_err();
+        assert!(e.0.contains("501 characters"), "{e}");
+        let many: BTreeMap<_, _> = (0..51).map(|i| (format!("k{i}"), "v".to_owned())).collect();
+        let e = Metadata::try_from_map(many).unwrap_err();
+        assert!(e.0.contains("51 keys"), "{e}");
+        assert!(Metadata::from_json(r#"{"a": 1}"#).is_err());
+        assert!(Metadata::from_json(r#"{"a": {"b": "c"}}"#).is_err());
+        assert_eq!(Metadata::from_json("{}").unwrap().to_json(), "{}");
+    }
+
+    #[test]
+    fn merge_sets_keeps_and_deletes() {
+        let base = Metadata::try_from_map(map(&[("a", "1"), ("b", "2")])).unwrap();
+        let patch = MetadataPatch::new(map(&[("b", ""), ("c", "3")])).unwrap();
+        let merged = base.merged(&patch).unwrap();
+        assert_eq!(merged.to_json(), r#"{"a":"1","c":"3"}"#);
+        let full: BTreeMap<_, _> = (0..50).map(|i| (format!("k{i}"), "v".to_owned())).collect();
+        let full = Metadata::try_from_map(full).unwrap();
+        let e = full.merged(&MetadataPatch::new(map(&[("extra", "x")])).unwrap()).unwrap_err();
+        assert!(e.0.contains("after merging"), "{e}");
+    }
+
+    #[test]
+    fn enums_list_allowed_values() {
+        assert_eq!(InventoryStatus::parse("in_stock").unwrap(), InventoryStatus::InStock);
+        let e = InventoryStatus::parse("available").unwrap_err();
+        assert!(e.contains("in_stock, low_stock, out_of_stock, unknown"), "{e}");
+    }
+}

@@ -1,0 +1,304 @@
+//! Read queries of the SQLite store. Lists of keys are passed as one JSON array parameter and
+//! expanded with `json_each`, so each query has one fixed text (prepared once, cached).
+
+use std::collections::HashMap;
+
+use gs1::Gtin14;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+
+use crate::geo::BoundingBox;
+use crate::model::{
+    CatalogCounts, DataSource, Ingredient, InventoryStatus, LabelFormat, Metadata, Nutrient,
+    Nutrition, PriceRange, Product, ProductChildren, ProductImage, StoreOffer, StoreSummary,
+};
+use crate::store::StoreError;
+
+/// `SELECT` of a product with brand and category names, followed by a `WHERE` clause literal.
+macro_rules! product_select {
+    ($where:literal) => {
+        concat!(
+            "SELECT p.gtin, p.name, b.name AS brand, p.category_id, c.name AS category, ",
+            "p.description, p.net_content, p.country_of_origin, p.image_url, p.data_source, ",
+            "p.metadata, p.created_at, p.updated_at ",
+            "FROM products p LEFT JOIN brands b ON b.id = p.brand_id ",
+            "LEFT JOIN categories c ON c.id = p.category_id ",
+            $where
+        )
+    };
+}
+
+pub(super) fn gtin_list_json(gtins: &[Gtin14]) -> String {
+    let mut s = String::with_capacity(gtins.len() * 17 + 2);
+    s.push('[');
+    for (i, g) in gtins.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('"');
+        s.push_str(g.as_str());
+        s.push('"');
+    }
+    s.push(']');
+    s
+}
+
+pub(super) fn parse_gtin(s: &str) -> Result<Gtin14, StoreError> {
+    Gtin14::parse(s).map_err(|e| StoreError::Corrupt(format!("stored GTIN {s:?}: {e}")))
+}
+
+fn product_from_row(row: &SqliteRow) -> Result<Product, StoreError> {
+    let gtin: String = row.try_get("gtin")?;
+    let data_source: String = row.try_get("data_source")?;
+    let metadata: String = row.try_get("metadata")?;
+    Ok(Product {
+        gtin: parse_gtin(&gtin)?,
+        name: row.try_get("name")?,
+        brand: row.try_get("brand")?,
+        category_id: row.try_get("category_id")?,
+        category: row.try_get("category")?,
+        description: row.try_get("description")?,
+        net_content: row.try_get("net_content")?,
+        country_of_origin: row.try_get("country_of_origin")?,
+        image_url: row.try_get("image_url")?,
+        data_source: DataSource::parse(&data_source).map_err(StoreError::Corrupt)?,
+        metadata: Metadata::from_json(&metadata).map_err(|e| StoreError::Corrupt(e.0))?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub(super) async fn product(
+    pool: &SqlitePool,
+    gtin: Gtin14,
+) -> Result<Option<Product>, StoreError> {
+    let row = sqlx::query(product_select!("WHERE p.gtin = ?"))
+        .bind(gtin.as_str())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(product_from_row).transpose()
+}
+
+pub(super) async fn products(
+    pool: &SqlitePool,
+    gtins: &[Gtin14],
+) -> Result<Vec<Product>, StoreError> {
+    if gtins.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(product_select!("WHERE p.gtin IN (SELECT value FROM json_each(?))"))
+        .bind(gtin_list_json(gtins))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(product_from_row).collect()
+}
+
+pub(super) async fn product_children(
+    pool: &SqlitePool,
+    gtin: Gtin14,
+) -> Result<ProductChildren, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let images = sqlx::query(
+        "SELECT url, title, description, priority, is_primary FROM product_images \
+         WHERE product_id = (SELECT id FROM products WHERE gtin = ?) \
+         ORDER BY priority, created_at, id",
+    )
+    .bind(gtin.as_str())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(ProductImage {
+            url: r.try_get("url")?,
+            title: r.try_get("title")?,
+            description: r.try_get("description")?,
+            priority: r.try_get::<i64, _>("priority")?.try_into().unwrap_or(u32::MAX),
+            is_primary: r.try_get("is_primary")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+
+    let ingredients = sqlx::query(
+        "SELECT name, percentage_of_weight, priority FROM ingredients \
+         WHERE product_id = (SELECT id FROM products WHERE gtin = ?) ORDER BY priority",
+    )
+    .bind(gtin.as_str())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Ingredient {
+            name: r.try_get("name")?,
+            percentage_of_weight: r.try_get("percentage_of_weight")?,
+            priority: r.try_get::<i64, _>("priority")?.try_into().unwrap_or(u32::MAX),
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+
+    let panel = sqlx::query(
+        "SELECT product_id, serving_size, servings_per_container, label_format FROM nutrition \
+         WHERE product_id = (SELECT id FROM products WHERE gtin = ?)",
+    )
+    .bind(gtin.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let nutrition = match panel {
+        None => None,
+        Some(p) => {
+            let nutrients = sqlx::query(
+                "SELECT name, amount, unit, daily_value_pct FROM nutrients WHERE product_id = ? \
+                 ORDER BY position",
+            )
+            .bind(p.try_get::<i64, _>("product_id")?)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Nutrient {
+                    name: r.try_get("name")?,
+                    amount: r.try_get("amount")?,
+                    unit: r.try_get("unit")?,
+                    daily_value_pct: r.try_get("daily_value_pct")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            let format: String = p.try_get("label_format")?;
+            Some(Nutrition {
+                serving_size: p.try_get("serving_size")?,
+                servings_per_container: p.try_get("servings_per_container")?,
+                label_format: LabelFormat::parse(&format).map_err(StoreError::Corrupt)?,
+                nutrients,
+            })
+        }
+    };
+    Ok(ProductChildren { images, ingredients, nutrition })
+}
+
+pub(super) async fn price_ranges(
+    pool: &SqlitePool,
+    gtins: &[Gtin14],
+) -> Result<HashMap<Gtin14, PriceRange>, StoreError> {
+    if gtins.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // Per product and currency: count, min, max; keep the currency with the most offers.
+    let rows = sqlx::query(
+        "SELECT p.gtin, o.currency, cu.minor_units, count(*) AS n, min(o.price_minor) AS lo, \
+                max(o.price_minor) AS hi \
+         FROM products p JOIN offers o ON o.product_id = p.id \
+         JOIN currencies cu ON cu.code = o.currency \
+         WHERE o.active = 1 AND p.gtin IN (SELECT value FROM json_each(?)) \
+         GROUP BY p.gtin, o.currency ORDER BY p.gtin, n DESC, o.currency",
+    )
+    .bind(gtin_list_json(gtins))
+    .fetch_all(pool)
+    .await?;
+    let mut out = HashMap::new();
+    for r in rows {
+        let gtin = parse_gtin(&r.try_get::<String, _>("gtin")?)?;
+        if out.contains_key(&gtin) {
+            continue;
+        }
+        let units: i64 = r.try_get("minor_units")?;
+        let scale = 10f64.powi(units.clamp(0, 4) as i32);
+        let lo: i64 = r.try_get("lo")?;
+        let hi: i64 = r.try_get("hi")?;
+        out.insert(gtin, PriceRange { min: lo as f64 / scale, max: hi as f64 / scale });
+    }
+    Ok(out)
+}
+
+pub(super) async fn offers_in_box(
+    pool: &SqlitePool,
+    gtin: Gtin14,
+    area: &BoundingBox,
+) -> Result<Vec<StoreOffer>, StoreError> {
+    let [(lo1, hi1), (lo2, hi2)] = area.lng_ranges;
+    let rows = sqlx::query(
+        "SELECT r.name AS retailer, s.name AS store_name, s.address, s.city, s.region, \
+                s.postal_code, s.lat, s.lng, o.price_minor, o.currency, cu.minor_units, \
+                o.inventory_status \
+         FROM offers o \
+         JOIN stores s ON s.id = o.store_id \
+         JOIN retailers r ON r.id = s.retailer_id \
+         JOIN currencies cu ON cu.code = o.currency \
+         WHERE o.product_id = (SELECT id FROM products WHERE gtin = ?) AND o.active = 1 \
+           AND s.lat BETWEEN ? AND ? AND (s.lng BETWEEN ? AND ? OR s.lng BETWEEN ? AND ?)",
+    )
+    .bind(gtin.as_str())
+    .bind(area.min_lat)
+    .bind(area.max_lat)
+    .bind(lo1)
+    .bind(hi1)
+    .bind(lo2)
+    .bind(hi2)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let units: i64 = r.try_get("minor_units")?;
+            let minor: i64 = r.try_get("price_minor")?;
+            let status: String = r.try_get("inventory_status")?;
+            Ok(StoreOffer {
+                retailer: r.try_get("retailer")?,
+                store_name: r.try_get("store_name")?,
+                address: r.try_get("address")?,
+                city: r.try_get("city")?,
+                region: r.try_get("region")?,
+                postal_code: r.try_get("postal_code")?,
+                lat: r.try_get("lat")?,
+                lng: r.try_get("lng")?,
+                price: minor as f64 / 10f64.powi(units.clamp(0, 4) as i32),
+                currency: r.try_get("currency")?,
+                inventory_status: InventoryStatus::parse(&status).map_err(StoreError::Corrupt)?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn counts(pool: &SqlitePool) -> Result<CatalogCounts, StoreError> {
+    let row = sqlx::query(
+        "SELECT (SELECT count(*) FROM products) AS products, (SELECT count(*) FROM brands) AS brands, \
+                (SELECT count(*) FROM categories) AS categories, \
+                (SELECT count(*) FROM retailers) AS retailers, (SELECT count(*) FROM stores) AS stores, \
+                (SELECT count(*) FROM offers) AS offers",
+    )
+    .fetch_one(pool)
+    .await?;
+    let get = |name: &str| -> Result<u64, StoreError> {
+        Ok(row.try_get::<i64, _>(name)?.try_into().unwrap_or(0))
+    };
+    Ok(CatalogCounts {
+        products: get("products")?,
+        brands: get("brands")?,
+        categories: get("categories")?,
+        retailers: get("retailers")?,
+        stores: get("stores")?,
+        offers: get("offers")?,
+    })
+}
+
+pub(super) async fn stores(pool: &SqlitePool) -> Result<Vec<StoreSummary>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT r.name AS retailer, s.ref, s.lat, s.lng FROM stores s \
+         JOIN retailers r ON r.id = s.retailer_id ORDER BY r.name, s.ref",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoreSummary {
+                retailer: r.try_get("retailer")?,
+                store_ref: r.try_get("ref")?,
+                lat: r.try_get("lat")?,
+                lng: r.try_get("lng")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn product_gtins(pool: &SqlitePool) -> Result<Vec<Gtin14>, StoreError> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT gtin FROM products ORDER BY gtin").fetch_all(pool).await?;
+    rows.iter().map(|g| parse_gtin(g)).collect()
+}

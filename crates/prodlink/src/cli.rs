@@ -1,0 +1,148 @@
+//! The command line (SPEC §9), defined with clap. Every flag has an environment variable
+//! `PRODLINK_<FLAG>` and a key in the optional TOML file; `--database`, `--config` and the log
+//! flags apply to every command.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Settings: every flag can also be given as an environment variable PRODLINK_<FLAG> (for example
+PRODLINK_DATABASE, PRODLINK_SITE_URL) or as a key in a TOML file named by --config (the flag's
+long name with '_' for '-', for example site_url = \"https://example.com\").
+Precedence: file < environment < flags.
+
+Quick start: prodlink serve --demo   (then open http://127.0.0.1:8080/mcp/health)";
+
+/// prodlink — product information for AI agents (MCP), GS1 Digital Link scans and brand owners.
+#[derive(Debug, Parser)]
+#[command(name = "prodlink", version, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    /// TOML configuration file (keys: database, addr, site_url, demo, model_dir, log, log_format,
+    /// max_body_bytes, request_timeout_secs).
+    #[arg(long, global = true, env = "PRODLINK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Database: sqlite://PATH (embedded; default sqlite://prodlink.db) or postgres://…
+    #[arg(long, global = true, env = "PRODLINK_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
+
+    /// Log filter in tracing's EnvFilter syntax (default: info).
+    #[arg(long, global = true, env = "PRODLINK_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+
+    /// Log format: auto (text on a terminal, JSON otherwise), text or json.
+    #[arg(long, global = true, env = "PRODLINK_LOG_FORMAT", value_name = "FORMAT",
+          value_parser = ["auto", "text", "json"])]
+    pub log_format: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (MCP, resolver, health, metrics).
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Import data into the catalog; prints accepted / updated / rejected counts and writes
+    /// rejected rows with their reasons to FILE.rejects.tsv.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+/// `serve` flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "PRODLINK_ADDR", value_name = "ADDR")]
+    pub addr: Option<String>,
+
+    /// Public base URL; every absolute URL prodlink emits is built from it
+    /// (default http://localhost:8080).
+    #[arg(long, env = "PRODLINK_SITE_URL", value_name = "URL")]
+    pub site_url: Option<String>,
+
+    /// Load the bundled demo catalog (Open Food Facts products, Walmart stores, generated
+    /// offers) when the catalog is empty.
+    #[arg(long, env = "PRODLINK_DEMO", num_args = 0..=1, default_missing_value = "true",
+          value_name = "BOOL")]
+    pub demo: Option<bool>,
+
+    /// Directory holding the sentence-embedding model (model.safetensors, tokenizer.json,
+    /// config.json) for semantic search.
+    #[arg(long, env = "PRODLINK_MODEL_DIR", value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+
+    /// Largest request body accepted, in bytes (default 1048576).
+    #[arg(long, env = "PRODLINK_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+
+    /// Seconds a request may take before it is answered with 408 (default 30).
+    #[arg(long, env = "PRODLINK_REQUEST_TIMEOUT_SECS", value_name = "SECONDS")]
+    pub request_timeout_secs: Option<u64>,
+}
+
+/// `import` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Open Food Facts export: TSV/CSV (OFF column names) or JSONL; .gz accepted.
+    Off(ImportArgs),
+    /// Stores: the Walmart store list, or prodlink store CSV/JSONL
+    /// (retailer, store_ref, name, address, city, region, postal_code, country, lat, lng).
+    Stores(ImportArgs),
+    /// Offers: CSV/JSONL (gtin, retailer, store_ref, price, currency, inventory_status, active).
+    Offers(ImportArgs),
+    /// prodlink catalog JSONL: one product, store or offer object per line.
+    Catalog(ImportArgs),
+}
+
+/// Flags shared by the importers.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to import.
+    pub file: PathBuf,
+
+    /// Where to write FILE.rejects.tsv and FILE.warnings.tsv (default: beside FILE, or the
+    /// current directory when FILE's directory is read-only).
+    #[arg(long, env = "PRODLINK_REPORT_DIR", value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+
+    /// Don't draw a progress bar.
+    #[arg(long, env = "PRODLINK_NO_PROGRESS")]
+    pub no_progress: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "prodlink",
+            "import",
+            "off",
+            "x.tsv",
+            "--database",
+            "sqlite://a.db",
+        ])
+        .unwrap();
+        assert_eq!(cli.database.as_deref(), Some("sqlite://a.db"));
+        let cli = Cli::try_parse_from(["prodlink", "serve", "--demo"]).unwrap();
+        let Command::Serve(s) = cli.command else { panic!() };
+        assert_eq!(s.demo, Some(true));
+        let cli = Cli::try_parse_from(["prodlink", "serve", "--demo", "false"]).unwrap();
+        let Command::Serve(s) = cli.command else { panic!() };
+        assert_eq!(s.demo, Some(false));
+    }
+}

@@ -1,0 +1,84 @@
+//! The `prodlink` binary: parses the command line and settings (file < environment < flags),
+//! sets up logging, and runs one command. All behaviour lives in the library crates; this is
+//! the glue (and the only place that uses `anyhow`).
+
+mod cli;
+mod commands;
+mod demo_data;
+mod progress;
+mod settings;
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+
+/// mimalloc: measurably faster than the system allocator for the many small allocations of
+/// imports and request handling (see docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use crate::settings::FileSettings;
+
+fn init_logging(filter: Option<&str>, format: Option<&str>) -> anyhow::Result<()> {
+    let filter = match filter {
+        Some(f) => {
+            EnvFilter::try_new(f).map_err(|e| anyhow::anyhow!("invalid --log filter {f:?}: {e}"))?
+        }
+        None => EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn")),
+    };
+    let json = match format.unwrap_or("auto") {
+        "json" => true,
+        "text" => false,
+        _ => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let result = if json {
+        builder.json().flatten_event(true).with_current_span(true).try_init()
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).try_init()
+    };
+    result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = match &cli.config {
+        Some(path) => FileSettings::load(path)?,
+        None => FileSettings::default(),
+    };
+    init_logging(
+        cli.log.as_deref().or(file.log.as_deref()),
+        cli.log_format.as_deref().or(file.log_format.as_deref()),
+    )?;
+    let database = cli
+        .database
+        .clone()
+        .or(file.database.clone())
+        .unwrap_or_else(|| settings::DEFAULT_DATABASE.to_owned());
+    match cli.command {
+        Command::Serve(args) => commands::serve::run(&database, args, &file).await,
+        Command::Migrate => commands::migrate::run(&database).await,
+        Command::Import(what) => commands::import::run(&database, what).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

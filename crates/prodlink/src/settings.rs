@@ -1,0 +1,115 @@
+//! Settings: every flag has an environment variable `PRODLINK_<FLAG>` and a key in an optional
+//! TOML file (`--config FILE`). Precedence is file < environment < flags (SPEC §9): clap
+//! resolves flag-then-environment, and a value clap did not find falls back to the file, then to
+//! the built-in default. Parsing here is pure; opening databases happens in the commands.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+/// The optional TOML configuration file. Keys are the long flag names with `_` for `-`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    /// `database`
+    pub database: Option<String>,
+    /// `addr`
+    pub addr: Option<String>,
+    /// `site_url`
+    pub site_url: Option<String>,
+    /// `demo`
+    pub demo: Option<bool>,
+    /// `model_dir`
+    pub model_dir: Option<PathBuf>,
+    /// `log`
+    pub log: Option<String>,
+    /// `log_format`
+    pub log_format: Option<String>,
+    /// `max_body_bytes`
+    pub max_body_bytes: Option<usize>,
+    /// `request_timeout_secs`
+    pub request_timeout_secs: Option<u64>,
+}
+
+impl FileSettings {
+    /// Reads the file, refusing unknown keys (a typo should not be silently ignored).
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the configuration file {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("parsing the configuration file {}", path.display()))
+    }
+}
+
+/// Default database URL.
+pub const DEFAULT_DATABASE: &str = "sqlite://prodlink.db";
+/// Default listen address.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// Default public base URL.
+pub const DEFAULT_SITE_URL: &str = "http://localhost:8080";
+
+/// Resolved settings for `serve`.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    /// Database URL.
+    pub database: String,
+    /// Listen address.
+    pub addr: SocketAddr,
+    /// Public base URL (no trailing slash).
+    pub site_url: String,
+    /// Load the demo catalog into an empty database.
+    pub demo: bool,
+    /// Sentence-embedding model directory.
+    pub model_dir: Option<PathBuf>,
+    /// Request body limit.
+    pub max_body_bytes: usize,
+    /// Request timeout.
+    pub request_timeout: Duration,
+}
+
+/// Validates a site URL: absolute http(s), no query or fragment; returned without a trailing
+/// slash.
+pub fn check_site_url(url: &str) -> anyhow::Result<String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .with_context(|| format!("site URL {url:?} must start with http:// or https://"))?;
+    anyhow::ensure!(!rest.is_empty() && !rest.starts_with('/'), "site URL {url:?} has no host");
+    anyhow::ensure!(
+        !rest.contains(['?', '#', ' ']),
+        "site URL {url:?} must not contain a query, a fragment or spaces"
+    );
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_urls() {
+        assert_eq!(check_site_url("https://example.com/").unwrap(), "https://example.com");
+        assert_eq!(check_site_url("http://localhost:8080").unwrap(), "http://localhost:8080");
+        assert_eq!(check_site_url("https://x.test/stem").unwrap(), "https://x.test/stem");
+        assert!(check_site_url("example.com").is_err());
+        assert!(check_site_url("https://").is_err());
+        assert!(check_site_url("https://x.test/?a=1").is_err());
+    }
+
+    #[test]
+    fn file_rejects_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "adr = \"1.2.3.4:1\"\n").unwrap();
+        let e = format!("{:#}", FileSettings::load(&p).unwrap_err());
+        assert!(e.contains("unknown field"), "{e}");
+        std::fs::write(&p, "addr = \"1.2.3.4:1\"\ndemo = true\n").unwrap();
+        let f = FileSettings::load(&p).unwrap();
+        assert_eq!(f.addr.as_deref(), Some("1.2.3.4:1"));
+        assert_eq!(f.demo, Some(true));
+    }
+}

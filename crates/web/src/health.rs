@@ -1,0 +1,60 @@
+//! `GET /mcp/health` (SPEC §8): status, version, storage backend, catalog counts, uptime and
+//! whether a semantic-search model is loaded. 200 when the database answers, 503 otherwise.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::{AppState, VERSION};
+
+/// Whether a sentence-embedding model is loaded, and why not.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelStatus {
+    /// A model is loaded and the semantic search leg is active.
+    pub loaded: bool,
+    /// Model directory, when one is configured.
+    pub dir: Option<String>,
+    /// Why no model is loaded.
+    pub reason: Option<String>,
+}
+
+impl ModelStatus {
+    /// No model: searches are lexical only.
+    pub fn not_loaded(dir: Option<String>, reason: impl Into<String>) -> Self {
+        Self { loaded: false, dir, reason: Some(reason.into()) }
+    }
+}
+
+/// The health handler.
+pub async fn health(State(state): State<AppState>) -> Response {
+    let catalog = state.catalog();
+    let uptime = state.inner.started.elapsed().as_secs();
+    match catalog.counts().await {
+        Ok(counts) => Json(json!({
+            "status": "ok",
+            "version": VERSION,
+            "backend": catalog.store().backend(),
+            "uptime_seconds": uptime,
+            "catalog": counts,
+            "model": state.inner.model,
+        }))
+        .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "health: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({
+                    "status": "unavailable",
+                    "version": VERSION,
+                    "backend": catalog.store().backend(),
+                    "uptime_seconds": uptime,
+                    "detail": "the catalog database does not answer",
+                })),
+            )
+                .into_response()
+        }
+    }
+}

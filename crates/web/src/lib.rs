@@ -1,0 +1,173 @@
+//! prodlink's HTTP edge: [`app`] builds the axum router every surface hangs off (health and
+//! metrics now; MCP, the resolver, OAuth and REST in later layers), with the cross-cutting
+//! middleware: request ids, tracing spans, per-route metrics, body-size limits, timeouts and
+//! panic containment. `main` and the tests use the same function, and [`serve`] runs it with
+//! graceful shutdown.
+//!
+//! Surfaces stay thin: parse input, call one `catalog` service function, shape the output.
+
+pub mod health;
+pub mod metrics;
+pub mod problem;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::routing::get;
+use catalog::Catalog;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// The crate version reported by health and `--version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// HTTP settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may take before it is answered with 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { max_body_bytes: 1 << 20, request_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// Everything handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    catalog: Catalog,
+    http: HttpSettings,
+    started: Instant,
+    model: health::ModelStatus,
+}
+
+impl AppState {
+    /// State over the catalog services.
+    pub fn new(catalog: Catalog, http: HttpSettings, model: health::ModelStatus) -> Self {
+        Self { inner: Arc::new(Inner { catalog, http, started: Instant::now(), model }) }
+    }
+
+    /// The catalog services.
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    /// HTTP settings.
+    pub fn http(&self) -> &HttpSettings {
+        &self.inner.http
+    }
+}
+
+/// The request-id header (`x-request-id`), set when the client did not send one and echoed on
+/// the response.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids: a per-process random prefix plus a counter — unique, cheap, not guessable
+/// across restarts.
+#[derive(Clone)]
+struct MakeId {
+    prefix: u64,
+    next: Arc<AtomicU64>,
+}
+
+impl MakeId {
+    fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let prefix = nanos ^ u64::from(std::process::id()).rotate_left(32);
+        Self { prefix, next: Arc::new(AtomicU64::new(1)) }
+    }
+}
+
+impl MakeRequestId for MakeId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{:08x}-{n:x}", self.prefix & 0xffff_ffff).parse().ok().map(RequestId::new)
+    }
+}
+
+/// Builds the application router.
+pub fn app(state: AppState) -> Router {
+    let http = state.http().clone();
+    Router::new()
+        .route("/mcp/health", get(health::health))
+        .route("/metrics", get(metrics::render))
+        .fallback(problem::not_found)
+        .with_state(state)
+        // Layers wrap inside-out: the last added runs first.
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, http.request_timeout))
+        .layer(DefaultBodyLimit::max(http.max_body_bytes))
+        .layer(CatchPanicLayer::custom(problem::panic_response))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
+                let id = req
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeId::new()))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
