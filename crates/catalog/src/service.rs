@@ -222,9 +222,9 @@ impl Catalog {
         &self.site_url
     }
 
-    /// The hosted page of a product.
+    /// The hosted page of a product: its GS1 Digital Link URI on this site.
     pub fn hosted_page_url(&self, gtin: Gtin14) -> String {
-        format!("{}/01/{}", self.site_url, gtin)
+        gs1::DigitalLink::new(gtin).to_uri(&self.site_url)
     }
 
     /// `validate_gtin`: never an error; invalid input is reported in the output.

@@ -446,6 +446,14 @@ impl Pending {
         }
     }
 
+    async fn write(&self, store: &dyn CatalogStore) -> Result<Vec<WriteOutcome>, StoreError> {
+        match self {
+            Self::Products(v) => store.upsert_products(v).await,
+            Self::Stores(v) => store.upsert_stores(v).await,
+            Self::Offers(v) => store.upsert_offers(v).await,
+        }
+    }
+
     fn start(w: Write) -> Self {
         match w {
             Write::Product(p) => Self::Products(vec![*p]),
@@ -461,68 +469,62 @@ async fn write_batch(
     sink: &mut Sink,
     report: &mut ImportReport,
 ) -> Result<(), ImportError> {
-    // Parse rejections are reported as they come; writes are grouped into runs of one kind.
+    // Writes are grouped into runs of one kind and written; then every row is reported in
+    // input order (parse rejections and write outcomes interleaved as in the file).
+    enum Row {
+        Rejected(RowRef, String),
+        Written(RowRef, Vec<String>),
+    }
+    let mut rows: Vec<Row> = Vec::with_capacity(batch.len());
+    let mut outcomes: Vec<WriteOutcome> = Vec::with_capacity(batch.len());
     let mut pending: Option<Pending> = None;
-    let mut rows: Vec<(RowRef, Vec<String>)> = Vec::new();
     for p in batch {
         match p {
             Parsed::Skip => {}
-            Parsed::Reject { row, reason } => {
-                report.rows += 1;
-                sink.reject(report, &row, &reason)?;
-            }
+            Parsed::Reject { row, reason } => rows.push(Row::Rejected(row, reason)),
             Parsed::Write { row, write, warnings } => {
-                report.rows += 1;
                 match pending.as_mut() {
                     Some(run) if run.accepts(&write) => run.push(write),
                     _ => {
                         if let Some(run) = pending.take() {
-                            flush(store, run, std::mem::take(&mut rows), sink, report).await?;
+                            outcomes.extend(run.write(store).await?);
                         }
                         pending = Some(Pending::start(write));
                     }
                 }
-                rows.push((row, warnings));
+                rows.push(Row::Written(row, warnings));
             }
         }
     }
     if let Some(run) = pending {
-        flush(store, run, rows, sink, report).await?;
+        outcomes.extend(run.write(store).await?);
     }
-    Ok(())
-}
-
-async fn flush(
-    store: &dyn CatalogStore,
-    run: Pending,
-    rows: Vec<(RowRef, Vec<String>)>,
-    sink: &mut Sink,
-    report: &mut ImportReport,
-) -> Result<(), ImportError> {
-    let outcomes = match &run {
-        Pending::Products(v) => store.upsert_products(v).await?,
-        Pending::Stores(v) => store.upsert_stores(v).await?,
-        Pending::Offers(v) => store.upsert_offers(v).await?,
-    };
-    if outcomes.len() != rows.len() {
+    let written = rows.iter().filter(|r| matches!(r, Row::Written(..))).count();
+    if outcomes.len() != written {
         return Err(ImportError::Store(StoreError::Corrupt(format!(
-            "the store reported {} outcomes for {} rows",
-            outcomes.len(),
-            rows.len()
+            "the store reported {} outcomes for {written} rows",
+            outcomes.len()
         ))));
     }
-    for ((row, warnings), outcome) in rows.iter().zip(outcomes) {
-        match outcome {
-            WriteOutcome::Inserted => report.accepted += 1,
-            WriteOutcome::Updated => report.updated += 1,
-            WriteOutcome::Unchanged => report.unchanged += 1,
-            WriteOutcome::Rejected(reason) => {
-                sink.reject(report, row, &reason)?;
-                continue;
-            }
-        }
-        for w in warnings {
-            sink.warn(report, row, w)?;
+    let mut outcomes = outcomes.into_iter();
+    for row in rows {
+        report.rows += 1;
+        match row {
+            Row::Rejected(row, reason) => sink.reject(report, &row, &reason)?,
+            Row::Written(row, warnings) => match outcomes.next() {
+                Some(WriteOutcome::Rejected(reason)) => sink.reject(report, &row, &reason)?,
+                Some(outcome) => {
+                    match outcome {
+                        WriteOutcome::Inserted => report.accepted += 1,
+                        WriteOutcome::Updated => report.updated += 1,
+                        _ => report.unchanged += 1,
+                    }
+                    for w in &warnings {
+                        sink.warn(report, &row, w)?;
+                    }
+                }
+                None => {}
+            },
         }
     }
     Ok(())

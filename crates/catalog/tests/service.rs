@@ -1,0 +1,204 @@
+//! The service functions of SPEC §3 against a real SQLite file: output shapes, unknown versus
+//! invalid GTINs, 8/12/13-digit lookups, comparison columns and nearby availability.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use catalog::model::{IngredientWrite, InventoryStatus, MetadataPatch, Patch};
+use catalog::{Catalog, ErrorCode};
+use common::*;
+use serde_json::json;
+
+async fn catalog() -> (TestDb, Catalog) {
+    let db = TestDb::new().await;
+    let mut a = product("0614141123452", "Sample Cereal");
+    a.brand = Patch::Set("Acme Foods".into());
+    a.description = Patch::Set("Whole-grain breakfast cereal.".into());
+    a.net_content = Patch::Set("340 g".into());
+    a.country_of_origin = Patch::Set(catalog::iso::CountryCode::parse("US").unwrap());
+    a.metadata =
+        MetadataPatch::new(BTreeMap::from([("internal_sku".into(), "ACM-1234".into())])).unwrap();
+    a.ingredients =
+        Some(vec![IngredientWrite { name: "oats".into(), percentage_of_weight: Some(80.0) }]);
+    let b = product("95012346", "Tiny mints");
+    db.store.upsert_products(&[a, b]).await.unwrap();
+    // Stores around Springfield, IL (39.7817, -89.6501) and one far away.
+    db.store
+        .upsert_stores(&[
+            store_write("Acme", "near", 39.79, -89.65),
+            store_write("Acme", "mid", 39.90, -89.65),
+            store_write("Bmart", "mid2", 39.90, -89.66),
+            store_write("Acme", "far", 41.88, -87.63),
+            store_write("Acme", "closed", 39.78, -89.65),
+        ])
+        .await
+        .unwrap();
+    let mut closed = offer("0614141123452", "Acme", "closed", 100);
+    closed.active = false;
+    let mut low = offer("0614141123452", "Bmart", "mid2", 399);
+    low.inventory_status = InventoryStatus::LowStock;
+    db.store
+        .upsert_offers(&[
+            offer("0614141123452", "Acme", "near", 349),
+            offer("0614141123452", "Acme", "mid", 329),
+            low,
+            offer("0614141123452", "Acme", "far", 299),
+            closed,
+        ])
+        .await
+        .unwrap();
+    let c = Catalog::new(Arc::clone(&db.store), "https://prodlink.example/");
+    (db, c)
+}
+
+#[tokio::test]
+async fn lookup_finds_the_same_product_from_any_gtin_length() {
+    let (_db, c) = catalog().await;
+    let by14 = c.lookup_product("00614141123452").await.unwrap();
+    assert!(by14.found);
+    assert_eq!(
+        serde_json::to_value(&by14).unwrap(),
+        json!({"found": true, "gtin": "00614141123452", "name": "Sample Cereal", "brand": "Acme Foods",
+               "description": "Whole-grain breakfast cereal.", "data_source": "manual",
+               "metadata": {"internal_sku": "ACM-1234"}})
+    );
+    for form in ["614141123452", "0614141123452", " 6141 4112-3452 "] {
+        assert_eq!(c.lookup_product(form).await.unwrap(), by14, "{form}");
+    }
+    // GTIN-8 stored, looked up as 8 and as 14 digits.
+    let eight = c.lookup_product("95012346").await.unwrap();
+    assert!(eight.found);
+    assert_eq!(c.lookup_product("00000095012346").await.unwrap(), eight);
+}
+
+#[tokio::test]
+async fn unknown_is_not_an_error_but_invalid_is() {
+    let (_db, c) = catalog().await;
+    let unknown = c.lookup_product("9506000134352").await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&unknown).unwrap(),
+        json!({"found": false, "gtin": "09506000134352", "name": null, "brand": null,
+               "description": null, "data_source": null, "metadata": {}})
+    );
+    let e = c.lookup_product("09506000134353").await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ValidationError);
+    assert_eq!(e.field_errors()[0].field, "gtin");
+    assert!(e.field_errors()[0].message.contains("expected 2"), "{e}");
+    let e = c.get_product_detail("12345").await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ValidationError);
+    let detail = c.get_product_detail("9506000134352").await.unwrap();
+    assert!(!detail.found && detail.product.is_none() && detail.images.is_empty());
+}
+
+#[tokio::test]
+async fn validate_gtin_reports_instead_of_failing() {
+    let (_db, c) = catalog().await;
+    let v = serde_json::to_value(c.validate_gtin("614141123452")).unwrap();
+    assert_eq!(
+        v,
+        json!({"valid": true, "error": null, "normalized": "00614141123452", "length": 12, "warning": null})
+    );
+    let bad = c.validate_gtin("614141123453");
+    assert!(!bad.valid && bad.normalized.is_none());
+    assert_eq!(bad.length, 12);
+    assert!(bad.error.unwrap().contains("expected 2"));
+    let rcn = c.validate_gtin("2112345678900");
+    assert!(rcn.valid && rcn.warning.is_some());
+}
+
+#[tokio::test]
+async fn detail_has_the_hosted_page_and_children() {
+    let (_db, c) = catalog().await;
+    let d = c.get_product_detail("614141123452").await.unwrap();
+    assert!(d.found);
+    assert_eq!(d.hosted_page_url, "https://prodlink.example/01/00614141123452");
+    let v = serde_json::to_value(&d).unwrap();
+    assert_eq!(v["product"]["brand"], "Acme Foods");
+    assert_eq!(v["product"]["net_content"], "340 g");
+    assert_eq!(v["product"]["country_of_origin"], "US");
+    assert_eq!(
+        v["ingredients"],
+        json!([{"name": "oats", "percentage_of_weight": 80.0, "priority": 0}])
+    );
+    assert_eq!(v["nutrition"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn compare_keeps_order_and_marks_unknown_and_invalid_columns() {
+    let (_db, c) = catalog().await;
+    let gtins = vec![
+        "95012346".to_owned(),
+        "00614141999999".to_owned(),
+        "614141123452".to_owned(),
+        "9506000134352".to_owned(),
+    ];
+    let out = c.compare_products(&gtins).await.unwrap();
+    let v = serde_json::to_value(&out).unwrap();
+    assert_eq!(v["items"][0]["gtin"], "00000095012346");
+    assert_eq!(v["items"][1]["found"], false);
+    assert_eq!(v["items"][1]["gtin"], "00614141999999");
+    assert!(v["items"][1]["error"].as_str().unwrap().contains("check digit"));
+    assert_eq!(v["items"][2]["found"], true);
+    assert_eq!(v["items"][3]["found"], false);
+    assert!(v["items"][3].get("error").is_none());
+    let row = |name: &str| {
+        v["attributes"].as_array().unwrap().iter().find(|a| a["name"] == name).unwrap()["values"]
+            .clone()
+    };
+    assert_eq!(row("brand"), json!([null, null, "Acme Foods", null]));
+    // price range over active offers only (the inactive $1.00 offer is ignored)
+    assert_eq!(row("price_min"), json!([null, null, 2.99, null]));
+    assert_eq!(row("price_max"), json!([null, null, 3.99, null]));
+    let names: Vec<&str> =
+        v["attributes"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["brand", "category", "net_content", "country_of_origin", "price_min", "price_max"]
+    );
+
+    for n in [1usize, 6] {
+        let e = c.compare_products(&vec!["95012346".to_owned(); n]).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::ValidationError);
+        assert_eq!(e.field_errors()[0].field, "gtins");
+        assert!(e.to_string().contains(&format!("got {n} GTINs")), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn availability_is_nearest_first_within_the_radius_and_active_only() {
+    let (_db, c) = catalog().await;
+    let out = c.check_availability("614141123452", 39.7817, -89.6501, None).await.unwrap();
+    assert_eq!(out.radius_km, 25.0);
+    assert_eq!(out.gtin, "00614141123452");
+    let names: Vec<&str> = out.locations.iter().map(|l| l.store_name.as_str()).collect();
+    assert_eq!(names, ["Acme near", "Acme mid", "Bmart mid2"]);
+    assert_eq!(out.total, 3);
+    assert!(out.locations.windows(2).all(|w| w[0].distance_km <= w[1].distance_km));
+    assert_eq!(out.locations[0].price, 3.49);
+    assert_eq!(out.locations[0].currency, "USD");
+    assert_eq!(out.locations[2].inventory_status, "low_stock");
+    // 13.4 km north: the mid stores are about 13 km away
+    assert!((out.locations[1].distance_km - 13.1).abs() < 0.5, "{}", out.locations[1].distance_km);
+
+    let wide = c.check_availability("614141123452", 39.7817, -89.6501, Some(300.0)).await.unwrap();
+    assert_eq!(wide.total, 4);
+    assert_eq!(wide.locations.last().unwrap().store_name, "Acme far");
+    let none = c.check_availability("95012346", 39.7817, -89.6501, None).await.unwrap();
+    assert_eq!((none.total, none.locations.len()), (0, 0));
+    let unknown = c.check_availability("9506000134352", 39.7817, -89.6501, None).await.unwrap();
+    assert_eq!(unknown.total, 0);
+
+    for (lat, lng, r, field) in [
+        (91.0, 0.0, None, "lat"),
+        (0.0, 181.0, None, "lng"),
+        (0.0, 0.0, Some(0.0), "radius_km"),
+        (0.0, 0.0, Some(501.0), "radius_km"),
+    ] {
+        let e = c.check_availability("614141123452", lat, lng, r).await.unwrap_err();
+        assert_eq!(e.field_errors()[0].field, field);
+    }
+}

@@ -1,0 +1,331 @@
+//! Storage tests on a real SQLite file: the schema refuses bad states, batch upserts report one
+//! outcome per row, merges keep what a write does not mention, and a refused row does not take
+//! its batch down with it.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use catalog::model::{
+    CategoryRef, ImageWrite, IngredientWrite, LabelFormat, MetadataPatch, NutrientWrite,
+    NutritionWrite, Patch, WriteOutcome,
+};
+use common::*;
+use sqlx::Row;
+
+#[tokio::test]
+async fn database_is_a_wal_file_with_foreign_keys_on() {
+    let db = TestDb::new().await;
+    let pool = db.sqlite.pool();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(pool).await.unwrap();
+    assert_eq!(fk, 1);
+    assert!(db.path("catalog.db").exists());
+    // Migrating twice is a no-op.
+    db.sqlite.migrate().await.unwrap();
+}
+
+/// Each statement must be refused by the schema itself, whatever the application does.
+#[tokio::test]
+async fn schema_refuses_bad_states() {
+    let db = TestDb::new().await;
+    let pool = db.sqlite.pool();
+    let now = "2026-01-01T00:00:00.000Z";
+    let ok = sqlx::query(
+        "INSERT INTO products (gtin, name, data_source, created_at, updated_at) VALUES (?, 'x', 'off', ?, ?)",
+    )
+    .bind("09506000134352")
+    .bind(now)
+    .bind(now)
+    .execute(pool)
+    .await;
+    assert!(ok.is_ok(), "{ok:?}");
+
+    let refused = [
+        // bad check digit, short, letters, all zeros
+        "INSERT INTO products (gtin, name, data_source, created_at, updated_at) VALUES ('09506000134353', 'x', 'off', 't', 't')",
+        "INSERT INTO products (gtin, name, data_source, created_at, updated_at) VALUES ('9506000134352', 'x', 'off', 't', 't')",
+        "INSERT INTO products (gtin, name, data_source, created_at, updated_at) VALUES ('0950600013435a', 'x', 'off', 't', 't')",
+        "INSERT INTO products (gtin, name, data_source, created_at, updated_at) VALUES ('00000000000000', 'x', 'off', 't', 't')",
+        // unknown data source, empty name, unknown country
+        "INSERT INTO products (gtin, name, data_source, created_at, updated_at) VALUES ('04012345000009', 'x', 'scraped', 't', 't')",
+        "INSERT INTO products (gtin, name, data_source, created_at, updated_at) VALUES ('04012345000009', '  ', 'off', 't', 't')",
+        "INSERT INTO products (gtin, name, data_source, country_of_origin, created_at, updated_at) VALUES ('04012345000009', 'x', 'off', 'XX', 't', 't')",
+        // metadata: not an object, a non-string value, a 41-character key, 51 keys
+        "INSERT INTO products (gtin, name, data_source, metadata, created_at, updated_at) VALUES ('04012345000009', 'x', 'off', '[]', 't', 't')",
+        "INSERT INTO products (gtin, name, data_source, metadata, created_at, updated_at) VALUES ('04012345000009', 'x', 'off', '{\"a\":1}', 't', 't')",
+        "INSERT INTO products (gtin, name, data_source, metadata, created_at, updated_at) VALUES ('04012345000009', 'x', 'off', '{\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\":\"v\"}', 't', 't')",
+        // a second primary image is impossible; coordinates out of range
+        "INSERT INTO stores (retailer_id, ref, name, country, lat, lng, created_at, updated_at) VALUES (1, 'r', 'n', 'US', 91, 0, 't', 't')",
+    ];
+    for sql in refused {
+        let r = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await;
+        assert!(r.is_err(), "the schema accepted: {sql}");
+    }
+    let many: BTreeMap<String, String> =
+        (0..51).map(|i| (format!("k{i}"), "v".to_owned())).collect();
+    let r = sqlx::query(
+        "INSERT INTO products (gtin, name, data_source, metadata, created_at, updated_at) VALUES ('04012345000009', 'x', 'off', ?, 't', 't')",
+    )
+    .bind(serde_json::to_string(&many).unwrap())
+    .execute(pool)
+    .await;
+    assert!(r.unwrap_err().to_string().contains("metadata limits"));
+
+    // offers: unknown currency, unknown status, negative price
+    sqlx::query("INSERT INTO retailers (name, created_at, updated_at) VALUES ('R', 't', 't')")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO stores (retailer_id, ref, name, country, lat, lng, created_at, updated_at) VALUES (1, 's', 'S', 'US', 1, 1, 't', 't')").execute(pool).await.unwrap();
+    for sql in [
+        "INSERT INTO offers (product_id, store_id, price_minor, currency, created_at, updated_at) VALUES (1, 1, 100, 'XYZ', 't', 't')",
+        "INSERT INTO offers (product_id, store_id, price_minor, currency, inventory_status, created_at, updated_at) VALUES (1, 1, 100, 'USD', 'available', 't', 't')",
+        "INSERT INTO offers (product_id, store_id, price_minor, currency, created_at, updated_at) VALUES (1, 1, -1, 'USD', 't', 't')",
+        "INSERT INTO offers (product_id, store_id, price_minor, currency, created_at, updated_at) VALUES (99, 1, 100, 'USD', 't', 't')",
+    ] {
+        let r = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await;
+        assert!(r.is_err(), "the schema accepted: {sql}");
+    }
+    sqlx::query("INSERT INTO product_images (product_id, url, is_primary, created_at) VALUES (1, 'https://a.example/1.jpg', 1, 't')").execute(pool).await.unwrap();
+    let second = sqlx::query("INSERT INTO product_images (product_id, url, is_primary, created_at) VALUES (1, 'https://a.example/2.jpg', 1, 't')").execute(pool).await;
+    assert!(second.is_err());
+}
+
+#[tokio::test]
+async fn upserts_insert_update_and_recognize_unchanged_rows() {
+    let db = TestDb::new().await;
+    let mut a = product("4012345000009", "Dark chocolate");
+    a.brand = Patch::Set("Lindt".into());
+    a.category = Patch::Set(vec![
+        CategoryRef { id: "en:snacks".into(), name: "Snacks".into() },
+        CategoryRef { id: "en:chocolates".into(), name: "Chocolates".into() },
+    ]);
+    a.metadata = MetadataPatch::new(BTreeMap::from([
+        ("sku".into(), "A-1".into()),
+        ("tmp".into(), "x".into()),
+    ]))
+    .unwrap();
+    let b = product("95012346", "Sample 8");
+    let out = db.store.upsert_products(&[a.clone(), b.clone()]).await.unwrap();
+    assert_eq!(out, vec![WriteOutcome::Inserted, WriteOutcome::Inserted]);
+
+    // The same writes again change nothing.
+    let out = db.store.upsert_products(&[a.clone(), b]).await.unwrap();
+    assert_eq!(out, vec![WriteOutcome::Unchanged, WriteOutcome::Unchanged]);
+
+    // A partial update keeps what it does not mention and merges metadata.
+    let mut upd =
+        catalog::model::ProductWrite::new(gtin("04012345000009"), catalog::model::DataSource::Api);
+    upd.description = Patch::Set("70% cocoa".into());
+    upd.metadata = MetadataPatch::new(BTreeMap::from([
+        ("tmp".into(), String::new()),
+        ("new".into(), "y".into()),
+    ]))
+    .unwrap();
+    assert_eq!(db.store.upsert_products(&[upd]).await.unwrap(), vec![WriteOutcome::Updated]);
+    let p = db.store.product(gtin("04012345000009")).await.unwrap().unwrap();
+    assert_eq!(p.name, "Dark chocolate");
+    assert_eq!(p.brand.as_deref(), Some("Lindt"));
+    assert_eq!(p.category.as_deref(), Some("Chocolates"));
+    assert_eq!(p.description.as_deref(), Some("70% cocoa"));
+    assert_eq!(p.metadata.to_json(), r#"{"new":"y","sku":"A-1"}"#);
+    assert_eq!(p.data_source.as_str(), "api");
+
+    // Brands match case-insensitively: no second "LINDT" brand.
+    let mut c = product("9506000134352", "Milk chocolate");
+    c.brand = Patch::Set("  LINDT ".into());
+    db.store.upsert_products(&[c]).await.unwrap();
+    let counts = db.store.counts().await.unwrap();
+    assert_eq!((counts.products, counts.brands, counts.categories), (3, 1, 2));
+    let parent: Option<String> =
+        sqlx::query_scalar("SELECT parent_id FROM categories WHERE id = 'en:chocolates'")
+            .fetch_one(db.sqlite.pool())
+            .await
+            .unwrap();
+    assert_eq!(parent.as_deref(), Some("en:snacks"));
+}
+
+#[tokio::test]
+async fn children_are_replaced_not_appended() {
+    let db = TestDb::new().await;
+    let mut w = product("4012345000009", "Bar");
+    w.images = Some(vec![
+        ImageWrite {
+            url: "https://img.example/back.jpg".into(),
+            title: Some("Back".into()),
+            description: None,
+            priority: 2,
+            is_primary: false,
+        },
+        ImageWrite {
+            url: "https://img.example/front.jpg".into(),
+            title: Some("Front".into()),
+            description: None,
+            priority: 1,
+            is_primary: true,
+        },
+    ]);
+    w.ingredients = Some(vec![
+        IngredientWrite { name: "sugar".into(), percentage_of_weight: Some(40.0) },
+        IngredientWrite { name: "cocoa".into(), percentage_of_weight: None },
+    ]);
+    w.nutrition = Patch::Set(NutritionWrite {
+        serving_size: Some("25 g".into()),
+        servings_per_container: Some(4.0),
+        label_format: LabelFormat::Per100g,
+        nutrients: vec![
+            NutrientWrite {
+                name: "fat".into(),
+                amount: 30.0,
+                unit: "g".into(),
+                daily_value_pct: None,
+            },
+            NutrientWrite {
+                name: "energy-kcal".into(),
+                amount: 530.0,
+                unit: "kcal".into(),
+                daily_value_pct: Some(26.5),
+            },
+        ],
+    });
+    db.store.upsert_products(&[w.clone()]).await.unwrap();
+    let c = db.store.product_children(gtin("4012345000009")).await.unwrap();
+    assert_eq!(
+        c.images.iter().map(|i| i.title.as_deref().unwrap()).collect::<Vec<_>>(),
+        ["Front", "Back"]
+    );
+    assert_eq!(
+        c.ingredients.iter().map(|i| (i.name.as_str(), i.priority)).collect::<Vec<_>>(),
+        [("sugar", 0), ("cocoa", 1)]
+    );
+    let n = c.nutrition.unwrap();
+    assert_eq!(
+        n.nutrients.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+        ["fat", "energy-kcal"]
+    );
+    assert_eq!(n.servings_per_container, Some(4.0));
+
+    w.ingredients = Some(vec![IngredientWrite { name: "salt".into(), percentage_of_weight: None }]);
+    w.images = None; // keep
+    w.nutrition = Patch::Clear;
+    assert_eq!(db.store.upsert_products(&[w]).await.unwrap(), vec![WriteOutcome::Updated]);
+    let c = db.store.product_children(gtin("4012345000009")).await.unwrap();
+    assert_eq!(c.ingredients.len(), 1);
+    assert_eq!(c.ingredients[0].name, "salt");
+    assert_eq!(c.images.len(), 2);
+    assert!(c.nutrition.is_none());
+    let orphans: i64 = sqlx::query_scalar("SELECT count(*) FROM nutrients")
+        .fetch_one(db.sqlite.pool())
+        .await
+        .unwrap();
+    assert_eq!(orphans, 0);
+}
+
+#[tokio::test]
+async fn every_row_gets_an_outcome_and_bad_rows_do_not_sink_the_batch() {
+    let db = TestDb::new().await;
+    // A constraint the application does not check: only the database refuses this name.
+    sqlx::query(
+        "CREATE TRIGGER test_refuse BEFORE INSERT ON products WHEN NEW.name = 'refuse me' \
+         BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END",
+    )
+    .execute(db.sqlite.pool())
+    .await
+    .unwrap();
+    let mut nameless =
+        catalog::model::ProductWrite::new(gtin("96385074"), catalog::model::DataSource::Off);
+    nameless.description = Patch::Set("no name".into());
+    let mut bad_pct = product("40123455", "Bad share");
+    bad_pct.ingredients =
+        Some(vec![IngredientWrite { name: "x".into(), percentage_of_weight: Some(120.0) }]);
+    let batch = vec![
+        product("4012345000009", "First"),
+        product("9506000134352", "refuse me"),
+        nameless,
+        bad_pct,
+        product("95012346", "Last"),
+        product("4012345000009", "First, renamed"), // same GTIN again in one batch
+    ];
+    let out = db.store.upsert_products(&batch).await.unwrap();
+    assert_eq!(out.len(), batch.len());
+    assert_eq!(out[0], WriteOutcome::Inserted);
+    assert!(
+        matches!(&out[1], WriteOutcome::Rejected(r) if r.contains("refused by the test trigger")),
+        "{:?}",
+        out[1]
+    );
+    assert!(
+        matches!(&out[2], WriteOutcome::Rejected(r) if r.contains("needs a name")),
+        "{:?}",
+        out[2]
+    );
+    assert!(
+        matches!(&out[3], WriteOutcome::Rejected(r) if r.contains("percentage_of_weight")),
+        "{:?}",
+        out[3]
+    );
+    assert_eq!(out[4], WriteOutcome::Inserted);
+    assert_eq!(out[5], WriteOutcome::Updated);
+    let p = db.store.product(gtin("4012345000009")).await.unwrap().unwrap();
+    assert_eq!(p.name, "First, renamed");
+    assert_eq!(db.store.counts().await.unwrap().products, 2);
+}
+
+#[tokio::test]
+async fn stores_and_offers_upsert_by_their_keys() {
+    let db = TestDb::new().await;
+    db.store.upsert_products(&[product("4012345000009", "Bar")]).await.unwrap();
+    let s = vec![store_write("Acme", "s1", 40.0, -74.0), store_write("Acme", "s2", 40.1, -74.0)];
+    assert_eq!(
+        db.store.upsert_stores(&s).await.unwrap(),
+        vec![WriteOutcome::Inserted, WriteOutcome::Inserted]
+    );
+    assert_eq!(
+        db.store.upsert_stores(&s).await.unwrap(),
+        vec![WriteOutcome::Unchanged, WriteOutcome::Unchanged]
+    );
+    let mut moved = s[1].clone();
+    moved.lat = 40.2;
+    assert_eq!(db.store.upsert_stores(&[moved]).await.unwrap(), vec![WriteOutcome::Updated]);
+
+    let o = vec![
+        offer("4012345000009", "Acme", "s1", 349),
+        offer("4012345000009", "Acme", "nope", 349),
+        offer("9506000134352", "Acme", "s1", 349),
+        offer("4012345000009", "Nobody", "s1", 349),
+    ];
+    let out = db.store.upsert_offers(&o).await.unwrap();
+    assert_eq!(out[0], WriteOutcome::Inserted);
+    assert!(
+        matches!(&out[1], WriteOutcome::Rejected(r) if r.contains("has no store \"nope\"")),
+        "{:?}",
+        out[1]
+    );
+    assert!(
+        matches!(&out[2], WriteOutcome::Rejected(r) if r.contains("no product 09506000134352")),
+        "{:?}",
+        out[2]
+    );
+    assert!(
+        matches!(&out[3], WriteOutcome::Rejected(r) if r.contains("unknown retailer")),
+        "{:?}",
+        out[3]
+    );
+    let mut cheaper = o[0].clone();
+    cheaper.price_minor = 299;
+    assert_eq!(
+        db.store.upsert_offers(&[cheaper.clone()]).await.unwrap(),
+        vec![WriteOutcome::Updated]
+    );
+    assert_eq!(db.store.upsert_offers(&[cheaper]).await.unwrap(), vec![WriteOutcome::Unchanged]);
+    let row = sqlx::query("SELECT price_minor, currency FROM offers")
+        .fetch_one(db.sqlite.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i64, _>("price_minor"), 299);
+    assert_eq!(row.get::<String, _>("currency"), "USD");
+}

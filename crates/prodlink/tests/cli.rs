@@ -1,0 +1,243 @@
+//! The `prodlink` binary end to end: settings precedence, `serve` over real HTTP on
+//! 127.0.0.1 (health, metrics, request ids, errors, graceful shutdown on SIGTERM), the demo
+//! catalog, and `import off` on the 85k-row Open Food Facts subset.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+fn prodlink() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_prodlink"));
+    // The tests decide every setting themselves.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PRODLINK_") && k != "PRODLINK_DL_URI_LOG" {
+            c.env_remove(k);
+        }
+    }
+    c.env("PRODLINK_LOG_FORMAT", "text").env("PRODLINK_LOG", "warn");
+    c
+}
+
+fn demo_data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/demo").join(name)
+}
+
+fn sqlite(dir: &Path, name: &str) -> String {
+    format!("sqlite://{}", dir.join(name).display())
+}
+
+/// A running `prodlink serve`; killed on drop if the test did not stop it.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(cmd: &mut Command) -> Self {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        Self { child, base: addr.to_owned() }
+    }
+
+    fn get(&self, path: &str) -> reqwest::blocking::Response {
+        reqwest::blocking::Client::new().get(format!("{}{path}", self.base)).send().unwrap()
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("prodlink did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn help_documents_settings_and_precedence() {
+    let out = prodlink().arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("PRODLINK_<FLAG>") && help.contains("file < environment < flags"), "{help}");
+    for cmd in ["serve", "migrate", "import"] {
+        assert!(help.contains(cmd), "{cmd} missing from --help");
+    }
+    let out = prodlink().args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in ["--addr", "--database", "--site-url", "--demo", "--model-dir", "PRODLINK_SITE_URL"] {
+        assert!(help.contains(flag), "{flag} missing from serve --help");
+    }
+}
+
+#[test]
+fn settings_precedence_is_file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prodlink.toml");
+    std::fs::write(&config, format!("database = \"{}\"\n", sqlite(dir.path(), "file.db"))).unwrap();
+    let run = |env: Option<&str>, flag: Option<&str>| {
+        let mut c = prodlink();
+        c.arg("--config").arg(&config).arg("migrate");
+        if let Some(e) = env {
+            c.env("PRODLINK_DATABASE", sqlite(dir.path(), e));
+        }
+        if let Some(f) = flag {
+            c.arg("--database").arg(sqlite(dir.path(), f));
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run(None, None).contains("file.db"));
+    assert!(run(Some("env.db"), None).contains("env.db"));
+    assert!(run(Some("env.db"), Some("flag.db")).contains("flag.db"));
+    for f in ["file.db", "env.db", "flag.db"] {
+        assert!(dir.path().join(f).exists(), "{f} not created");
+    }
+
+    std::fs::write(&config, "databse = \"x\"\n").unwrap();
+    let out = prodlink().arg("--config").arg(&config).arg("migrate").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"));
+
+    let out = prodlink().args(["--database", "mysql://x", "migrate"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected sqlite://PATH"));
+}
+
+#[test]
+fn serve_answers_health_metrics_and_errors_then_stops_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prodlink.toml");
+    // The file's address cannot be bound; the environment's wins.
+    std::fs::write(&config, "addr = \"not an address\"\nsite_url = \"https://example.test\"\n").unwrap();
+    let server = Server::start(
+        prodlink()
+            .arg("--config")
+            .arg(&config)
+            .args(["--database", &sqlite(dir.path(), "s.db"), "serve"])
+            .env("PRODLINK_ADDR", "127.0.0.1:0"),
+    );
+    assert!(server.base.starts_with("http://127.0.0.1:"));
+
+    let res = server.get("/mcp/health");
+    assert_eq!(res.status(), 200);
+    let id = res.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+    assert!(!id.is_empty());
+    let health: Value = res.json().unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(health["backend"], "sqlite");
+    assert_eq!(health["catalog"]["products"], 0);
+    assert_eq!(health["model"]["loaded"], false);
+
+    // A client's request id is kept.
+    let res = reqwest::blocking::Client::new()
+        .get(format!("{}/mcp/health", server.base))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "trace-me-42");
+
+    let res = server.get("/no/such/route");
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let p: Value = res.json().unwrap();
+    assert_eq!(p["error_code"], "not_found");
+    assert_eq!(p["status"], 404);
+
+    let metrics = server.get("/metrics").text().unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("prodlink_http_requests_total")
+            && l.contains("route=\"/mcp/health\"")
+            && l.contains("status=\"200\"")),
+        "{metrics}"
+    );
+    assert!(metrics.contains("prodlink_http_request_duration_seconds_bucket"), "{metrics}");
+
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn bad_settings_fail_fast_with_the_reason() {
+    let out = prodlink().args(["serve", "--addr", "localhost"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--addr"));
+    let out = prodlink().args(["serve", "--site-url", "example.com"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("http:// or https://"));
+}
+
+#[test]
+fn demo_loads_into_an_empty_database_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "demo.db");
+    let server = Server::start(prodlink().args(["--database", &db, "serve", "--demo", "--addr", "127.0.0.1:0"]));
+    let health: Value = server.get("/mcp/health").json().unwrap();
+    let c = &health["catalog"];
+    assert!(c["products"].as_u64().unwrap() > 80_000, "{health}");
+    assert_eq!(c["stores"], 3173);
+    assert_eq!(c["retailers"], 1);
+    assert!(c["offers"].as_u64().unwrap() > 100_000, "{health}");
+    assert!(c["brands"].as_u64().unwrap() > 100, "{health}");
+    assert!(server.terminate().success());
+
+    // A second start with --demo keeps the catalog as it is.
+    let server = Server::start(prodlink().args(["--database", &db, "serve", "--demo", "--addr", "127.0.0.1:0"]));
+    let again: Value = server.get("/mcp/health").json().unwrap();
+    assert_eq!(again["catalog"], health["catalog"]);
+}
+
+#[test]
+fn import_off_accounts_for_every_row_of_the_85k_subset() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("products.tsv.gz");
+    std::fs::copy(demo_data("off-2018-subset.tsv.gz"), &input).unwrap();
+    let out = prodlink()
+        .args(["--database", &sqlite(dir.path(), "i.db"), "import", "off"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let count = |label: &str| -> u64 {
+        let line = text.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("{label} in {text}"));
+        line.split(':').nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let (rows, accepted, updated, rejected) =
+        (count("rows read"), count("accepted"), count("updated"), count("rejected"));
+    assert_eq!(rows, 84_745, "{text}");
+    assert_eq!(accepted + updated + rejected, rows, "{text}");
+    assert!(rejected > 1000, "{text}");
+
+    let rejects = std::fs::read_to_string(dir.path().join("products.tsv.gz.rejects.tsv")).unwrap();
+    let mut lines = rejects.lines();
+    assert!(lines.next().unwrap().starts_with("line\tkey\treason"));
+    let mut n = 0;
+    for l in lines {
+        let cols: Vec<&str> = l.splitn(4, '\t').collect();
+        assert_eq!(cols.len(), 4, "{l}");
+        assert!(!cols[2].trim().is_empty(), "no reason: {l}");
+        n += 1;
+    }
+    assert_eq!(n, rejected);
+    assert!(rejects.contains("check digit") && rejects.contains("must have 8, 12, 13 or 14 digits"));
+}
