@@ -43,7 +43,10 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
         Self { child, base: addr.to_owned() }
     }
 
@@ -76,13 +79,17 @@ impl Drop for Server {
 fn help_documents_settings_and_precedence() {
     let out = prodlink().arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    assert!(help.contains("PRODLINK_<FLAG>") && help.contains("file < environment < flags"), "{help}");
+    assert!(
+        help.contains("PRODLINK_<FLAG>") && help.contains("file < environment < flags"),
+        "{help}"
+    );
     for cmd in ["serve", "migrate", "import"] {
         assert!(help.contains(cmd), "{cmd} missing from --help");
     }
     let out = prodlink().args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    for flag in ["--addr", "--database", "--site-url", "--demo", "--model-dir", "PRODLINK_SITE_URL"] {
+    for flag in ["--addr", "--database", "--site-url", "--demo", "--model-dir", "PRODLINK_SITE_URL"]
+    {
         assert!(help.contains(flag), "{flag} missing from serve --help");
     }
 }
@@ -127,7 +134,8 @@ fn serve_answers_health_metrics_and_errors_then_stops_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prodlink.toml");
     // The file's address cannot be bound; the environment's wins.
-    std::fs::write(&config, "addr = \"not an address\"\nsite_url = \"https://example.test\"\n").unwrap();
+    std::fs::write(&config, "addr = \"not an address\"\nsite_url = \"https://example.test\"\n")
+        .unwrap();
     let server = Server::start(
         prodlink()
             .arg("--config")
@@ -190,7 +198,14 @@ fn bad_settings_fail_fast_with_the_reason() {
 fn demo_loads_into_an_empty_database_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite(dir.path(), "demo.db");
-    let server = Server::start(prodlink().args(["--database", &db, "serve", "--demo", "--addr", "127.0.0.1:0"]));
+    let server = Server::start(prodlink().args([
+        "--database",
+        &db,
+        "serve",
+        "--demo",
+        "--addr",
+        "127.0.0.1:0",
+    ]));
     let health: Value = server.get("/mcp/health").json().unwrap();
     let c = &health["catalog"];
     assert!(c["products"].as_u64().unwrap() > 80_000, "{health}");
@@ -201,7 +216,14 @@ fn demo_loads_into_an_empty_database_once() {
     assert!(server.terminate().success());
 
     // A second start with --demo keeps the catalog as it is.
-    let server = Server::start(prodlink().args(["--database", &db, "serve", "--demo", "--addr", "127.0.0.1:0"]));
+    let server = Server::start(prodlink().args([
+        "--database",
+        &db,
+        "serve",
+        "--demo",
+        "--addr",
+        "127.0.0.1:0",
+    ]));
     let again: Value = server.get("/mcp/health").json().unwrap();
     assert_eq!(again["catalog"], health["catalog"]);
 }
@@ -219,7 +241,10 @@ fn import_off_accounts_for_every_row_of_the_85k_subset() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let count = |label: &str| -> u64 {
-        let line = text.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("{label} in {text}"));
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("{label} in {text}"));
         line.split(':').nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap()
     };
     let (rows, accepted, updated, rejected) =
@@ -239,5 +264,7 @@ fn import_off_accounts_for_every_row_of_the_85k_subset() {
         n += 1;
     }
     assert_eq!(n, rejected);
-    assert!(rejects.contains("check digit") && rejects.contains("must have 8, 12, 13 or 14 digits"));
+    assert!(
+        rejects.contains("check digit") && rejects.contains("must have 8, 12, 13 or 14 digits")
+    );
 }

@@ -12,7 +12,8 @@ use web::{AppState, HttpSettings};
 
 async fn start(store: SqliteStore) -> String {
     let catalog = Catalog::new(Arc::new(store), "http://localhost:8080");
-    let state = AppState::new(catalog, HttpSettings::default(), ModelStatus::not_loaded(None, "test"));
+    let state =
+        AppState::new(catalog, HttpSettings::default(), ModelStatus::not_loaded(None, "test"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(web::serve(listener, web::app(state), std::future::pending()));
@@ -42,6 +43,7 @@ async fn methods_not_allowed_are_rejected() {
     let url = format!("sqlite://{}", dir.path().join("m.db").display());
     let store = SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
     let base = start(store).await;
-    let res = reqwest::Client::new().post(format!("{base}/mcp/health")).body("x").send().await.unwrap();
+    let res =
+        reqwest::Client::new().post(format!("{base}/mcp/health")).body("x").send().await.unwrap();
     assert_eq!(res.status(), 405);
 }
