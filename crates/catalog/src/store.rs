@@ -43,6 +43,9 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// A short backend name for logs and health (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
 
+    /// Closes connections cleanly (SQLite checkpoints its WAL). Later calls fail.
+    async fn close(&self);
+
     /// One product with brand and category names.
     async fn product(&self, gtin: Gtin14) -> Result<Option<Product>, StoreError>;
 

@@ -329,3 +329,51 @@ async fn stores_and_offers_upsert_by_their_keys() {
     assert_eq!(row.get::<i64, _>("price_minor"), 299);
     assert_eq!(row.get::<String, _>("currency"), "USD");
 }
+
+/// The rule, account and audit tables refuse inconsistent rows too.
+#[tokio::test]
+async fn rules_accounts_and_audit_refuse_bad_states() {
+    let db = TestDb::new().await;
+    let pool = db.sqlite.pool();
+    let ok = [
+        "INSERT INTO resolver_rules (scope, scope_key, order_index, destination_type, created_at, updated_at) VALUES ('GLOBAL', '', 0, 'HOSTED_PAGE', 't', 't')",
+        "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, destination_type, custom_url, link_type, created_at, updated_at) VALUES ('PRODUCT', '09506000134352', '09506000134352', 0, 'CUSTOM_URL', 'https://brand.example/recall', 'gs1:recallStatus', 't', 't')",
+        "INSERT INTO resolver_rules (scope, scope_gtin, scope_qualifier, scope_key, order_index, destination_type, annual_start, annual_end, created_at, updated_at) VALUES ('BATCH', '09506000134352', 'LOT1', '09506000134352/10/LOT1', 0, 'HOSTED_PAGE', '12-01', '01-15', 't', 't')",
+        "INSERT INTO users (email, password_hash, created_at, updated_at) VALUES ('ann@example.com', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA', 't', 't')",
+        "INSERT INTO audit_events (occurred_at, action, outcome, user_id) VALUES ('t', 'generate_qr_url', 'ok', 1)",
+    ];
+    for sql in ok {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let refused = [
+        // same order_index twice in one scope instance
+        "INSERT INTO resolver_rules (scope, scope_key, order_index, destination_type, created_at, updated_at) VALUES ('GLOBAL', '', 0, 'HOSTED_PAGE', 't', 't')",
+        // a custom URL rule without a URL; a hosted-page rule with one
+        "INSERT INTO resolver_rules (scope, scope_key, order_index, destination_type, created_at, updated_at) VALUES ('GLOBAL', '', 1, 'CUSTOM_URL', 't', 't')",
+        "INSERT INTO resolver_rules (scope, scope_key, order_index, destination_type, custom_url, created_at, updated_at) VALUES ('GLOBAL', '', 2, 'HOSTED_PAGE', 'https://x.example', 't', 't')",
+        // a PRODUCT rule without a GTIN, with a bad check digit, or with a wrong scope key
+        "INSERT INTO resolver_rules (scope, scope_key, order_index, destination_type, created_at, updated_at) VALUES ('PRODUCT', '', 0, 'HOSTED_PAGE', 't', 't')",
+        "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, destination_type, created_at, updated_at) VALUES ('PRODUCT', '09506000134353', '09506000134353', 0, 'HOSTED_PAGE', 't', 't')",
+        "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, destination_type, created_at, updated_at) VALUES ('PRODUCT', '09506000134352', 'other', 1, 'HOSTED_PAGE', 't', 't')",
+        // half a time window; a time window without a time zone; an empty country list
+        "INSERT INTO resolver_rules (scope, scope_key, order_index, destination_type, annual_start, created_at, updated_at) VALUES ('GLOBAL', '', 3, 'HOSTED_PAGE', '12-01', 't', 't')",
+        "INSERT INTO resolver_rules (scope, scope_key, order_index, destination_type, time_start, time_end, created_at, updated_at) VALUES ('GLOBAL', '', 4, 'HOSTED_PAGE', '08:00', '17:00', 't', 't')",
+        "INSERT INTO resolver_rules (scope, scope_key, order_index, destination_type, countries, created_at, updated_at) VALUES ('GLOBAL', '', 5, 'HOSTED_PAGE', '[]', 't', 't')",
+        // a plain-text password; an upper-case email; a public client with a secret
+        "INSERT INTO users (email, password_hash, created_at, updated_at) VALUES ('bob@example.com', 'hunter2', 't', 't')",
+        "INSERT INTO users (email, password_hash, created_at, updated_at) VALUES ('Bob@example.com', '$argon2id$x', 't', 't')",
+        "INSERT INTO oauth_clients (client_id, kind, redirect_uris, token_endpoint_auth_method, secret_hash, created_at, updated_at) VALUES ('c', 'dcr', '[]', 'none', 'abc', 't', 't')",
+        "INSERT INTO oauth_clients (client_id, kind, redirect_uris, token_endpoint_auth_method, created_at, updated_at) VALUES ('not-a-url', 'cimd', '[]', 'none', 't', 't')",
+        // the audit log is append-only, and audited users cannot be deleted
+        "UPDATE audit_events SET outcome = 'error'",
+        "DELETE FROM audit_events",
+        "DELETE FROM users",
+    ];
+    for sql in refused {
+        let r = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await;
+        assert!(r.is_err(), "the schema accepted: {sql}");
+    }
+}

@@ -115,6 +115,10 @@ impl crate::store::CatalogStore for SqliteStore {
         "sqlite"
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn product(
         &self,
         gtin: gs1::Gtin14,

@@ -99,6 +99,7 @@ pub async fn run(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow
         out.flush()?;
     }
     web::serve(listener, app, web::shutdown_signal()).await.context("serving HTTP")?;
+    store.close().await;
     tracing::info!("stopped");
     Ok(())
 }
