@@ -231,6 +231,48 @@ impl ServiceError {
     }
 }
 
+/// RFC 3339 UTC timestamp, seconds precision, for problem documents.
+pub fn timestamp() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// The RFC 9457 problem `type` of a code: `{site_url}/problems/{error_code}`.
+pub fn problem_type(site_url: &str, code: ErrorCode) -> String {
+    format!("{}/problems/{}", site_url.trim_end_matches('/'), code.as_str())
+}
+
+/// An RFC 9457 problem document for a code and a specific detail.
+pub fn problem(site_url: &str, code: ErrorCode, detail: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": problem_type(site_url, code),
+        "title": code.title(),
+        "status": code.http_status(),
+        "detail": detail,
+        "error_code": code.as_str(),
+        "retryable": code.retryable(),
+        "timestamp": timestamp(),
+    })
+}
+
+impl ServiceError {
+    /// The RFC 9457 problem document for this error (`errors[]` for validation errors,
+    /// `retry_after` for rate limits). Internal errors say nothing about their cause.
+    pub fn problem(&self, site_url: &str) -> serde_json::Value {
+        let mut p = problem(site_url, self.code(), &self.public_detail());
+        if let Self::Validation { errors, .. } = self {
+            p["errors"] = serde_json::to_value(errors).unwrap_or_default();
+        }
+        if let Self::RateLimited { retry_after, .. } = self {
+            p["retry_after"] = (*retry_after).into();
+        }
+        p
+    }
+}
+
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -262,6 +304,20 @@ mod tests {
                 (-32300, "internal_error", true),
             ]
         );
+    }
+
+    #[test]
+    fn problems_follow_rfc_9457() {
+        let e = ServiceError::invalid("gtins", "got 1 GTINs; compare 2 to 5");
+        let p = e.problem("https://x.example/");
+        assert_eq!(p["type"], "https://x.example/problems/validation_error");
+        assert_eq!(p["status"], 422);
+        assert_eq!(p["error_code"], "validation_error");
+        assert_eq!(p["retryable"], false);
+        assert_eq!(p["errors"][0]["field"], "gtins");
+        assert!(p["timestamp"].as_str().unwrap().ends_with('Z'));
+        let r = ServiceError::RateLimited { detail: "slow down".into(), retry_after: 7 };
+        assert_eq!(r.problem("http://h")["retry_after"], 7);
     }
 
     #[test]

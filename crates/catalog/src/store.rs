@@ -9,11 +9,12 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use gs1::Gtin14;
 
-use crate::geo::BoundingBox;
+use crate::geo::{BoundingBox, Point};
 use crate::model::{
     CatalogCounts, OfferWrite, PriceRange, Product, ProductChildren, ProductWrite, StoreOffer,
     StoreSummary, StoreWrite, WriteOutcome,
 };
+use crate::search::{LexicalHit, SearchFilters};
 
 /// A storage failure. `Rejected` is the caller's fault (a constraint refused the data); the
 /// rest are infrastructure failures whose details are logged, not shown.
@@ -78,6 +79,32 @@ pub trait CatalogStore: Send + Sync + 'static {
 
     /// Every product GTIN, ascending.
     async fn product_gtins(&self) -> Result<Vec<Gtin14>, StoreError>;
+
+    /// Lexical candidates for a free-text query (best first, at most `limit`), with the filters
+    /// applied before ranking. The backend turns the raw text into its own full-text query.
+    async fn search_lexical(
+        &self,
+        query: &str,
+        filters: &SearchFilters,
+        limit: usize,
+    ) -> Result<Vec<LexicalHit>, StoreError>;
+
+    /// Locations of active offers of the given products at stores inside a bounding box.
+    async fn offer_locations(
+        &self,
+        gtins: &[Gtin14],
+        area: &BoundingBox,
+    ) -> Result<Vec<(Gtin14, Point)>, StoreError>;
+
+    /// (Re)builds the search index entries of up to `max_products` queued products; returns
+    /// how many were indexed (0 when nothing is queued).
+    async fn index_search(&self, max_products: usize) -> Result<usize, StoreError>;
+
+    /// Products waiting to be (re)indexed for search.
+    async fn search_backlog(&self) -> Result<u64, StoreError>;
+
+    /// The id of an enabled user by email (case-insensitive), for acting as that user.
+    async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError>;
 
     /// Creates or updates products; one outcome per input, in order. A row the database
     /// refuses is `Rejected` and does not affect the other rows.

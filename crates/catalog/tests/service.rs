@@ -202,3 +202,47 @@ async fn availability_is_nearest_first_within_the_radius_and_active_only() {
         assert_eq!(e.field_errors()[0].field, field);
     }
 }
+
+#[tokio::test]
+async fn resolve_defaults_to_the_hosted_page() {
+    let (_db, c) = catalog().await;
+    let r = c.resolve_gtin("614141123452", Some("gs1:pip")).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&r).unwrap(),
+        json!({"destination_url": "https://prodlink.example/01/00614141123452",
+               "destination_type": "HOSTED_PAGE", "fallback_applied": true,
+               "product_found": true, "matched_rule_scope": null})
+    );
+    let unknown = c.resolve_gtin("9506000134352", None).await.unwrap();
+    assert!(!unknown.product_found && unknown.fallback_applied);
+    assert_eq!(
+        c.resolve_gtin("9506000134352", Some("https://ref.gs1.org/voc/recallStatus"))
+            .await
+            .unwrap()
+            .destination_type,
+        catalog::resolve::DestinationType::HostedPage
+    );
+    let e = c.resolve_gtin("9506000134352", Some("gs1:nosuchlt")).await.unwrap_err();
+    assert_eq!(e.field_errors()[0].field, "link_type");
+    let e = c.resolve_gtin("9506000134353", None).await.unwrap_err();
+    assert_eq!(e.field_errors()[0].field, "gtin");
+}
+
+#[tokio::test]
+async fn qr_urls_are_digital_links_on_the_site() {
+    let (_db, c) = catalog().await;
+    let q = c.generate_qr_url("614141123452", Some("LOT-A1"), Some("SN-0001/x")).unwrap();
+    assert_eq!(
+        serde_json::to_value(&q).unwrap(),
+        json!({"qr_url": "https://prodlink.example/01/00614141123452/10/LOT-A1/21/SN-0001%2Fx",
+               "gtin14": "00614141123452", "host": "prodlink.example"})
+    );
+    let plain = c.generate_qr_url("95012346", None, None).unwrap();
+    assert_eq!(plain.qr_url, "https://prodlink.example/01/00000095012346");
+    let e = c.generate_qr_url("95012346", Some(&"L".repeat(21)), None).unwrap_err();
+    assert_eq!(e.field_errors()[0].field, "batch");
+    let e = c.generate_qr_url("95012346", None, Some("a~b")).unwrap_err();
+    assert_eq!(e.field_errors()[0].field, "serial");
+    let e = c.generate_qr_url("95012347", None, None).unwrap_err();
+    assert_eq!(e.field_errors()[0].field, "gtin");
+}

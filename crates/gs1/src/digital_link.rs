@@ -764,6 +764,29 @@ pub enum DlError {
     Gtin(GtinError),
 }
 
+impl DlError {
+    /// The Application Identifier the error is about (`"10"`, `"21"`, …), when it concerns one.
+    pub fn ai(&self) -> Option<&str> {
+        match self {
+            Self::UnsupportedPrimaryKey { ai, .. }
+            | Self::MissingValue { ai, .. }
+            | Self::NotAQualifier { ai, .. }
+            | Self::AttributeInPath { ai, .. }
+            | Self::QualifierOrder { ai, .. }
+            | Self::DuplicateAi { ai, .. }
+            | Self::AttributeBelongsInPath { ai, .. }
+            | Self::AttributeNotWithGtin { ai, .. }
+            | Self::UnsupportedAttribute { ai, .. }
+            | Self::ConflictingAttributes { ai, .. }
+            | Self::EmptyValue { ai, .. }
+            | Self::TooLong { ai, .. }
+            | Self::InvalidCharacter { ai, .. }
+            | Self::InvalidAttribute { ai, .. } => Some(ai),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for DlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

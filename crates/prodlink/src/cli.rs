@@ -46,6 +46,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server (MCP, resolver, health, metrics).
     Serve(ServeArgs),
+    /// Serve MCP over stdin/stdout for a local client (logs go to stderr).
+    McpStdio(McpStdioArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate,
     /// Import data into the catalog; prints accepted / updated / rejected counts and writes
@@ -77,6 +79,17 @@ pub struct ServeArgs {
     #[arg(long, env = "PRODLINK_MODEL_DIR", value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
 
+    /// Extra host names accepted in the Host header of MCP requests, comma-separated
+    /// (loopback and the site URL's host are always accepted; `*` accepts any, e.g. behind a
+    /// proxy that checks Host itself).
+    #[arg(long, env = "PRODLINK_ALLOWED_HOSTS", value_name = "HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Option<Vec<String>>,
+
+    /// Extra origins (scheme://host[:port]) accepted in the Origin header of MCP requests,
+    /// comma-separated (loopback origins and the site URL's origin are always accepted).
+    #[arg(long, env = "PRODLINK_ALLOWED_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Option<Vec<String>>,
+
     /// Largest request body accepted, in bytes (default 1048576).
     #[arg(long, env = "PRODLINK_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -84,6 +97,19 @@ pub struct ServeArgs {
     /// Seconds a request may take before it is answered with 408 (default 30).
     #[arg(long, env = "PRODLINK_REQUEST_TIMEOUT_SECS", value_name = "SECONDS")]
     pub request_timeout_secs: Option<u64>,
+}
+
+/// `mcp-stdio` flags.
+#[derive(Debug, Args)]
+pub struct McpStdioArgs {
+    /// Act for this user (an existing prodlink account): enables generate_qr_url, whose audit
+    /// rows and quota then count against the user. Without it, generate_qr_url is refused.
+    #[arg(long, env = "PRODLINK_AS_USER", value_name = "EMAIL")]
+    pub as_user: Option<String>,
+
+    /// Public base URL used in the URLs the tools return (default http://localhost:8080).
+    #[arg(long, env = "PRODLINK_SITE_URL", value_name = "URL")]
+    pub site_url: Option<String>,
 }
 
 /// `import` subcommands.

@@ -60,6 +60,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .unwrap_or_else(|| settings::DEFAULT_DATABASE.to_owned());
     match cli.command {
         Command::Serve(args) => commands::serve::run(&database, args, &file).await,
+        Command::McpStdio(args) => commands::mcp_stdio::run(&database, args, &file).await,
         Command::Migrate => commands::migrate::run(&database).await,
         Command::Import(what) => commands::import::run(&database, what).await,
     }

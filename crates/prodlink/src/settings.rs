@@ -28,6 +28,10 @@ pub struct FileSettings {
     pub log: Option<String>,
     /// `log_format`
     pub log_format: Option<String>,
+    /// `allowed_hosts`
+    pub allowed_hosts: Option<Vec<String>>,
+    /// `allowed_origins`
+    pub allowed_origins: Option<Vec<String>>,
     /// `max_body_bytes`
     pub max_body_bytes: Option<usize>,
     /// `request_timeout_secs`
@@ -64,6 +68,10 @@ pub struct ServeSettings {
     pub demo: bool,
     /// Sentence-embedding model directory.
     pub model_dir: Option<PathBuf>,
+    /// Extra hosts allowed in MCP requests.
+    pub allowed_hosts: Vec<String>,
+    /// Extra origins allowed in MCP requests.
+    pub allowed_origins: Vec<String>,
     /// Request body limit.
     pub max_body_bytes: usize,
     /// Request timeout.

@@ -32,18 +32,22 @@ impl ModelStatus {
 pub async fn health(State(state): State<AppState>) -> Response {
     let catalog = state.catalog();
     let uptime = state.inner.started.elapsed().as_secs();
-    match catalog.counts().await {
-        Ok(counts) => Json(json!({
+    let backlog = catalog.store().search_backlog().await.map_err(catalog::ServiceError::from);
+    match (catalog.counts().await, backlog) {
+        (Ok(counts), Ok(pending)) => Json(json!({
             "status": "ok",
             "version": VERSION,
             "backend": catalog.store().backend(),
             "uptime_seconds": uptime,
             "catalog": counts,
+            "search": {
+                "lexical": {"indexed": counts.products.saturating_sub(pending), "pending": pending},
+            },
             "model": state.inner.model,
         }))
         .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "health: database unavailable");
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "health: database unavailable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(json!({

@@ -7,6 +7,7 @@
 //! Surfaces stay thin: parse input, call one `catalog` service function, shape the output.
 
 pub mod health;
+pub mod mcp_http;
 pub mod metrics;
 pub mod problem;
 
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post};
 use catalog::Catalog;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
@@ -53,6 +54,8 @@ pub struct AppState {
 
 struct Inner {
     catalog: Catalog,
+    mcp: mcp::McpServer,
+    origins: mcp_http::OriginPolicy,
     http: HttpSettings,
     started: Instant,
     model: health::ModelStatus,
@@ -60,8 +63,16 @@ struct Inner {
 
 impl AppState {
     /// State over the catalog services.
-    pub fn new(catalog: Catalog, http: HttpSettings, model: health::ModelStatus) -> Self {
-        Self { inner: Arc::new(Inner { catalog, http, started: Instant::now(), model }) }
+    pub fn new(
+        catalog: Catalog,
+        origins: mcp_http::OriginPolicy,
+        http: HttpSettings,
+        model: health::ModelStatus,
+    ) -> Self {
+        let mcp = mcp::McpServer::new(catalog.clone(), VERSION);
+        Self {
+            inner: Arc::new(Inner { catalog, mcp, origins, http, started: Instant::now(), model }),
+        }
     }
 
     /// The catalog services.
@@ -110,6 +121,8 @@ pub fn app(state: AppState) -> Router {
     let http = state.http().clone();
     Router::new()
         .route("/mcp/health", get(health::health))
+        .route("/mcp/http", post(mcp_http::post).get(mcp_http::method_not_allowed).delete(mcp_http::method_not_allowed))
+        .route("/mcp", post(mcp_http::post).get(mcp_http::method_not_allowed).delete(mcp_http::method_not_allowed))
         .route("/metrics", get(metrics::render))
         .fallback(problem::not_found)
         .with_state(state)

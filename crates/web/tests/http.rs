@@ -12,8 +12,13 @@ use web::{AppState, HttpSettings};
 
 async fn start(store: SqliteStore) -> String {
     let catalog = Catalog::new(Arc::new(store), "http://localhost:8080");
-    let state =
-        AppState::new(catalog, HttpSettings::default(), ModelStatus::not_loaded(None, "test"));
+    let origins = web::mcp_http::OriginPolicy::new("http://localhost:8080", &[], &[]);
+    let state = AppState::new(
+        catalog,
+        origins,
+        HttpSettings::default(),
+        ModelStatus::not_loaded(None, "test"),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(web::serve(listener, web::app(state), std::future::pending()));

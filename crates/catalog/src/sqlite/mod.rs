@@ -4,6 +4,7 @@
 //! transactions (so concurrent writers queue on the busy timeout instead of failing).
 
 mod read;
+mod search;
 mod write;
 
 use std::str::FromStr;
@@ -165,6 +166,38 @@ impl crate::store::CatalogStore for SqliteStore {
 
     async fn product_gtins(&self) -> Result<Vec<gs1::Gtin14>, StoreError> {
         read::product_gtins(&self.pool).await
+    }
+
+    async fn search_lexical(
+        &self,
+        query: &str,
+        filters: &crate::search::SearchFilters,
+        limit: usize,
+    ) -> Result<Vec<crate::search::LexicalHit>, StoreError> {
+        search::search_lexical(&self.pool, query, filters, limit).await
+    }
+
+    async fn offer_locations(
+        &self,
+        gtins: &[gs1::Gtin14],
+        area: &crate::geo::BoundingBox,
+    ) -> Result<Vec<(gs1::Gtin14, crate::geo::Point)>, StoreError> {
+        search::offer_locations(&self.pool, gtins, area).await
+    }
+
+    async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
+        search::index_search(&self.pool, max_products).await
+    }
+
+    async fn search_backlog(&self) -> Result<u64, StoreError> {
+        search::search_backlog(&self.pool).await
+    }
+
+    async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM users WHERE email = ? AND disabled = 0")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn upsert_products(

@@ -379,6 +379,10 @@ async fn try_upsert_products(
         },
     );
     children.queue(&mut p, now);
+    // Written products need their search entries rebuilt (by the background indexer).
+    p.insert("INSERT OR IGNORE INTO search_dirty (product_id) ", "", &rows, |b, r| {
+        b.push_bind(r.id);
+    });
     p.run(&mut tx).await?;
     tx.commit().await?;
     Ok(outcomes.into_iter().map(|o| o.unwrap_or(WriteOutcome::Unchanged)).collect())

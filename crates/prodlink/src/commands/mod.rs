@@ -1,6 +1,7 @@
 //! One module per command; each takes resolved settings and runs to completion.
 
 pub mod import;
+pub mod mcp_stdio;
 pub mod migrate;
 pub mod serve;
 

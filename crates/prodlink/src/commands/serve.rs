@@ -37,6 +37,8 @@ fn resolve(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow::Resu
         site_url,
         demo: args.demo.or(file.demo).unwrap_or(false),
         model_dir: args.model_dir.or(file.model_dir.clone()),
+        allowed_hosts: args.allowed_hosts.or(file.allowed_hosts.clone()).unwrap_or_default(),
+        allowed_origins: args.allowed_origins.or(file.allowed_origins.clone()).unwrap_or_default(),
         max_body_bytes,
         request_timeout: Duration::from_secs(timeout),
     })
@@ -75,8 +77,12 @@ pub async fn run(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow
         None => ModelStatus::not_loaded(None, "no --model-dir given; searches are lexical"),
     };
     let catalog = Catalog::new(store.clone(), &s.site_url);
+    catalog.spawn_search_indexer(Duration::from_secs(2));
+    let origins =
+        web::mcp_http::OriginPolicy::new(&s.site_url, &s.allowed_hosts, &s.allowed_origins);
     let state = AppState::new(
         catalog,
+        origins,
         HttpSettings { max_body_bytes: s.max_body_bytes, request_timeout: s.request_timeout },
         model,
     );

@@ -1,0 +1,182 @@
+//! Full-text search on SQLite: FTS5 with the Porter stemmer over name, brand, category (and its
+//! parent), description and ingredients, ranked by BM25 with per-column weights; and the
+//! background indexer that keeps the index in step with `search_dirty`.
+
+use gs1::Gtin14;
+use sqlx::{Row, SqlitePool};
+
+use super::read::{gtin_list_json, parse_gtin};
+use crate::geo::{BoundingBox, Point};
+use crate::search::{LexicalHit, SearchFilters};
+use crate::store::StoreError;
+
+/// Most query words used (longer queries add little and cost a lot).
+const MAX_TERMS: usize = 32;
+
+/// Turns free text into an FTS5 query: every word quoted (so no user text is FTS syntax),
+/// joined with OR so any word can match; BM25 ranks documents matching more words higher.
+pub(super) fn fts_query(text: &str) -> Option<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let w = word.to_lowercase();
+        if !terms.contains(&w) {
+            terms.push(w);
+        }
+        if terms.len() == MAX_TERMS {
+            break;
+        }
+    }
+    if terms.is_empty() {
+        return None;
+    }
+    Some(terms.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" OR "))
+}
+
+pub(super) async fn search_lexical(
+    pool: &SqlitePool,
+    query: &str,
+    filters: &SearchFilters,
+    limit: usize,
+) -> Result<Vec<LexicalHit>, StoreError> {
+    let Some(fts) = fts_query(query) else { return Ok(Vec::new()) };
+    let metadata = if filters.metadata.is_empty() {
+        None
+    } else {
+        let m: serde_json::Map<String, serde_json::Value> = filters
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        Some(serde_json::Value::Object(m).to_string())
+    };
+    // Column weights: name 10, brand 6, category 3, description 2, ingredients 1.
+    let rows = sqlx::query(
+        "SELECT p.gtin, bm25(products_fts, 10.0, 6.0, 3.0, 2.0, 1.0) AS rank \
+         FROM products_fts JOIN products p ON p.id = products_fts.rowid \
+         WHERE products_fts MATCH ?1 \
+           AND (?2 IS NULL OR p.brand_id = (SELECT id FROM brands WHERE name_key = ?2)) \
+           AND (?3 IS NULL OR p.category_id IN ( \
+                 WITH RECURSIVE sub(id) AS ( \
+                   SELECT ?3 UNION SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) \
+                 SELECT id FROM sub)) \
+           AND (?4 IS NULL OR p.country_of_origin = ?4) \
+           AND (?5 IS NULL OR NOT EXISTS ( \
+                 SELECT 1 FROM json_each(?5) f WHERE (p.metadata ->> f.key) IS NOT f.value)) \
+         ORDER BY rank LIMIT ?6",
+    )
+    .bind(fts)
+    .bind(filters.brand.as_deref())
+    .bind(filters.category_id.as_deref())
+    .bind(filters.country_of_origin.as_deref())
+    .bind(metadata)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let rank: f64 = r.try_get("rank")?;
+            Ok(LexicalHit { gtin: parse_gtin(&r.try_get::<String, _>("gtin")?)?, score: -rank })
+        })
+        .collect()
+}
+
+pub(super) async fn offer_locations(
+    pool: &SqlitePool,
+    gtins: &[Gtin14],
+    area: &BoundingBox,
+) -> Result<Vec<(Gtin14, Point)>, StoreError> {
+    if gtins.is_empty() {
+        return Ok(Vec::new());
+    }
+    let [(lo1, hi1), (lo2, hi2)] = area.lng_ranges;
+    let rows = sqlx::query(
+        "SELECT p.gtin, s.lat, s.lng FROM products p \
+         JOIN offers o ON o.product_id = p.id AND o.active = 1 \
+         JOIN stores s ON s.id = o.store_id \
+         WHERE p.gtin IN (SELECT value FROM json_each(?)) \
+           AND s.lat BETWEEN ? AND ? AND (s.lng BETWEEN ? AND ? OR s.lng BETWEEN ? AND ?)",
+    )
+    .bind(gtin_list_json(gtins))
+    .bind(area.min_lat)
+    .bind(area.max_lat)
+    .bind(lo1)
+    .bind(hi1)
+    .bind(lo2)
+    .bind(hi2)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                parse_gtin(&r.try_get::<String, _>("gtin")?)?,
+                Point { lat: r.try_get("lat")?, lng: r.try_get("lng")? },
+            ))
+        })
+        .collect()
+}
+
+pub(super) async fn index_search(pool: &SqlitePool, max: usize) -> Result<usize, StoreError> {
+    // A read first, so an idle indexer never takes the write lock.
+    let queued: Option<i64> = sqlx::query_scalar("SELECT product_id FROM search_dirty LIMIT 1")
+        .fetch_optional(pool)
+        .await?;
+    if queued.is_none() {
+        return Ok(0);
+    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT product_id FROM search_dirty ORDER BY product_id LIMIT ?")
+            .bind(i64::try_from(max).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let list = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    sqlx::query("DELETE FROM products_fts WHERE rowid IN (SELECT value FROM json_each(?))")
+        .bind(&list)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO products_fts (rowid, name, brand, category, description, ingredients) \
+         SELECT p.id, p.name, b.name, \
+                trim(coalesce(c.name, '') || ' ' || coalesce(parent.name, '')), p.description, \
+                (SELECT group_concat(i.name, ', ') FROM \
+                   (SELECT name FROM ingredients WHERE product_id = p.id ORDER BY priority) i) \
+         FROM products p \
+         LEFT JOIN brands b ON b.id = p.brand_id \
+         LEFT JOIN categories c ON c.id = p.category_id \
+         LEFT JOIN categories parent ON parent.id = c.parent_id \
+         WHERE p.id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(&list)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM search_dirty WHERE product_id IN (SELECT value FROM json_each(?))")
+        .bind(&list)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ids.len())
+}
+
+pub(super) async fn search_backlog(pool: &SqlitePool) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM search_dirty").fetch_one(pool).await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_quoted_words() {
+        assert_eq!(fts_query("Gluten-free pasta!").unwrap(), "\"gluten\" OR \"free\" OR \"pasta\"");
+        assert_eq!(
+            fts_query("\"a\" NEAR(b) OR *").unwrap(),
+            "\"a\" OR \"near\" OR \"b\" OR \"or\""
+        );
+        assert_eq!(fts_query("  --  "), None);
+        assert_eq!(fts_query("Crème brûlée crème").unwrap(), "\"crème\" OR \"brûlée\"");
+    }
+}

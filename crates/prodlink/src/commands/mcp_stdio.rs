@@ -1,0 +1,46 @@
+//! `prodlink mcp-stdio`: the MCP server over stdin/stdout for local clients (Claude Desktop,
+//! Claude Code, Cursor, VS Code). stdout carries only MCP messages; logs go to stderr. There is
+//! no OAuth over stdio: the process acts for the operator, and `generate_qr_url` works only
+//! with `--as-user EMAIL` (SPEC §3).
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use catalog::Catalog;
+use mcp::{McpServer, Principal};
+
+use crate::cli::McpStdioArgs;
+use crate::settings::{self, FileSettings};
+
+/// Runs the command.
+pub async fn run(database: &str, args: McpStdioArgs, file: &FileSettings) -> anyhow::Result<()> {
+    let site_url = settings::check_site_url(
+        &args
+            .site_url
+            .or(file.site_url.clone())
+            .unwrap_or_else(|| settings::DEFAULT_SITE_URL.into()),
+    )?;
+    let store = super::open_store(database).await?;
+    let principal = match &args.as_user {
+        None => Principal::anonymous(),
+        Some(email) => {
+            let id = store.user_id_by_email(email).await?.with_context(|| {
+                format!("--as-user {email}: no enabled prodlink user has this email")
+            })?;
+            Principal {
+                client_id: None,
+                user_id: Some(id),
+                scopes: vec![mcp::tools::QR_SCOPE.to_owned()],
+            }
+        }
+    };
+    let catalog = Catalog::new(store.clone(), &site_url);
+    catalog.spawn_search_indexer(Duration::from_secs(2));
+    let server = McpServer::new(catalog, web::VERSION);
+    tracing::info!(database, as_user = args.as_user.as_deref(), "serving MCP on stdio");
+    mcp::stdio::serve(&server, principal, tokio::io::stdin(), tokio::io::stdout())
+        .await
+        .context("stdio transport")?;
+    store.close().await;
+    Ok(())
+}
