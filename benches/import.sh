@@ -9,12 +9,13 @@ cd "$(dirname "$0")/.."
 runs="${1:-5}"
 file="${2:-data/demo/off-2018-subset.tsv.gz}"
 cargo build --release --locked -p prodlink >/dev/null
+bin="${CARGO_TARGET_DIR:-target}/release/prodlink"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 rates=()
 for i in $(seq "$runs"); do
   rm -f "$work"/bench.db*
-  out="$(target/release/prodlink --log warn --database "sqlite://$work/bench.db" \
+  out="$("$bin" --log warn --database "sqlite://$work/bench.db" \
          import off "$file" --report-dir "$work" --no-progress)"
   line="$(grep 'time:' <<<"$out")"
   rate="$(sed -E 's/.*\(([0-9]+) rows\/s\).*/\1/' <<<"$line")"

@@ -4,5 +4,5 @@
 # Extra arguments go to `prodlink serve`, e.g. scripts/demo.sh --addr 0.0.0.0:8080
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked -p prodlink
-exec target/release/prodlink --database "${PRODLINK_DATABASE:-sqlite://prodlink-demo.db}" serve --demo "$@"
+exec cargo run --release --locked -p prodlink -- \
+  --database "${PRODLINK_DATABASE:-sqlite://prodlink-demo.db}" serve --demo "$@"

@@ -83,8 +83,8 @@ pub fn demo_offers(products: &[Gtin14], stores: &[StoreSummary], seed: u64) -> V
                 store_ref: store.store_ref.clone(),
                 price_minor,
                 currency: usd,
-                inventory_status,
-                active: (h >> 30) % 100 < 96,
+                inventory_status: Some(inventory_status),
+                active: Some((h >> 30) % 100 < 96),
                 metadata: metadata.clone(),
             });
         }
@@ -111,6 +111,43 @@ pub struct DemoReport {
     pub offers: u64,
     /// Offers refused by the store (should be 0).
     pub offers_rejected: u64,
+}
+
+/// `prodlink_meta` key recording the demo's state: `loading`, then `loaded`.
+pub const DEMO_STATE_KEY: &str = "demo_catalog";
+
+/// What [`load_if_needed`] decided.
+#[derive(Debug, Clone)]
+pub enum DemoDecision {
+    /// Loaded now (or finished a load an earlier process started).
+    Loaded(DemoReport),
+    /// Loaded earlier.
+    AlreadyLoaded,
+    /// The catalog holds other data; the demo is not mixed into it.
+    CatalogNotEmpty,
+}
+
+/// Loads the demo into an empty catalog, or finishes a load that was interrupted (every step
+/// is an idempotent upsert, so re-running it completes whatever is missing). A catalog with
+/// data that did not come from the demo is left alone.
+pub async fn load_if_needed(
+    store: Arc<dyn CatalogStore>,
+    sources: impl FnOnce() -> DemoSources,
+    progress: &dyn Progress,
+) -> Result<DemoDecision, ImportError> {
+    match store.meta(DEMO_STATE_KEY).await?.as_deref() {
+        Some("loaded") => return Ok(DemoDecision::AlreadyLoaded),
+        Some(_) => {} // "loading": an earlier run stopped part-way
+        None => {
+            if store.counts().await?.products > 0 {
+                return Ok(DemoDecision::CatalogNotEmpty);
+            }
+        }
+    }
+    store.set_meta(DEMO_STATE_KEY, "loading").await?;
+    let report = load(Arc::clone(&store), sources(), progress).await?;
+    store.set_meta(DEMO_STATE_KEY, "loaded").await?;
+    Ok(DemoDecision::Loaded(report))
 }
 
 /// Loads the demo catalog: OFF products, stores, then generated offers.

@@ -448,14 +448,14 @@ pub struct StoreWrite {
     pub store_ref: String,
     /// Display name.
     pub name: String,
-    /// Street address.
-    pub address: Option<String>,
+    /// Street address (`Keep` leaves a stored value alone).
+    pub address: Patch<String>,
     /// City.
-    pub city: Option<String>,
+    pub city: Patch<String>,
     /// State or region.
-    pub region: Option<String>,
+    pub region: Patch<String>,
     /// Postal code.
-    pub postal_code: Option<String>,
+    pub postal_code: Patch<String>,
     /// Country.
     pub country: CountryCode,
     /// Location.
@@ -480,10 +480,10 @@ pub struct OfferWrite {
     /// Currency.
     #[serde(serialize_with = "ser_currency")]
     pub currency: CurrencyCode,
-    /// Stock state.
-    pub inventory_status: InventoryStatus,
-    /// Whether the offer is live.
-    pub active: bool,
+    /// Stock state; `None` keeps the stored one (`unknown` for a new offer).
+    pub inventory_status: Option<InventoryStatus>,
+    /// Whether the offer is live; `None` keeps the stored value (`true` for a new offer).
+    pub active: Option<bool>,
     /// Metadata merge patch.
     pub metadata: MetadataPatch,
 }
@@ -661,7 +661,7 @@ impl StoreWrite {
             ("region", &self.region, 200),
             ("postal_code", &self.postal_code, 20),
         ] {
-            if let Some(v) = value {
+            if let Patch::Set(v) = value {
                 check_text(field, v, max)?;
             }
         }

@@ -103,6 +103,12 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Products waiting to be (re)indexed for search.
     async fn search_backlog(&self) -> Result<u64, StoreError>;
 
+    /// A value from the database's own key/value facts (`prodlink_meta`).
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Sets a database fact.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
     /// The id of an enabled user by email (case-insensitive), for acting as that user.
     async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError>;
 

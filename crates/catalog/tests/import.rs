@@ -280,3 +280,176 @@ async fn demo_catalog_loads_with_generated_offers() {
     assert!(a.total > 0, "{a:?}");
     assert!(a.locations.iter().all(|l| l.retailer == "Walmart" && l.currency == "USD"));
 }
+
+#[tokio::test]
+async fn csv_quotes_follow_rfc_4180_and_every_row_is_read() {
+    let db = TestDb::new().await;
+    let f = db.path("stores.csv");
+    std::fs::write(
+        &f,
+        "retailer,store_ref,name,address,country,lat,lng\n\
+         Acme,1,Acme 5\" Store,1 Main St,US,40.1,-74.1\n\
+         Acme,2,Acme Two,\"2 Main St, Suite \"\"B\"\"\nsecond line\",US,40.2,-74.2\n\
+         Acme,3,Acme 3\" Shop,3 Main St,US,40.3,-74.3\n\
+         Acme,4,Acme Four,4 Main St,US,40.4\n\
+         Acme,5,Acme Five,5 Main St,US,40.5,-74.5\n",
+    )
+    .unwrap();
+    let r = import_path(&db.store, ImportKind::Stores, &f, db.dir.path()).await;
+    assert_eq!((r.rows, r.accepted, r.rejected), (5, 4, 1), "{r:?}");
+    let rejects = rejects_lines(&r);
+    assert_eq!(rejects[0][0], "6", "{rejects:?}"); // row 2 spans lines 3-4, so row 4 is line 6
+    assert!(rejects[0][2].contains("6 fields; the header has 7"), "{rejects:?}");
+    let addr: String = sqlx::query_scalar("SELECT address FROM stores WHERE ref = '2'")
+        .fetch_one(db.sqlite.pool())
+        .await
+        .unwrap();
+    assert_eq!(addr, "2 Main St, Suite \"B\" second line");
+    let name: String = sqlx::query_scalar("SELECT name FROM stores WHERE ref = '3'")
+        .fetch_one(db.sqlite.pool())
+        .await
+        .unwrap();
+    assert_eq!(name, "Acme 3\" Shop");
+}
+
+#[tokio::test]
+async fn off_reimport_clears_metadata_it_no_longer_supports() {
+    let db = TestDb::new().await;
+    let header = "code\tproduct_name\tbrands\torigins_tags\tlabels_en\tnutriscore_grade\n";
+    let f = db.path("a.tsv");
+    std::fs::write(
+        &f,
+        format!("{header}4012345000009\tX\tLindt, Sprungli\ten:france,en:italy\tOrganic\ta\n"),
+    )
+    .unwrap();
+    import_path(&db.store, ImportKind::Off, &f, db.dir.path()).await;
+    let before = db.store.product(gtin("4012345000009")).await.unwrap().unwrap().metadata;
+    for key in ["off_brands", "origins", "labels", "nutriscore_grade"] {
+        assert!(before.get(key).is_some(), "{key} missing: {before:?}");
+    }
+    std::fs::write(&f, format!("{header}4012345000009\tX\tLindt\ten:france\t\t\n")).unwrap();
+    let r = import_path(&db.store, ImportKind::Off, &f, db.dir.path()).await;
+    assert_eq!(r.updated, 1);
+    let p = db.store.product(gtin("4012345000009")).await.unwrap().unwrap();
+    assert!(p.metadata.is_empty(), "{:?}", p.metadata);
+    assert_eq!(p.country_of_origin.as_deref(), Some("FR"));
+}
+
+#[tokio::test]
+async fn a_short_tsv_row_is_rejected_not_blanked() {
+    let db = TestDb::new().await;
+    let f = db.path("short.tsv");
+    std::fs::write(
+        &f,
+        "code\tproduct_name\tbrands\tquantity\n4012345000009\tChoco\tLindt\t100 g\n",
+    )
+    .unwrap();
+    import_path(&db.store, ImportKind::Off, &f, db.dir.path()).await;
+    std::fs::write(&f, "code\tproduct_name\tbrands\tquantity\n4012345000009\tChoco\n").unwrap();
+    let r = import_path(&db.store, ImportKind::Off, &f, db.dir.path()).await;
+    assert_eq!(r.rejected, 1);
+    assert!(rejects_lines(&r)[0][2].contains("2 tab-separated fields; the header has 4"));
+    let p = db.store.product(gtin("4012345000009")).await.unwrap().unwrap();
+    assert_eq!((p.brand.as_deref(), p.net_content.as_deref()), (Some("Lindt"), Some("100 g")));
+}
+
+#[tokio::test]
+async fn absent_store_and_offer_columns_keep_stored_values() {
+    let db = TestDb::new().await;
+    db.store.upsert_products(&[product("4012345000009", "Bar")]).await.unwrap();
+    let stores = db.path("s.csv");
+    std::fs::write(&stores, "retailer,store_ref,name,address,postal_code,country,lat,lng\nAcme,1,One,1 Main St,10001,US,40.1,-74.1\n").unwrap();
+    import_path(&db.store, ImportKind::Stores, &stores, db.dir.path()).await;
+    std::fs::write(
+        &stores,
+        "retailer,store_ref,name,country,lat,lng\nAcme,1,One renamed,US,40.1,-74.1\n",
+    )
+    .unwrap();
+    let r = import_path(&db.store, ImportKind::Stores, &stores, db.dir.path()).await;
+    assert_eq!(r.updated, 1);
+    let row = sqlx::query("SELECT name, address, postal_code FROM stores")
+        .fetch_one(db.sqlite.pool())
+        .await
+        .unwrap();
+    use sqlx::Row;
+    assert_eq!(row.get::<String, _>("name"), "One renamed");
+    assert_eq!(row.get::<String, _>("address"), "1 Main St");
+    assert_eq!(row.get::<String, _>("postal_code"), "10001");
+
+    let offers = db.path("o.csv");
+    std::fs::write(&offers, "gtin,retailer,store_ref,price,currency,inventory_status,active\n4012345000009,Acme,1,2.00,USD,low_stock,false\n").unwrap();
+    import_path(&db.store, ImportKind::Offers, &offers, db.dir.path()).await;
+    std::fs::write(
+        &offers,
+        "gtin,retailer,store_ref,price,currency\n4012345000009,Acme,1,2.50,USD\n",
+    )
+    .unwrap();
+    let r = import_path(&db.store, ImportKind::Offers, &offers, db.dir.path()).await;
+    assert_eq!(r.updated, 1);
+    let row = sqlx::query("SELECT price_minor, inventory_status, active FROM offers")
+        .fetch_one(db.sqlite.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i64, _>("price_minor"), 250);
+    assert_eq!(row.get::<String, _>("inventory_status"), "low_stock");
+    assert!(!row.get::<bool, _>("active"));
+}
+
+#[tokio::test]
+async fn a_repeated_key_applies_in_order_within_one_batch() {
+    let db = TestDb::new().await;
+    let f = db.path("dup.csv");
+    std::fs::write(
+        &f,
+        "retailer,store_ref,name,country,lat,lng\nAcme,1,First,US,1,1\nAcme,1,Second,US,1,1\n",
+    )
+    .unwrap();
+    let r = import_path(&db.store, ImportKind::Stores, &f, db.dir.path()).await;
+    assert_eq!((r.accepted, r.updated, r.rejected), (1, 1, 0), "{r:?}");
+    let name: String =
+        sqlx::query_scalar("SELECT name FROM stores").fetch_one(db.sqlite.pool()).await.unwrap();
+    assert_eq!(name, "Second");
+}
+
+#[tokio::test]
+async fn old_report_files_do_not_outlive_a_clean_run() {
+    let db = TestDb::new().await;
+    let f = db.path("r.tsv");
+    std::fs::write(&f, "code\tproduct_name\n123\tBad\n").unwrap();
+    let r = import_path(&db.store, ImportKind::Off, &f, db.dir.path()).await;
+    let rejects = r.rejects_file.unwrap();
+    assert!(rejects.exists());
+    std::fs::write(&f, "code\tproduct_name\n4012345000009\tGood\n").unwrap();
+    let r = import_path(&db.store, ImportKind::Off, &f, db.dir.path()).await;
+    assert_eq!(r.rejected, 0);
+    assert!(!rejects.exists(), "stale rejects file left behind");
+}
+
+#[tokio::test]
+async fn an_interrupted_demo_load_is_finished_and_user_data_is_left_alone() {
+    use catalog::demo::{DEMO_STATE_KEY, DemoDecision, DemoSources, load_if_needed};
+    let sources = || DemoSources {
+        off: vec![Source::open(&demo_data("off-sample-1000.tsv.gz")).unwrap()],
+        stores: Source::open(&demo_data("walmart-stores.csv.gz")).unwrap(),
+    };
+    // A load that stopped after the products: the marker says "loading".
+    let db = TestDb::new().await;
+    import_path(&db.store, ImportKind::Off, &demo_data("off-sample-1000.tsv.gz"), db.dir.path())
+        .await;
+    db.store.set_meta(DEMO_STATE_KEY, "loading").await.unwrap();
+    let d = load_if_needed(Arc::clone(&db.store), sources, &NoProgress).await.unwrap();
+    assert!(matches!(d, DemoDecision::Loaded(_)));
+    let c = db.store.counts().await.unwrap();
+    assert!(c.stores == 3173 && c.offers > 0, "{c:?}");
+    assert!(matches!(
+        load_if_needed(Arc::clone(&db.store), sources, &NoProgress).await.unwrap(),
+        DemoDecision::AlreadyLoaded
+    ));
+
+    // A catalog with its own data and no marker is not touched.
+    let other = TestDb::new().await;
+    other.store.upsert_products(&[product("4012345000009", "Mine")]).await.unwrap();
+    let d = load_if_needed(Arc::clone(&other.store), sources, &NoProgress).await.unwrap();
+    assert!(matches!(d, DemoDecision::CatalogNotEmpty));
+    assert_eq!(other.store.counts().await.unwrap().products, 1);
+}

@@ -38,9 +38,9 @@ async fn catalog() -> (TestDb, Catalog) {
         .await
         .unwrap();
     let mut closed = offer("0614141123452", "Acme", "closed", 100);
-    closed.active = false;
+    closed.active = Some(false);
     let mut low = offer("0614141123452", "Bmart", "mid2", 399);
-    low.inventory_status = InventoryStatus::LowStock;
+    low.inventory_status = Some(InventoryStatus::LowStock);
     db.store
         .upsert_offers(&[
             offer("0614141123452", "Acme", "near", 349),

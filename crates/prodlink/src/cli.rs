@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 
 const AFTER_HELP: &str = "\
@@ -18,8 +19,8 @@ Quick start: prodlink serve --demo   (then open http://127.0.0.1:8080/mcp/health
 #[derive(Debug, Parser)]
 #[command(name = "prodlink", version, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
-    /// TOML configuration file (keys: database, addr, site_url, demo, model_dir, log, log_format,
-    /// max_body_bytes, request_timeout_secs).
+    /// TOML configuration file (keys: the long flag names with '_' for '-', e.g. database,
+    /// addr, site_url, demo, allowed_hosts = ["…"], report_dir).
     #[arg(long, global = true, env = "PRODLINK_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -71,7 +72,7 @@ pub struct ServeArgs {
     /// Load the bundled demo catalog (Open Food Facts products, Walmart stores, generated
     /// offers) when the catalog is empty.
     #[arg(long, env = "PRODLINK_DEMO", num_args = 0..=1, default_missing_value = "true",
-          value_name = "BOOL")]
+          value_name = "BOOL", value_parser = BoolishValueParser::new())]
     pub demo: Option<bool>,
 
     /// Directory holding the sentence-embedding model (model.safetensors, tokenizer.json,
@@ -138,8 +139,9 @@ pub struct ImportArgs {
     pub report_dir: Option<PathBuf>,
 
     /// Don't draw a progress bar.
-    #[arg(long, env = "PRODLINK_NO_PROGRESS")]
-    pub no_progress: bool,
+    #[arg(long, env = "PRODLINK_NO_PROGRESS", num_args = 0..=1, default_missing_value = "true",
+          value_name = "BOOL", value_parser = BoolishValueParser::new())]
+    pub no_progress: Option<bool>,
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => commands::serve::run(&database, args, &file).await,
         Command::McpStdio(args) => commands::mcp_stdio::run(&database, args, &file).await,
         Command::Migrate => commands::migrate::run(&database).await,
-        Command::Import(what) => commands::import::run(&database, what).await,
+        Command::Import(what) => commands::import::run(&database, what, &file).await,
     }
 }
 

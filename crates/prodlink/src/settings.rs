@@ -36,6 +36,12 @@ pub struct FileSettings {
     pub max_body_bytes: Option<usize>,
     /// `request_timeout_secs`
     pub request_timeout_secs: Option<u64>,
+    /// `report_dir` (imports)
+    pub report_dir: Option<PathBuf>,
+    /// `no_progress` (imports)
+    pub no_progress: Option<bool>,
+    /// `as_user` (mcp-stdio)
+    pub as_user: Option<String>,
 }
 
 impl FileSettings {

@@ -124,6 +124,26 @@ fn settings_precedence_is_file_then_environment_then_flags() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"));
 
+    // Import settings from the file; booleans from the environment accept 1/0.
+    std::fs::write(
+        &config,
+        format!("report_dir = \"{}\"\nno_progress = true\n", dir.path().display()),
+    )
+    .unwrap();
+    let input = dir.path().join("in").join("bad.tsv");
+    std::fs::create_dir_all(input.parent().unwrap()).unwrap();
+    std::fs::write(&input, "code\tproduct_name\n123\tx\n").unwrap();
+    let out = prodlink()
+        .arg("--config")
+        .arg(&config)
+        .args(["--database", &sqlite(dir.path(), "flag.db"), "import", "off"])
+        .arg(&input)
+        .env("PRODLINK_NO_PROGRESS", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("bad.tsv.rejects.tsv").exists());
+
     let out = prodlink().args(["--database", "mysql://x", "migrate"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected sqlite://PATH"));
@@ -171,7 +191,28 @@ fn serve_answers_health_metrics_and_errors_then_stops_gracefully() {
     assert_eq!(p["error_code"], "not_found");
     assert_eq!(p["status"], 404);
 
+    // Errors from routing carry problem documents too; odd methods don't create new series.
+    let res = reqwest::blocking::Client::new()
+        .post(format!("{}/mcp/health", server.base))
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let odd = reqwest::Method::from_bytes(b"FOOBAR").unwrap();
+    reqwest::blocking::Client::new()
+        .request(odd, format!("{}/mcp/health", server.base))
+        .send()
+        .unwrap();
+
     let metrics = server.get("/metrics").text().unwrap();
+    assert!(!metrics.contains("FOOBAR"), "{metrics}");
+    assert!(metrics.contains("method=\"other\""), "{metrics}");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("prodlink_http_requests_total") && l.contains("status=\"405\"")),
+        "{metrics}"
+    );
     assert!(
         metrics.lines().any(|l| l.starts_with("prodlink_http_requests_total")
             && l.contains("route=\"/mcp/health\"")

@@ -125,12 +125,14 @@ pub fn app(state: AppState) -> Router {
         .route("/mcp", post(mcp_http::post).get(mcp_http::method_not_allowed).delete(mcp_http::method_not_allowed))
         .route("/metrics", get(metrics::render))
         .fallback(problem::not_found)
-        .with_state(state)
-        // Layers wrap inside-out: the last added runs first.
-        .layer(axum::middleware::from_fn(metrics::track))
+        .with_state(state.clone())
+        // Layers wrap inside-out: the last added runs first. Errors produced by the layers
+        // (405, 408, 413, panics) get problem documents, and metrics count them all.
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, http.request_timeout))
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
         .layer(CatchPanicLayer::custom(problem::panic_response))
+        .layer(axum::middleware::from_fn_with_state(state, problem::fill_empty_errors))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
                 let id = req

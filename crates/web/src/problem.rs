@@ -35,6 +35,44 @@ pub async fn not_found(State(state): State<AppState>, uri: axum::http::Uri) -> R
     )
 }
 
+/// Gives error responses that have no body (405 from routing, 408 from the timeout, …) a
+/// problem document, so every error a client sees has the same shape.
+pub async fn fill_empty_errors(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || res.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return res;
+    }
+    let code =
+        if status.is_server_error() { ErrorCode::InternalError } else { ErrorCode::BadRequest };
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed on this resource",
+        StatusCode::REQUEST_TIMEOUT => "the request took too long and was abandoned; retry",
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large",
+        _ => status.canonical_reason().unwrap_or("error"),
+    };
+    let mut body = catalog::error::problem(state.catalog().site_url(), code, detail);
+    body["status"] = status.as_u16().into();
+    body["title"] = status.canonical_reason().unwrap_or("Error").into();
+    if status == StatusCode::REQUEST_TIMEOUT {
+        body["retryable"] = true.into();
+    }
+    let (parts, _) = res.into_parts();
+    let mut out = problem_response(status.as_u16(), body);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name, value.clone());
+        }
+    }
+    out
+}
+
 /// Turns a handler panic into a 500 problem; the panic message goes to the log only.
 pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
     let msg = err

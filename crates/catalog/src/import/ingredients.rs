@@ -22,20 +22,39 @@ const LEADS: &[&str] = &[
     "ingredience",
 ];
 
-/// Parses an ingredient list. The second value is set when the list was cut at
-/// [`MAX_INGREDIENTS`].
-pub fn parse(text: &str) -> (Vec<IngredientWrite>, bool) {
+/// A parsed ingredient list.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// The ingredients in label order.
+    pub ingredients: Vec<IngredientWrite>,
+    /// Whether the list was cut at [`MAX_INGREDIENTS`].
+    pub cut: bool,
+    /// Fragments that are not ingredients (no letters at all, e.g. `"100"`), left out.
+    pub dropped: Vec<String>,
+}
+
+/// Parses an ingredient list.
+pub fn parse(text: &str) -> Parsed {
     let text = strip_lead(text.trim());
-    let mut out = Vec::new();
+    let mut out = Parsed::default();
     for part in split_top_level(text) {
-        if let Some(ing) = parse_part(part) {
-            if out.len() == MAX_INGREDIENTS {
-                return (out, true);
+        match parse_part(part) {
+            Some(ing) => {
+                if out.ingredients.len() == MAX_INGREDIENTS {
+                    out.cut = true;
+                    return out;
+                }
+                out.ingredients.push(ing);
             }
-            out.push(ing);
+            None => {
+                let t = part.trim().trim_matches(|c: char| c == '.' || c.is_whitespace());
+                if !t.is_empty() {
+                    out.dropped.push(t.to_owned());
+                }
+            }
         }
     }
-    (out, false)
+    out
 }
 
 fn strip_lead(text: &str) -> &str {
@@ -170,11 +189,15 @@ fn clean_name(s: &str) -> String {
     let s: String = s.chars().filter(|c| *c != '_' && *c != '*').collect();
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     let s = s.trim_matches(|c: char| c == '.' || c == ':' || c == '-' || c.is_whitespace());
+    // A leading conjunction ("and skim milk", "y sal") is not part of the name, but only when
+    // a word follows it: "E 330" is an additive, not "and 330".
     let lower = s.to_lowercase();
     let s = ["and ", "et ", "und ", "y ", "e ", "& "]
         .iter()
         .find(|w| lower.starts_with(*w))
-        .map_or(s, |w| s[w.len()..].trim_start());
+        .map(|w| s[w.len()..].trim_start())
+        .filter(|rest| rest.chars().next().is_some_and(char::is_alphabetic))
+        .unwrap_or(s);
     s.chars().take(500).collect()
 }
 
@@ -183,7 +206,7 @@ mod tests {
     use super::*;
 
     fn names(text: &str) -> Vec<(String, Option<f64>)> {
-        parse(text).0.into_iter().map(|i| (i.name, i.percentage_of_weight)).collect()
+        parse(text).ingredients.into_iter().map(|i| (i.name, i.percentage_of_weight)).collect()
     }
 
     #[test]
@@ -220,9 +243,17 @@ mod tests {
     #[test]
     fn caps_absurd_lists() {
         let text = vec!["salt"; 300].join(", ");
-        let (list, cut) = parse(&text);
-        assert_eq!(list.len(), MAX_INGREDIENTS);
-        assert!(cut);
+        let p = parse(&text);
+        assert_eq!(p.ingredients.len(), MAX_INGREDIENTS);
+        assert!(p.cut);
+    }
+
+    #[test]
+    fn additives_survive_and_noise_is_reported() {
+        let got = names("sugar, E 330, e 471, salt, y sal, 100, and milk");
+        let n: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(n, ["sugar", "E 330", "e 471", "salt", "sal", "milk"]);
+        assert_eq!(parse("sugar, 100, .").dropped, vec!["100".to_owned()]);
     }
 
     #[test]

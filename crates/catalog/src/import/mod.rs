@@ -235,8 +235,25 @@ fn one_line(s: &str) -> String {
 }
 
 impl Sink {
-    fn new(mode: ReportFiles) -> Self {
-        Self { mode, rejects: None, warnings: None }
+    /// A sink; report files of an earlier run of the same input are removed first, so a clean
+    /// re-import does not leave old rejects lying around.
+    fn new(mode: ReportFiles) -> Result<Self, ImportError> {
+        if let ReportFiles::Beside(input) = &mode {
+            for suffix in [".rejects.tsv", ".warnings.tsv"] {
+                let path = sibling(input, suffix);
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(ImportError::io(
+                            format!("removing the old {}", path.display()),
+                            e,
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(Self { mode, rejects: None, warnings: None })
     }
 
     fn open(path: &Path, header: &str) -> Result<BufWriter<File>, ImportError> {
@@ -398,7 +415,7 @@ where
     });
 
     let mut report = ImportReport::default();
-    let mut sink = Sink::new(files);
+    let mut sink = Sink::new(files)?;
     let write_result: Result<(), ImportError> = async {
         while let Some(batch) = rx.recv().await {
             write_batch(store.as_ref(), batch, &mut sink, &mut report).await?;

@@ -29,6 +29,7 @@ use std::sync::Arc;
 use gs1::Gtin14;
 use serde_json::Value;
 
+use super::records::CsvRows;
 use super::source::{Lines, Source};
 use super::{BatchSender, ImportError, Parsed, RowRef, Write, ingredients};
 use crate::iso::CountryCode;
@@ -166,6 +167,15 @@ fn truncate_chars(s: &str, max: usize) -> (String, bool) {
     }
 }
 
+/// `s` cut to `max` characters, with a warning naming the column when it had to be cut.
+fn truncated(s: &str, max: usize, column: &str, warnings: &mut Vec<String>) -> String {
+    let (out, cut) = truncate_chars(s, max);
+    if cut {
+        warnings.push(format!("{column}: longer than {max} characters; truncated"));
+    }
+    out
+}
+
 /// `en:sweet-snacks` → `Sweet snacks`.
 fn humanize_tag(tag: &str) -> String {
     let body = tag.split_once(':').map_or(tag, |(_, b)| b);
@@ -234,6 +244,8 @@ fn map_record(r: &dyn Fields) -> Result<(ProductWrite, Vec<String>), String> {
         (None, false) => {}
     }
 
+    // Metadata keys derived from columns the file has: set, or "" to delete a stale value
+    // (metadata merges, so a key the row no longer supports must be removed explicitly).
     let mut meta: BTreeMap<String, String> = BTreeMap::new();
 
     if let Some(brands) = r.field("brands") {
@@ -249,9 +261,8 @@ fn map_record(r: &dyn Fields) -> Result<(ProductWrite, Vec<String>), String> {
             }
             None => Patch::Clear,
         };
-        if list.len() > 1 {
-            meta.insert("off_brands".into(), truncate_chars(&list.join(", "), 500).0);
-        }
+        let all = if list.len() > 1 { list.join(", ") } else { String::new() };
+        meta.insert("off_brands".into(), truncated(&all, 500, "brands", &mut warnings));
     }
 
     if let Some(tags) = r.field("categories_tags") {
@@ -262,23 +273,26 @@ fn map_record(r: &dyn Fields) -> Result<(ProductWrite, Vec<String>), String> {
             .unwrap_or_default();
         let tags: Vec<&str> = tags.split(',').map(str::trim).collect();
         let aligned = names.len() == tags.len();
-        let path: Vec<CategoryRef> = tags
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| {
-                let t = clean(t)?;
-                let name = if aligned { clean(names[i]).map(str::to_owned) } else { None }
-                    .unwrap_or_else(|| humanize_tag(t));
-                (t.chars().count() <= 200)
-                    .then(|| CategoryRef { id: t.to_owned(), name: truncate_chars(&name, 200).0 })
-            })
-            .collect();
+        let mut path: Vec<CategoryRef> = Vec::new();
+        for (i, t) in tags.iter().enumerate() {
+            let Some(t) = clean(t) else { continue };
+            if t.chars().count() > 200 {
+                warnings
+                    .push(format!("categories_tags: {t:?} is longer than 200 characters; dropped"));
+                continue;
+            }
+            let name = if aligned { clean(names[i]).map(str::to_owned) } else { None }
+                .unwrap_or_else(|| humanize_tag(t));
+            path.push(CategoryRef { id: t.to_owned(), name: truncate_chars(&name, 200).0 });
+        }
         w.category = if path.is_empty() { Patch::Clear } else { Patch::Set(path) };
     }
 
     if let Some(d) = r.field("generic_name") {
         w.description = match clean(&d) {
-            Some(d) => Patch::Set(truncate_chars(&collapse_ws(d), 10_000).0),
+            Some(d) => {
+                Patch::Set(truncated(&collapse_ws(d), 10_000, "generic_name", &mut warnings))
+            }
             None => Patch::Clear,
         };
     }
@@ -308,11 +322,12 @@ fn map_record(r: &dyn Fields) -> Result<(ProductWrite, Vec<String>), String> {
             ([one], 1) => Patch::Set(*one),
             _ => Patch::Clear,
         };
-        if list.len() > 1 || (list.len() == 1 && countries.is_empty()) {
-            let text =
-                r.field("origins_en").map(|o| o.into_owned()).unwrap_or_else(|| list.join(","));
-            meta.insert("origins".into(), truncate_chars(&text, 500).0);
-        }
+        let text = if list.len() > 1 || (list.len() == 1 && countries.is_empty()) {
+            r.field("origins_en").map(|o| o.into_owned()).unwrap_or_else(|| list.join(","))
+        } else {
+            String::new()
+        };
+        meta.insert("origins".into(), truncated(&text, 500, "origins", &mut warnings));
     }
 
     if let Some(countries) = r.field("countries_tags").or_else(|| r.field("countries_en")) {
@@ -328,32 +343,34 @@ fn map_record(r: &dyn Fields) -> Result<(ProductWrite, Vec<String>), String> {
                 None => warnings.push(format!("countries: {name:?} is not a country; not listed")),
             }
         }
-        if !codes.is_empty() {
-            meta.insert("countries_sold".into(), codes.join(","));
+        // 166 two-letter codes fit in 500 characters; more are listed as far as they fit.
+        let mut list = codes.join(",");
+        if list.len() > 500 {
+            let cut = list[..500].rfind(',').unwrap_or(0);
+            warnings.push(format!(
+                "countries: sold in {} countries; countries_sold lists the first {}",
+                codes.len(),
+                list[..cut].split(',').count()
+            ));
+            list.truncate(cut);
         }
+        meta.insert("countries_sold".into(), list);
     }
 
-    if let Some(g) = r.field("nutriscore_grade")
-        && let Some(g) = clean(&g).map(str::to_ascii_lowercase)
-        && ["a", "b", "c", "d", "e"].contains(&g.as_str())
-    {
-        meta.insert("nutriscore_grade".into(), g);
+    if let Some(g) = r.field("nutriscore_grade") {
+        let g = clean(&g).map(str::to_ascii_lowercase).unwrap_or_default();
+        let ok = ["a", "b", "c", "d", "e"].contains(&g.as_str());
+        meta.insert("nutriscore_grade".into(), if ok { g } else { String::new() });
     }
-    if let Some(n) = r.field("nova_group")
-        && let Some(n) = clean(&n)
-        && ["1", "2", "3", "4"].contains(&n)
-    {
-        meta.insert("nova_group".into(), n.to_owned());
+    if let Some(n) = r.field("nova_group") {
+        let n = clean(&n).unwrap_or_default();
+        let ok = ["1", "2", "3", "4"].contains(&n);
+        meta.insert("nova_group".into(), if ok { n.to_owned() } else { String::new() });
     }
     for (col, key) in [("labels_en", "labels"), ("allergens_en", "allergens")] {
-        if let Some(v) = r.field(col)
-            && let Some(v) = clean(&v)
-        {
-            let (v, cut) = truncate_chars(&collapse_ws(v), 500);
-            if cut {
-                warnings.push(format!("{col}: longer than 500 characters; truncated"));
-            }
-            meta.insert(key.into(), v);
+        if let Some(v) = r.field(col) {
+            let v = clean(&v).map(collapse_ws).unwrap_or_default();
+            meta.insert(key.into(), truncated(&v, 500, col, &mut warnings));
         }
     }
     w.metadata = MetadataPatch::new(meta).map_err(|e| format!("metadata: {e}"))?;
@@ -361,14 +378,20 @@ fn map_record(r: &dyn Fields) -> Result<(ProductWrite, Vec<String>), String> {
     if let Some(text) = r.field("ingredients_text") {
         w.ingredients = Some(match clean(&text) {
             Some(t) => {
-                let (list, cut) = ingredients::parse(t);
-                if cut {
+                let parsed = ingredients::parse(t);
+                if parsed.cut {
                     warnings.push(format!(
                         "ingredients_text: more than {} ingredients; the rest dropped",
                         ingredients::MAX_INGREDIENTS
                     ));
                 }
-                list
+                if !parsed.dropped.is_empty() {
+                    warnings.push(format!(
+                        "ingredients_text: fragments without letters left out: {:?}",
+                        parsed.dropped
+                    ));
+                }
+                parsed.ingredients
             }
             None => Vec::new(),
         });
@@ -399,7 +422,14 @@ fn map_record(r: &dyn Fields) -> Result<(ProductWrite, Vec<String>), String> {
             });
         }
         let serving = r.field("serving_size").as_deref().and_then(clean).map(collapse_ws);
-        let serving = serving.filter(|s| s.chars().count() <= 100);
+        let serving = serving.filter(|s| {
+            let fits = s.chars().count() <= 100;
+            if !fits {
+                warnings
+                    .push(format!("serving_size: {s:?} is longer than 100 characters; dropped"));
+            }
+            fits
+        });
         w.nutrition = if nutrients.is_empty() {
             Patch::Clear
         } else {
@@ -484,7 +514,16 @@ pub fn parse(source: Source, out: &mut BatchSender) -> Result<(), ImportError> {
         }
         let row = TsvRow { header: &header, cells: line.split('\t').map(unquote).collect() };
         let key = row.field("code").map(|c| c.trim().to_owned()).unwrap_or_default();
-        let mapped = map_record(&row);
+        let mapped = if row.cells.len() == columns.len() {
+            map_record(&row)
+        } else {
+            // A short or long row would shift or blank columns: refuse it.
+            Err(format!(
+                "the row has {} tab-separated fields; the header has {}",
+                row.cells.len(),
+                columns.len()
+            ))
+        };
         drop(row);
         if !out.push(to_parsed(lines.number, &key, line, mapped)) {
             break;
@@ -524,71 +563,33 @@ fn parse_jsonl(first: String, mut lines: Lines, out: &mut BatchSender) -> Result
 
 fn parse_csv(
     first: String,
-    mut lines: Lines,
+    lines: Lines,
     out: &mut BatchSender,
     name: &str,
 ) -> Result<(), ImportError> {
-    let header_rec = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(first.as_bytes())
-        .records()
-        .next()
-        .transpose()
-        .map_err(|e| ImportError::Format(format!("{name}: unreadable CSV header: {e}")))?
-        .unwrap_or_default();
-    let columns: Vec<&str> = header_rec.iter().collect();
-    if !columns.iter().any(|c| c.trim() == "code") {
+    let (columns, rows) = CsvRows::new(name, &first, lines, b',')?;
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    if !columns.contains(&"code") {
         return Err(ImportError::Format(format!(
             "{name}: the header has no \"code\" column; is this an Open Food Facts export?"
         )));
     }
     let header = Header::new(&columns);
-    // Records may span lines inside quotes: accumulate lines until the record parses whole.
-    let mut pending = String::new();
-    let mut start_line = 0;
-    while let Some(line) = lines.next_line()? {
-        if pending.is_empty() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            start_line = lines.number;
-        } else {
-            pending.push('\n');
-        }
-        pending.push_str(&line);
-        if pending.matches('"').count() % 2 == 1 {
-            continue; // inside a quoted field
-        }
-        let record = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(pending.as_bytes())
-            .records()
-            .next()
-            .transpose();
-        let raw = std::mem::take(&mut pending);
-        let parsed = match record {
-            Ok(Some(rec)) => {
-                let row = TsvRow {
-                    header: &header,
-                    cells: rec.iter().map(|c| Cow::Owned(c.to_owned())).collect(),
-                };
+    for row in rows {
+        let (line, raw, values) = row?;
+        let parsed = match values {
+            Ok(rec) => {
+                let row =
+                    TsvRow { header: &header, cells: rec.iter().map(Cow::Borrowed).collect() };
                 let key = row.field("code").map(|c| c.trim().to_owned()).unwrap_or_default();
                 let mapped = map_record(&row);
-                to_parsed(start_line, &key, raw, mapped)
+                to_parsed(line, &key, raw, mapped)
             }
-            Ok(None) => continue,
-            Err(e) => to_parsed(start_line, "", raw, Err(format!("unreadable CSV record: {e}"))),
+            Err(reason) => to_parsed(line, "", raw, Err(reason)),
         };
         if !out.push(parsed) {
             break;
         }
-    }
-    if !pending.is_empty() {
-        let row = RowRef { line: start_line, key: String::new(), raw: pending };
-        out.push(Parsed::Reject {
-            row,
-            reason: "unterminated quoted field at the end of the file".into(),
-        });
     }
     Ok(())
 }

@@ -18,15 +18,17 @@ pub(crate) fn offer(rec: &Record) -> Result<OfferWrite, String> {
     let currency = CurrencyCode::parse(&currency).map_err(|e| format!("currency: {e}"))?;
     let price = rec.get("price").ok_or("price: missing")?;
     let price_minor = currency.to_minor(&price).map_err(|e| format!("price: {e}"))?;
+    // Absent or empty: keep what is stored (new offers: unknown stock, active).
     let inventory_status = match rec.get("inventory_status") {
-        None => InventoryStatus::Unknown,
+        None => None,
         Some(s) => {
-            InventoryStatus::parse(s.trim()).map_err(|e| format!("inventory_status: {e}"))?
+            Some(InventoryStatus::parse(s.trim()).map_err(|e| format!("inventory_status: {e}"))?)
         }
     };
     let active = match rec.get("active").as_deref().map(str::trim) {
-        None | Some("true" | "1" | "yes") => true,
-        Some("false" | "0" | "no") => false,
+        None => None,
+        Some("true" | "1" | "yes") => Some(true),
+        Some("false" | "0" | "no") => Some(false),
         Some(other) => return Err(format!("active: {other:?} is not true or false")),
     };
     Ok(OfferWrite {

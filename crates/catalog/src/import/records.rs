@@ -40,6 +40,14 @@ impl Record {
         }
     }
 
+    /// Whether the record has the field at all (a CSV column, or a JSON key, even if null).
+    pub(crate) fn has(&self, key: &str) -> bool {
+        match self {
+            Self::Csv { header, .. } => header.iter().any(|h| h == key),
+            Self::Json(obj) => obj.contains_key(key),
+        }
+    }
+
     /// The first of several spellings that is present.
     pub(crate) fn get_any(&self, keys: &[&str]) -> Option<Cow<'_, str>> {
         keys.iter().find_map(|k| self.get(k))
@@ -105,19 +113,7 @@ pub(crate) fn read_records(
         return Ok(());
     }
     let delimiter = if first.contains('\t') { b'\t' } else { b',' };
-    let reader = || {
-        let mut b = csv::ReaderBuilder::new();
-        b.has_headers(false).delimiter(delimiter).flexible(true);
-        b
-    };
-    let header: Vec<String> = reader()
-        .from_reader(first.as_bytes())
-        .records()
-        .next()
-        .transpose()
-        .map_err(|e| ImportError::Format(format!("{name}: unreadable CSV header: {e}")))?
-        .map(|r| r.iter().map(|h| h.trim().to_owned()).collect())
-        .unwrap_or_default();
+    let (header, rows) = CsvRows::new(&name, &first, lines, delimiter)?;
     let missing: Vec<&&str> =
         required.iter().filter(|r| !header.iter().any(|h| h == **r)).collect();
     if !missing.is_empty() {
@@ -126,41 +122,116 @@ pub(crate) fn read_records(
         )));
     }
     let header = Arc::new(header);
-    let mut pending = String::new();
-    let mut start = 0;
-    while let Some(line) = lines.next_line()? {
-        if pending.is_empty() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            start = lines.number;
-        } else {
-            pending.push('\n');
-        }
-        pending.push_str(&line);
-        if pending.matches('"').count() % 2 == 1 {
-            continue;
-        }
-        let raw = std::mem::take(&mut pending);
-        let rec = reader().from_reader(raw.as_bytes()).records().next().transpose();
-        let rec = match rec {
-            Ok(Some(values)) if values.len() == header.len() => {
-                Ok(Record::Csv { header: Arc::clone(&header), values })
-            }
-            Ok(Some(values)) => Err(format!(
-                "the record has {} fields; the header has {}",
-                values.len(),
-                header.len()
-            )),
-            Ok(None) => continue,
-            Err(e) => Err(format!("unreadable CSV record: {e}")),
-        };
-        if !f(start, raw, rec) {
+    for row in rows {
+        let (line, raw, values) = row?;
+        let rec = values.map(|values| Record::Csv { header: Arc::clone(&header), values });
+        if !f(line, raw, rec) {
             break;
         }
     }
-    if !pending.is_empty() {
-        f(start, pending, Err("unterminated quoted field at the end of the file".to_owned()));
-    }
     Ok(())
+}
+
+/// CSV records after a header line, read by one streaming `csv::Reader` (RFC 4180 quoting,
+/// records may span lines), each with its starting line number in the file, the record
+/// re-encoded as CSV for reports, and a field-count check against the header.
+pub(crate) struct CsvRows {
+    reader: csv::Reader<Box<dyn std::io::BufRead + Send>>,
+    columns: usize,
+    offset: u64,
+    delimiter: u8,
+    name: String,
+    record: csv::StringRecord,
+}
+
+/// One CSV row: `(line, record as text, fields or the reason it is unusable)`.
+pub(crate) type CsvRow = (u64, String, Result<csv::StringRecord, String>);
+
+impl CsvRows {
+    /// Parses the header line and prepares to stream the rest of `lines`.
+    pub(crate) fn new(
+        name: &str,
+        header_line: &str,
+        lines: Lines,
+        delimiter: u8,
+    ) -> Result<(Vec<String>, Self), ImportError> {
+        let header: Vec<String> = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .delimiter(delimiter)
+            .from_reader(header_line.as_bytes())
+            .records()
+            .next()
+            .transpose()
+            .map_err(|e| ImportError::Format(format!("{name}: unreadable CSV header: {e}")))?
+            .map(|r| r.iter().map(|h| h.trim().to_owned()).collect())
+            .unwrap_or_default();
+        let (reader, offset) = lines.into_rest();
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .delimiter(delimiter)
+            .flexible(true)
+            .from_reader(reader);
+        let rows = Self {
+            reader,
+            columns: header.len(),
+            offset,
+            delimiter,
+            name: name.to_owned(),
+            record: csv::StringRecord::new(),
+        };
+        Ok((header, rows))
+    }
+
+    fn encode(&self, record: &csv::StringRecord) -> String {
+        let mut w = csv::WriterBuilder::new().delimiter(self.delimiter).from_writer(Vec::new());
+        let _ = w.write_record(record);
+        let bytes = w.into_inner().unwrap_or_default();
+        String::from_utf8_lossy(&bytes).trim_end_matches(['\r', '\n']).to_owned()
+    }
+}
+
+impl Iterator for CsvRows {
+    type Item = Result<CsvRow, ImportError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.reader.read_record(&mut self.record) {
+                Ok(false) => return None,
+                Ok(true) => {
+                    let line = self.offset + self.record.position().map_or(0, csv::Position::line);
+                    if self.record.len() == 1
+                        && self.record.get(0).is_some_and(|f| f.trim().is_empty())
+                    {
+                        continue; // a blank line
+                    }
+                    let raw = self.encode(&self.record);
+                    let values = if self.record.len() == self.columns {
+                        Ok(self.record.clone())
+                    } else {
+                        Err(format!(
+                            "the record has {} fields; the header has {}",
+                            self.record.len(),
+                            self.columns
+                        ))
+                    };
+                    return Some(Ok((line, raw, values)));
+                }
+                Err(e) => {
+                    let line = self.offset + e.position().map_or(0, csv::Position::line);
+                    return match e.kind() {
+                        // Invalid UTF-8 in one record: report it and go on.
+                        csv::ErrorKind::Utf8 { .. } => Some(Ok((
+                            line,
+                            String::new(),
+                            Err(format!("the record is not valid UTF-8: {e}")),
+                        ))),
+                        _ => Some(Err(ImportError::Format(format!(
+                            "{}: unreadable CSV: {e}",
+                            self.name
+                        )))),
+                    };
+                }
+            }
+        }
+    }
 }

@@ -98,6 +98,9 @@ impl Source {
     }
 }
 
+/// Longest line an importer accepts.
+pub(crate) const MAX_LINE_BYTES: usize = 16 << 20;
+
 /// Reads lines (without the line ending), tolerating invalid UTF-8 by replacement and counting
 /// from 1. Returns `None` at the end.
 pub(crate) struct Lines {
@@ -113,17 +116,31 @@ impl Lines {
         Ok(Self { reader: source.into_reader()?, buf: Vec::with_capacity(4096), number: 0, name })
     }
 
-    /// The next line, or `None` at the end of input.
+    /// The unread rest of the input, and how many lines were read before it.
+    pub(crate) fn into_rest(self) -> (Box<dyn BufRead + Send>, u64) {
+        (self.reader, self.number)
+    }
+
+    /// The next line, or `None` at the end of input. A line longer than [`MAX_LINE_BYTES`] is
+    /// an error (no legitimate record is that long; it would exhaust memory).
     pub(crate) fn next_line(&mut self) -> Result<Option<String>, ImportError> {
         self.buf.clear();
-        let n = self
-            .reader
+        let n = (&mut self.reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
             .read_until(b'\n', &mut self.buf)
             .map_err(|e| ImportError::io(format!("reading {}", self.name), e))?;
         if n == 0 {
             return Ok(None);
         }
         self.number += 1;
+        if self.buf.len() > MAX_LINE_BYTES {
+            return Err(ImportError::Format(format!(
+                "{}: line {} is longer than {} MiB; is this a text export?",
+                self.name,
+                self.number,
+                MAX_LINE_BYTES >> 20
+            )));
+        }
         while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
             self.buf.pop();
         }

@@ -10,7 +10,7 @@ use super::records::{Record, read_records};
 use super::source::Source;
 use super::{BatchSender, ImportError, Parsed, RowRef, Write};
 use crate::iso::{CountryCode, slugify};
-use crate::model::{MetadataPatch, StoreWrite};
+use crate::model::{MetadataPatch, Patch, StoreWrite};
 
 fn num(rec: &Record, keys: &[&str], what: &str) -> Result<f64, String> {
     let v = rec.get_any(keys).ok_or_else(|| format!("{}: missing {what}", keys[0]))?;
@@ -19,6 +19,14 @@ fn num(rec: &Record, keys: &[&str], what: &str) -> Result<f64, String> {
 
 fn text(rec: &Record, keys: &[&str]) -> Option<String> {
     rec.get_any(keys).map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// An optional column: absent keeps the stored value, empty clears it.
+fn patch(rec: &Record, keys: &[&str]) -> Patch<String> {
+    match keys.iter().find(|k| rec.has(k)) {
+        None => Patch::Keep,
+        Some(_) => text(rec, keys).map_or(Patch::Clear, Patch::Set),
+    }
 }
 
 fn walmart(rec: &Record) -> Result<StoreWrite, String> {
@@ -44,10 +52,11 @@ fn walmart(rec: &Record) -> Result<StoreWrite, String> {
         retailer: "Walmart".into(),
         store_ref: slugify(&format!("{state} {city} {address}")),
         name: format!("{name}, {city}"),
-        address: Some(address),
-        city: Some(city),
-        region: Some(state),
-        postal_code: None,
+        address: Patch::Set(address),
+        city: Patch::Set(city),
+        region: Patch::Set(state),
+        // The list has no postal codes: leave any set by other sources alone.
+        postal_code: Patch::Keep,
         country: CountryCode::parse("US").map_err(|e| format!("country: {e}"))?,
         lat,
         lng,
@@ -65,10 +74,10 @@ pub(crate) fn generic(rec: &Record) -> Result<StoreWrite, String> {
         retailer,
         store_ref,
         name,
-        address: text(rec, &["address"]),
-        city: text(rec, &["city"]),
-        region: text(rec, &["region", "state"]),
-        postal_code: text(rec, &["postal_code", "zip"]),
+        address: patch(rec, &["address"]),
+        city: patch(rec, &["city"]),
+        region: patch(rec, &["region", "state"]),
+        postal_code: patch(rec, &["postal_code", "zip"]),
         country,
         lat: num(rec, &["lat", "latitude"], "latitude")?,
         lng: num(rec, &["lng", "lon", "long", "longitude"], "longitude")?,

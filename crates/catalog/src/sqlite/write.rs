@@ -16,8 +16,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use super::read::gtin_list_json;
 use super::{constraint_message, is_constraint_violation};
 use crate::model::{
-    ImageWrite, IngredientWrite, Metadata, NutrientWrite, NutritionWrite, OfferWrite, Patch,
-    ProductWrite, StoreWrite, WriteOutcome, fold_name, now_rfc3339,
+    ImageWrite, IngredientWrite, InventoryStatus, Metadata, NutrientWrite, NutritionWrite,
+    OfferWrite, Patch, ProductWrite, StoreWrite, WriteOutcome, fold_name, now_rfc3339,
 };
 use crate::store::StoreError;
 
@@ -164,29 +164,46 @@ struct ProductRow<'a> {
     source_hash: &'a str,
 }
 
+/// Splits a batch into runs in which no key repeats, and writes the runs in order: a record
+/// listed twice in one batch is written twice, in input order, as if the batches had been
+/// separate (the same as when the repeats fall into different batches).
+async fn in_runs<'a, T, K, F, Fut>(
+    batch: &'a [T],
+    key: impl Fn(&T) -> K,
+    mut write: F,
+) -> Result<Vec<WriteOutcome>, StoreError>
+where
+    K: Eq + std::hash::Hash,
+    F: FnMut(&'a [T]) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<WriteOutcome>, StoreError>>,
+{
+    let mut out = Vec::with_capacity(batch.len());
+    let mut start = 0;
+    let mut seen = HashSet::new();
+    for (i, item) in batch.iter().enumerate() {
+        if !seen.insert(key(item)) {
+            out.extend(write(&batch[start..i]).await?);
+            start = i;
+            seen.clear();
+            seen.insert(key(item));
+        }
+    }
+    if start < batch.len() {
+        out.extend(write(&batch[start..]).await?);
+    }
+    Ok(out)
+}
+
 pub(super) async fn upsert_products(
     pool: &SqlitePool,
     batch: &[ProductWrite],
 ) -> Result<Vec<WriteOutcome>, StoreError> {
-    // A GTIN may appear twice in one batch (a file listing it twice): split into runs without
-    // repeats so each write applies in input order.
-    let mut out = Vec::with_capacity(batch.len());
-    let mut start = 0;
-    let mut seen = HashSet::new();
-    for (i, w) in batch.iter().enumerate() {
-        if !seen.insert(w.gtin) {
-            let run = &batch[start..i];
-            out.extend(with_row_isolation!(pool, run, try_upsert_products)?);
-            start = i;
-            seen.clear();
-            seen.insert(w.gtin);
-        }
-    }
-    let run = &batch[start..];
-    if !run.is_empty() {
-        out.extend(with_row_isolation!(pool, run, try_upsert_products)?);
-    }
-    Ok(out)
+    in_runs(
+        batch,
+        |w| w.gtin,
+        |run| async move { with_row_isolation!(pool, run, try_upsert_products) },
+    )
+    .await
 }
 
 async fn try_upsert_products(
@@ -629,7 +646,12 @@ pub(super) async fn upsert_stores(
     pool: &SqlitePool,
     batch: &[StoreWrite],
 ) -> Result<Vec<WriteOutcome>, StoreError> {
-    with_row_isolation!(pool, batch, try_upsert_stores)
+    in_runs(
+        batch,
+        |s| (s.retailer.trim().to_owned(), s.store_ref.clone()),
+        |run| async move { with_row_isolation!(pool, run, try_upsert_stores) },
+    )
+    .await
 }
 
 async fn try_upsert_stores(
@@ -641,7 +663,7 @@ async fn try_upsert_stores(
     let retailers =
         ensure_retailers(&mut tx, batch.iter().map(|s| s.retailer.as_str()), true, &now).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut rows: Vec<(i64, &StoreWrite, String)> = Vec::new();
+    let mut rows: Vec<(i64, &StoreWrite, StoreFields, String)> = Vec::new();
     let mut by_retailer: HashMap<i64, Vec<&str>> = HashMap::new();
     for s in batch {
         if let Some(id) = retailers.get(s.retailer.trim()) {
@@ -654,7 +676,6 @@ async fn try_upsert_stores(
             existing.insert((*rid, k), v);
         }
     }
-    let mut seen = HashSet::new();
     for s in batch {
         if let Err(e) = s.validate() {
             outcomes.push(WriteOutcome::Rejected(format!("{}: {}", e.field, e.message)));
@@ -667,13 +688,6 @@ async fn try_upsert_stores(
             )));
             continue;
         };
-        if !seen.insert((rid, s.store_ref.as_str())) {
-            outcomes.push(WriteOutcome::Rejected(format!(
-                "store_ref: {:?} appears twice in the same batch for retailer {:?}",
-                s.store_ref, s.retailer
-            )));
-            continue;
-        }
         let ex = existing.get(&(rid, s.store_ref.clone()));
         let stored = match ex.map(|(_, _, m)| Metadata::from_json(m)).transpose() {
             Ok(m) => m.unwrap_or_default(),
@@ -689,12 +703,13 @@ async fn try_upsert_stores(
                 continue;
             }
         };
+        let stored = ex.map(|(_, f, _)| f);
         let fields = StoreFields {
             name: s.name.trim().to_owned(),
-            address: s.address.clone(),
-            city: s.city.clone(),
-            region: s.region.clone(),
-            postal_code: s.postal_code.clone(),
+            address: s.address.apply(stored.and_then(|f| f.address.clone())),
+            city: s.city.apply(stored.and_then(|f| f.city.clone())),
+            region: s.region.apply(stored.and_then(|f| f.region.clone())),
+            postal_code: s.postal_code.apply(stored.and_then(|f| f.postal_code.clone())),
             country: s.country.as_str().to_owned(),
             lat: s.lat,
             lng: s.lng,
@@ -708,7 +723,7 @@ async fn try_upsert_stores(
             Some(_) => outcomes.push(WriteOutcome::Updated),
             None => outcomes.push(WriteOutcome::Inserted),
         }
-        rows.push((rid, s, metadata));
+        rows.push((rid, s, fields, metadata));
     }
     if !rows.is_empty() {
         insert_chunked(
@@ -720,17 +735,17 @@ async fn try_upsert_stores(
              postal_code = excluded.postal_code, country = excluded.country, lat = excluded.lat, \
              lng = excluded.lng, metadata = excluded.metadata, updated_at = excluded.updated_at",
             &rows,
-            |b, (rid, s, metadata)| {
+            |b, (rid, s, f, metadata)| {
                 b.push_bind(*rid)
                     .push_bind(s.store_ref.as_str())
-                    .push_bind(s.name.trim())
-                    .push_bind(s.address.as_deref())
-                    .push_bind(s.city.as_deref())
-                    .push_bind(s.region.as_deref())
-                    .push_bind(s.postal_code.as_deref())
-                    .push_bind(s.country.as_str())
-                    .push_bind(s.lat)
-                    .push_bind(s.lng)
+                    .push_bind(f.name.as_str())
+                    .push_bind(f.address.as_deref())
+                    .push_bind(f.city.as_deref())
+                    .push_bind(f.region.as_deref())
+                    .push_bind(f.postal_code.as_deref())
+                    .push_bind(f.country.as_str())
+                    .push_bind(f.lat)
+                    .push_bind(f.lng)
                     .push_bind(metadata.as_str())
                     .push_bind(now.as_str())
                     .push_bind(now.as_str());
@@ -752,7 +767,12 @@ pub(super) async fn upsert_offers(
     pool: &SqlitePool,
     batch: &[OfferWrite],
 ) -> Result<Vec<WriteOutcome>, StoreError> {
-    with_row_isolation!(pool, batch, try_upsert_offers)
+    in_runs(
+        batch,
+        |o| (o.gtin, o.retailer.trim().to_owned(), o.store_ref.clone()),
+        |run| async move { with_row_isolation!(pool, run, try_upsert_offers) },
+    )
+    .await
 }
 
 async fn try_upsert_offers(
@@ -821,8 +841,7 @@ async fn try_upsert_offers(
     }
 
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut rows: Vec<(i64, i64, &OfferWrite, String)> = Vec::new();
-    let mut seen = HashSet::new();
+    let mut rows: Vec<(i64, i64, &OfferWrite, &str, bool, String)> = Vec::new();
     for o in batch {
         let Some(rid) = retailers.get(o.retailer.trim()).copied() else {
             outcomes.push(WriteOutcome::Rejected(format!(
@@ -849,13 +868,6 @@ async fn try_upsert_offers(
             outcomes.push(WriteOutcome::Rejected("price: must not be negative".to_owned()));
             continue;
         }
-        if !seen.insert((o.gtin, sid)) {
-            outcomes.push(WriteOutcome::Rejected(format!(
-                "an offer for {} at store {:?} appears twice in the same batch",
-                o.gtin, o.store_ref
-            )));
-            continue;
-        }
         let ex = existing.get(&(pid, sid));
         let stored = match ex.map(|e| Metadata::from_json(&e.4)).transpose() {
             Ok(m) => m.unwrap_or_default(),
@@ -871,12 +883,21 @@ async fn try_upsert_offers(
                 continue;
             }
         };
+        // Fields the write leaves out keep their stored values (defaults for a new offer).
+        let status = match (o.inventory_status, ex) {
+            (Some(s), _) => s.as_str(),
+            (None, Some(e)) => {
+                InventoryStatus::parse(&e.2).map_or("unknown", InventoryStatus::as_str)
+            }
+            (None, None) => InventoryStatus::Unknown.as_str(),
+        };
+        let active = o.active.or(ex.map(|e| e.3)).unwrap_or(true);
         match ex {
-            Some((price, currency, status, active, m))
+            Some((price, currency, s, a, m))
                 if *price == o.price_minor
                     && currency == o.currency.as_str()
-                    && status == o.inventory_status.as_str()
-                    && *active == o.active
+                    && s == status
+                    && *a == active
                     && *m == metadata =>
             {
                 outcomes.push(WriteOutcome::Unchanged);
@@ -885,7 +906,7 @@ async fn try_upsert_offers(
             Some(_) => outcomes.push(WriteOutcome::Updated),
             None => outcomes.push(WriteOutcome::Inserted),
         }
-        rows.push((pid, sid, o, metadata));
+        rows.push((pid, sid, o, status, active, metadata));
     }
     if !rows.is_empty() {
         insert_chunked(
@@ -897,13 +918,13 @@ async fn try_upsert_offers(
              active = excluded.active, metadata = excluded.metadata, \
              updated_at = excluded.updated_at",
             &rows,
-            |b, (pid, sid, o, metadata)| {
+            |b, (pid, sid, o, status, active, metadata)| {
                 b.push_bind(*pid)
                     .push_bind(*sid)
                     .push_bind(o.price_minor)
                     .push_bind(o.currency.as_str())
-                    .push_bind(o.inventory_status.as_str())
-                    .push_bind(o.active)
+                    .push_bind(*status)
+                    .push_bind(*active)
                     .push_bind(metadata.as_str())
                     .push_bind(now.as_str())
                     .push_bind(now.as_str());

@@ -8,6 +8,7 @@ use catalog::import::{self, ImportKind, ReportFiles};
 
 use crate::cli::{ImportArgs, ImportCommand};
 use crate::progress::CliProgress;
+use crate::settings::FileSettings;
 
 /// Where report files go: `--report-dir`, else beside the input when that directory is
 /// writable, else the current directory.
@@ -29,7 +30,7 @@ fn tempfile_probe(dir: &Path) -> bool {
 }
 
 /// Runs the command.
-pub async fn run(database: &str, what: ImportCommand) -> anyhow::Result<()> {
+pub async fn run(database: &str, what: ImportCommand, file: &FileSettings) -> anyhow::Result<()> {
     let (kind, args): (ImportKind, ImportArgs) = match what {
         ImportCommand::Off(a) => (ImportKind::Off, a),
         ImportCommand::Stores(a) => (ImportKind::Stores, a),
@@ -37,8 +38,10 @@ pub async fn run(database: &str, what: ImportCommand) -> anyhow::Result<()> {
         ImportCommand::Catalog(a) => (ImportKind::Catalog, a),
     };
     let store = super::open_store(database).await?;
-    let base = report_base(&args.file, args.report_dir.as_deref());
-    let progress = CliProgress::new(&format!("import {kind}"), !args.no_progress);
+    let report_dir = args.report_dir.or(file.report_dir.clone());
+    let base = report_base(&args.file, report_dir.as_deref());
+    let no_progress = args.no_progress.or(file.no_progress).unwrap_or(false);
+    let progress = CliProgress::new(&format!("import {kind}"), !no_progress);
     let report =
         import::import_file(store, kind, &args.file, ReportFiles::Beside(base), &progress).await?;
     let mut out = std::io::stdout().lock();

@@ -21,7 +21,8 @@ pub async fn run(database: &str, args: McpStdioArgs, file: &FileSettings) -> any
             .unwrap_or_else(|| settings::DEFAULT_SITE_URL.into()),
     )?;
     let store = super::open_store(database).await?;
-    let principal = match &args.as_user {
+    let as_user = args.as_user.or(file.as_user.clone());
+    let principal = match &as_user {
         None => Principal::anonymous(),
         Some(email) => {
             let id = store.user_id_by_email(email).await?.with_context(|| {
@@ -37,7 +38,7 @@ pub async fn run(database: &str, args: McpStdioArgs, file: &FileSettings) -> any
     let catalog = Catalog::new(store.clone(), &site_url);
     catalog.spawn_search_indexer(Duration::from_secs(2));
     let server = McpServer::new(catalog, web::VERSION);
-    tracing::info!(database, as_user = args.as_user.as_deref(), "serving MCP on stdio");
+    tracing::info!(database, as_user = as_user.as_deref(), "serving MCP on stdio");
     mcp::stdio::serve(&server, principal, tokio::io::stdin(), tokio::io::stdout())
         .await
         .context("stdio transport")?;

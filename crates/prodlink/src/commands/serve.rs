@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use catalog::Catalog;
+use catalog::demo::DemoDecision;
 use web::health::ModelStatus;
 use web::{AppState, HttpSettings};
 
@@ -50,22 +51,25 @@ pub async fn run(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow
     let store = super::open_store(&s.database).await?;
 
     if s.demo {
-        if store.counts().await?.products == 0 {
-            tracing::info!("loading the demo catalog into the empty database");
-            let progress = CliProgress::new("demo catalog", true);
-            let report =
-                catalog::demo::load(store.clone(), crate::demo_data::sources(), &progress).await?;
-            for r in &report.off {
-                tracing::info!(summary = %r.summary(), "demo products");
+        let progress = CliProgress::new("demo catalog", true);
+        match catalog::demo::load_if_needed(store.clone(), crate::demo_data::sources, &progress)
+            .await?
+        {
+            DemoDecision::Loaded(report) => {
+                for r in &report.off {
+                    tracing::info!(summary = %r.summary(), "demo products");
+                }
+                tracing::info!(summary = %report.stores.summary(), "demo stores");
+                tracing::info!(
+                    offers = report.offers,
+                    rejected = report.offers_rejected,
+                    "demo offers (generated)"
+                );
             }
-            tracing::info!(summary = %report.stores.summary(), "demo stores");
-            tracing::info!(
-                offers = report.offers,
-                rejected = report.offers_rejected,
-                "demo offers (generated)"
-            );
-        } else {
-            tracing::info!("the catalog is not empty; the demo catalog is not loaded");
+            DemoDecision::AlreadyLoaded => tracing::info!("the demo catalog is loaded"),
+            DemoDecision::CatalogNotEmpty => tracing::warn!(
+                "the catalog holds other data; the demo catalog is not loaded into it"
+            ),
         }
     }
 
