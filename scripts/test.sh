@@ -1,22 +1,37 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: the Rust tests of every crate, then the Node checks of
-# tests/external (GS1's digital-link.js validates every Digital Link URI the Rust tests built).
-# Needs: a Rust toolchain, Node.js >= 20 with npm (the npm packages are installed here).
+# Runs the whole test suite:
+#   1. the Rust tests of every crate (real SQLite files, real HTTP on 127.0.0.1, the binary);
+#   2. the Node checks of tests/external with the real published clients:
+#      - GS1's digital-link.js validates every Digital Link URI the Rust tests built;
+#      - the official MCP conformance suite runs against a live server;
+#      - the official MCP TypeScript SDK client lists and calls every tool.
+# Needs: a Rust toolchain, Node.js >= 20 with npm (packages and Node 22 for the conformance
+# suite are fetched from the npm registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-$PWD/target}"
 
-uri_log="$PWD/target/dl-uris.txt"
-mkdir -p target
+uri_log="$target/dl-uris.txt"
+mkdir -p "$target"
 rm -f "$uri_log"
 export PRODLINK_DL_URI_LOG="$uri_log"
 
 echo "== Rust tests"
 cargo test --workspace --locked --features gs1/record-uris
 
-echo "== Node checks (tests/external)"
-if [ ! -d tests/external/digital-link/node_modules ]; then
-  npm ci --prefix tests/external/digital-link --no-audit --no-fund --loglevel=error
-fi
+echo "== Node packages (tests/external)"
+for dir in tests/external/digital-link tests/external/mcp-client; do
+  [ -d "$dir/node_modules" ] || npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+done
+
+echo "== digital-link.js: every Digital Link URI the tests built"
 node tests/external/digital-link/check-uris.js --self-test
 node tests/external/digital-link/check-uris.js "$uri_log"
+
+echo "== MCP TypeScript SDK client against a live server"
+tests/external/mcp-client/run.sh "$target/debug/prodlink"
+
+echo "== official MCP conformance suite against a live server"
+tests/external/conformance/run.sh "$target"
+
 echo "== all tests passed"

@@ -5,6 +5,7 @@
 //! Layering (ARCHITECTURE.md): surfaces → [`service`] → [`store::CatalogStore`] → SQL. Services
 //! never see HTTP; surfaces never run SQL. A PostgreSQL backend implements the same trait.
 
+pub mod cache;
 pub mod demo;
 pub mod error;
 pub mod geo;

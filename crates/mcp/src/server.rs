@@ -133,7 +133,8 @@ fn tool_list(tools: &[ToolDef], v: ProtocolVersion) -> Box<RawValue> {
             title: v.has_structured_output().then_some(t.title),
             description: t.description,
             input_schema: &t.input_schema,
-            output_schema: v.has_structured_output().then_some(&t.output_schema),
+            output_schema: (v.has_structured_output() && !t.output_schema.is_null())
+                .then_some(&t.output_schema),
             annotations: v.has_annotations().then(|| {
                 json!({
                     "title": t.title,
@@ -155,6 +156,8 @@ struct CallResult<'a> {
     content: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     structured_content: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    is_error: bool,
 }
 
 impl McpServer {
@@ -359,7 +362,7 @@ impl McpServer {
                 ),
             };
             let e = ServiceError::Forbidden(detail);
-            audit(ctx, name, Err(ErrorCode::Forbidden), started, &[]);
+            audit(ctx, def.name, Err(ErrorCode::Forbidden), started, &[]);
             let mut r = self.service_error_reply(id, &e);
             if ctx.transport == Transport::Http {
                 r.status = 403;
@@ -377,17 +380,17 @@ impl McpServer {
                 200,
             ),
             Some(Ok(out)) => {
-                audit(ctx, name, Ok(()), started, &out.gtins);
+                audit(ctx, def.name, Ok(()), started, &out.gtins);
                 let structured =
-                    ctx.version.has_structured_output().then_some(out.structured.as_ref());
-                let result = CallResult {
-                    content: vec![json!({"type": "text", "text": out.text})],
-                    structured_content: structured,
-                };
+                    out.structured.as_deref().filter(|_| ctx.version.has_structured_output());
+                let mut content = vec![json!({"type": "text", "text": out.text})];
+                content.extend(out.extra);
+                let result =
+                    CallResult { content, structured_content: structured, is_error: out.is_error };
                 Reply::ok(jsonrpc::result(id, &result))
             }
             Some(Err(e)) => {
-                audit(ctx, name, Err(e.code()), started, &[]);
+                audit(ctx, def.name, Err(e.code()), started, &[]);
                 self.service_error_reply(id, &e)
             }
         }
@@ -398,7 +401,7 @@ impl McpServer {
 /// metrics.
 fn audit(
     ctx: &CallContext,
-    tool: &str,
+    tool: &'static str,
     outcome: Result<(), ErrorCode>,
     started: Instant,
     gtins: &[String],
@@ -416,10 +419,11 @@ fn audit(
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         client_id = ctx.principal.client_id.as_deref(),
         user_id = ctx.principal.user_id,
-        gtins = ?gtins,
+        gtins = %gtins.join(","),
         "tool call"
     );
-    metrics::counter!("prodlink_mcp_tool_calls_total", "tool" => tool.to_owned(), "outcome" => outcome).increment(1);
-    metrics::histogram!("prodlink_mcp_tool_duration_seconds", "tool" => tool.to_owned())
+    metrics::counter!("prodlink_mcp_tool_calls_total", "tool" => tool, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("prodlink_mcp_tool_duration_seconds", "tool" => tool)
         .record(elapsed.as_secs_f64());
 }

@@ -96,8 +96,17 @@ fn object(properties: Value, required: &[&str]) -> Value {
     json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
 }
 
-/// Every tool, in the order `tools/list` shows them.
+/// Every tool, in the order `tools/list` shows them (plus the conformance-suite fixtures in a
+/// build with the `conformance-fixtures` feature, which is only for testing).
 pub fn definitions() -> Vec<ToolDef> {
+    #[allow(unused_mut)]
+    let mut tools = product_tools();
+    #[cfg(feature = "conformance-fixtures")]
+    tools.extend(crate::fixtures::definitions());
+    tools
+}
+
+fn product_tools() -> Vec<ToolDef> {
     let read = |name, title, description, input_schema, output_schema| ToolDef {
         name,
         title,
@@ -223,12 +232,18 @@ pub fn definitions() -> Vec<ToolDef> {
     ]
 }
 
-/// A tool's result before framing: the structured JSON, and its text rendering.
+/// A tool's result before framing.
+#[derive(Debug)]
 pub struct ToolOutput {
-    /// `structuredContent`, already serialized.
-    pub structured: Box<RawValue>,
-    /// The text content block (the same JSON, or `pong`).
+    /// `structuredContent`, already serialized (absent for tools without an output schema).
+    pub structured: Option<Box<RawValue>>,
+    /// The first, text content block (the structured JSON, or `pong`).
     pub text: String,
+    /// Further content blocks (images, …).
+    pub extra: Vec<Value>,
+    /// A tool-level failure (`isError: true`); prodlink's own tools report failures as
+    /// JSON-RPC errors instead (SPEC §8a).
+    pub is_error: bool,
     /// GTIN-14s involved, for the audit line.
     pub gtins: Vec<String>,
 }
@@ -237,7 +252,7 @@ fn output(value: &impl Serialize, gtins: Vec<String>) -> Result<ToolOutput, Serv
     let structured =
         serde_json::value::to_raw_value(value).map_err(|e| ServiceError::Internal(Box::new(e)))?;
     let text = structured.get().to_owned();
-    Ok(ToolOutput { structured, text, gtins })
+    Ok(ToolOutput { structured: Some(structured), text, extra: Vec::new(), is_error: false, gtins })
 }
 
 fn invalid(errors: Vec<catalog::FieldError>) -> ServiceError {
@@ -382,6 +397,9 @@ pub async fn call(
                 (Ok(()), None) => Err(ServiceError::invalid("gtin", "is required")),
             }
         }
+        #[cfg(feature = "conformance-fixtures")]
+        other => return crate::fixtures::call(other),
+        #[cfg(not(feature = "conformance-fixtures"))]
         _ => return None,
     })
 }

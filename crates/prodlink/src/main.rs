@@ -22,7 +22,13 @@ use crate::cli::{Cli, Command};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use crate::settings::FileSettings;
 
-fn init_logging(filter: Option<&str>, format: Option<&str>) -> anyhow::Result<()> {
+/// Sets up logging to stderr through a background writer thread (so a burst of audit lines
+/// never blocks request handling on the terminal or a pipe; nothing is dropped). The returned
+/// guard flushes on drop: keep it for the life of the command.
+fn init_logging(
+    filter: Option<&str>,
+    format: Option<&str>,
+) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     let filter = match filter {
         Some(f) => {
             EnvFilter::try_new(f).map_err(|e| anyhow::anyhow!("invalid --log filter {f:?}: {e}"))?
@@ -35,13 +41,18 @@ fn init_logging(filter: Option<&str>, format: Option<&str>) -> anyhow::Result<()
         "text" => false,
         _ => !std::io::stderr().is_terminal(),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("prodlink-log")
+        .finish(std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     let result = if json {
-        builder.json().flatten_event(true).with_current_span(true).try_init()
+        builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
     } else {
         builder.with_ansi(std::io::stderr().is_terminal()).try_init()
     };
-    result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+    result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))?;
+    Ok(guard)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -49,7 +60,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(path) => FileSettings::load(path)?,
         None => FileSettings::default(),
     };
-    init_logging(
+    let _log_guard = init_logging(
         cli.log.as_deref().or(file.log.as_deref()),
         cli.log_format.as_deref().or(file.log_format.as_deref()),
     )?;

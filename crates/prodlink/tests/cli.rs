@@ -309,3 +309,58 @@ fn import_off_accounts_for_every_row_of_the_85k_subset() {
         rejects.contains("check digit") && rejects.contains("must have 8, 12, 13 or 14 digits")
     );
 }
+
+#[test]
+fn mcp_over_stdio_speaks_json_rpc_lines_and_keeps_stdout_clean() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = prodlink()
+        .args(["--database", &sqlite(dir.path(), "stdio.db"), "mcp-stdio"])
+        .env("PRODLINK_LOG", "info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let lines = [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"validate_gtin","arguments":{"gtin":"95012346"}}}"#,
+        r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"generate_qr_url","arguments":{"gtin":"95012346"}}}"#,
+        "not json",
+    ];
+    for l in lines {
+        writeln!(stdin, "{l}").unwrap();
+    }
+    drop(stdin); // EOF ends the session
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let replies: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // one reply per request (the notification gets none), nothing else on stdout
+    assert_eq!(replies.len(), 5, "{stdout}");
+    assert_eq!(replies[0]["result"]["protocolVersion"], "2025-06-18");
+    assert_eq!(replies[1]["result"]["tools"].as_array().unwrap().len(), 9);
+    assert_eq!(replies[2]["result"]["structuredContent"]["normalized"], "00000095012346");
+    assert_eq!(replies[3]["error"]["code"], -32002);
+    assert!(replies[3]["error"]["message"].as_str().unwrap().contains("--as-user"));
+    assert_eq!(replies[4]["error"]["code"], -32700);
+    // logs went to stderr
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tool call"));
+
+    let out = prodlink()
+        .args([
+            "--database",
+            &sqlite(dir.path(), "stdio.db"),
+            "mcp-stdio",
+            "--as-user",
+            "nobody@example.com",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no enabled prodlink user"));
+}

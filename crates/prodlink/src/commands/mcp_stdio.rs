@@ -20,7 +20,7 @@ pub async fn run(database: &str, args: McpStdioArgs, file: &FileSettings) -> any
             .or(file.site_url.clone())
             .unwrap_or_else(|| settings::DEFAULT_SITE_URL.into()),
     )?;
-    let store = super::open_store(database).await?;
+    let store = super::open_serving_store(database).await?;
     let as_user = args.as_user.or(file.as_user.clone());
     let principal = match &as_user {
         None => Principal::anonymous(),

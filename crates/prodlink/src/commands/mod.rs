@@ -11,6 +11,13 @@ use anyhow::Context as _;
 use catalog::CatalogStore;
 use catalog::sqlite::{SqliteOptions, SqliteStore};
 
+/// Opens the catalog for serving: the store behind a short-lived product cache (writes through
+/// this process evict at once; other processes' writes show within two seconds).
+pub async fn open_serving_store(url: &str) -> anyhow::Result<Arc<dyn CatalogStore>> {
+    let store = open_store(url).await?;
+    Ok(Arc::new(catalog::cache::CachedStore::new(store, catalog::cache::CacheSettings::default())))
+}
+
 /// Opens and migrates the catalog database named by `url`.
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn CatalogStore>> {
     if url.starts_with("sqlite:") {

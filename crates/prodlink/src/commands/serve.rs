@@ -48,7 +48,7 @@ fn resolve(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow::Resu
 /// Runs the command.
 pub async fn run(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow::Result<()> {
     let s = resolve(database, args, file)?;
-    let store = super::open_store(&s.database).await?;
+    let store = super::open_serving_store(&s.database).await?;
 
     if s.demo {
         let progress = CliProgress::new("demo catalog", true);

@@ -1,0 +1,61 @@
+-- wrk script: POSTs one MCP tools/call per request (the JSON-RPC body comes from the BODY
+-- environment variable) and reports throughput, latency and failures: non-200 answers and
+-- JSON-RPC error objects, collected from every wrk thread.
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["MCP-Protocol-Version"] = "2025-11-25"
+wrk.body = os.getenv("BODY")
+
+-- With GTINS_FILE set, every request substitutes the next GTIN of that file (one per line)
+-- for the text GTIN in BODY, so lookups spread over many products.
+local template = os.getenv("BODY")
+local list_file = os.getenv("GTINS_FILE")
+local gtins = nil
+local idx = 0
+
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  failures = 0
+  if list_file then
+    gtins = {}
+    for line in io.lines(list_file) do
+      table.insert(gtins, line)
+    end
+    math.randomseed(os.time() + (args[1] and #args[1] or 0))
+    idx = math.random(#gtins)
+  end
+end
+
+function request()
+  if gtins then
+    idx = idx % #gtins + 1
+    local body = string.gsub(template, "GTIN", gtins[idx])
+    return wrk.format(nil, nil, nil, body)
+  end
+  return wrk.format()
+end
+
+-- A success is HTTP 200 with a JSON-RPC result whose tool did not fail.
+function response(status, headers, body)
+  if status ~= 200 or not string.find(body, '"result":', 1, true)
+      or string.find(body, '"isError":true', 1, true) then
+    failures = failures + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local failed = 0
+  for _, t in ipairs(threads) do
+    failed = failed + (t:get("failures") or 0)
+  end
+  io.write(string.format(
+    "RESULT requests=%d rps=%.0f p50_ms=%.3f p99_ms=%.3f failures=%d socket_errors=%d\n",
+    summary.requests, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, failed,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end

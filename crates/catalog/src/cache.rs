@@ -1,0 +1,224 @@
+//! A read-through cache of product rows in front of any [`CatalogStore`]: `lookup_product`,
+//! `compare_products` and search result hydration read the same few columns over and over, and
+//! through an async driver each read costs two thread hand-offs (see docs/benchmarks.md).
+//!
+//! Entries live at most `ttl` (writes made by *other* processes on the same database show up
+//! within it) and writes made through this store evict the rows they touch at once. Unknown
+//! GTINs are cached too, so floods of lookups for unknown barcodes don't reach the database.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use gs1::Gtin14;
+use quick_cache::sync::Cache;
+
+use crate::geo::{BoundingBox, Point};
+use crate::model::{
+    CatalogCounts, OfferWrite, PriceRange, Product, ProductChildren, ProductWrite, StoreOffer,
+    StoreSummary, StoreWrite, WriteOutcome,
+};
+use crate::search::{LexicalHit, SearchFilters};
+use crate::store::{CatalogStore, StoreError};
+
+/// Cache settings.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheSettings {
+    /// Most products kept.
+    pub capacity: usize,
+    /// Longest an entry is served without asking the database.
+    pub ttl: Duration,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self { capacity: 50_000, ttl: Duration::from_secs(2) }
+    }
+}
+
+/// A [`CatalogStore`] that caches product rows.
+pub struct CachedStore {
+    inner: Arc<dyn CatalogStore>,
+    products: Cache<Gtin14, (Instant, Option<Arc<Product>>)>,
+    ttl: Duration,
+}
+
+impl CachedStore {
+    /// Wraps a store.
+    pub fn new(inner: Arc<dyn CatalogStore>, settings: CacheSettings) -> Self {
+        Self { inner, products: Cache::new(settings.capacity.max(1)), ttl: settings.ttl }
+    }
+
+    fn cached(&self, gtin: &Gtin14) -> Option<Option<Arc<Product>>> {
+        self.products.get(gtin).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, p)| p)
+    }
+}
+
+#[async_trait]
+impl CatalogStore for CachedStore {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn close(&self) {
+        self.inner.close().await;
+    }
+
+    async fn product(&self, gtin: Gtin14) -> Result<Option<Product>, StoreError> {
+        if let Some(hit) = self.cached(&gtin) {
+            return Ok(hit.map(|p| (*p).clone()));
+        }
+        let fetched = Instant::now();
+        let p = self.inner.product(gtin).await?;
+        self.products.insert(gtin, (fetched, p.clone().map(Arc::new)));
+        Ok(p)
+    }
+
+    async fn products(&self, gtins: &[Gtin14]) -> Result<Vec<Product>, StoreError> {
+        let mut out = Vec::with_capacity(gtins.len());
+        let mut missing = Vec::new();
+        for g in gtins {
+            match self.cached(g) {
+                Some(Some(p)) => out.push((*p).clone()),
+                Some(None) => {}
+                None => missing.push(*g),
+            }
+        }
+        if !missing.is_empty() {
+            let fetched = Instant::now();
+            let found = self.inner.products(&missing).await?;
+            let by_gtin: HashMap<Gtin14, &Product> = found.iter().map(|p| (p.gtin, p)).collect();
+            for g in &missing {
+                self.products.insert(*g, (fetched, by_gtin.get(g).map(|p| Arc::new((*p).clone()))));
+            }
+            out.extend(found);
+        }
+        Ok(out)
+    }
+
+    async fn product_children(&self, gtin: Gtin14) -> Result<ProductChildren, StoreError> {
+        self.inner.product_children(gtin).await
+    }
+
+    async fn price_ranges(
+        &self,
+        gtins: &[Gtin14],
+    ) -> Result<HashMap<Gtin14, PriceRange>, StoreError> {
+        self.inner.price_ranges(gtins).await
+    }
+
+    async fn offers_in_box(
+        &self,
+        gtin: Gtin14,
+        area: &BoundingBox,
+    ) -> Result<Vec<StoreOffer>, StoreError> {
+        self.inner.offers_in_box(gtin, area).await
+    }
+
+    async fn counts(&self) -> Result<CatalogCounts, StoreError> {
+        self.inner.counts().await
+    }
+
+    async fn stores(&self) -> Result<Vec<StoreSummary>, StoreError> {
+        self.inner.stores().await
+    }
+
+    async fn product_gtins(&self) -> Result<Vec<Gtin14>, StoreError> {
+        self.inner.product_gtins().await
+    }
+
+    async fn search_lexical(
+        &self,
+        query: &str,
+        filters: &SearchFilters,
+        limit: usize,
+    ) -> Result<Vec<LexicalHit>, StoreError> {
+        self.inner.search_lexical(query, filters, limit).await
+    }
+
+    async fn offer_locations(
+        &self,
+        gtins: &[Gtin14],
+        area: &BoundingBox,
+    ) -> Result<Vec<(Gtin14, Point)>, StoreError> {
+        self.inner.offer_locations(gtins, area).await
+    }
+
+    async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
+        self.inner.index_search(max_products).await
+    }
+
+    async fn search_backlog(&self) -> Result<u64, StoreError> {
+        self.inner.search_backlog().await
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.inner.meta(key).await
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.inner.set_meta(key, value).await
+    }
+
+    async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError> {
+        self.inner.user_id_by_email(email).await
+    }
+
+    async fn upsert_products(
+        &self,
+        batch: &[ProductWrite],
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let out = self.inner.upsert_products(batch).await;
+        // Brand and category names can change too, but only through product writes here.
+        for w in batch {
+            self.products.remove(&w.gtin);
+        }
+        out
+    }
+
+    async fn upsert_stores(&self, batch: &[StoreWrite]) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.inner.upsert_stores(batch).await
+    }
+
+    async fn upsert_offers(&self, batch: &[OfferWrite]) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.inner.upsert_offers(batch).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DataSource, Patch};
+    use crate::sqlite::{SqliteOptions, SqliteStore};
+
+    #[tokio::test]
+    async fn writes_through_the_cache_are_seen_at_once_and_others_within_the_ttl() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("c.db").display());
+        let sqlite = SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
+        let raw: Arc<dyn CatalogStore> = Arc::new(sqlite);
+        let cached = CachedStore::new(
+            Arc::clone(&raw),
+            CacheSettings { capacity: 10, ttl: Duration::from_millis(300) },
+        );
+        let gtin = Gtin14::parse("4012345000009").unwrap();
+        assert!(cached.product(gtin).await.unwrap().is_none());
+
+        let mut w = ProductWrite::new(gtin, DataSource::Manual);
+        w.name = Patch::Set("First".into());
+        cached.upsert_products(&[w.clone()]).await.unwrap();
+        assert_eq!(cached.product(gtin).await.unwrap().unwrap().name, "First");
+
+        // A write that bypasses the cache (another process) shows once the entry expires.
+        w.name = Patch::Set("Second".into());
+        raw.upsert_products(&[w]).await.unwrap();
+        assert_eq!(cached.product(gtin).await.unwrap().unwrap().name, "First");
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(cached.product(gtin).await.unwrap().unwrap().name, "Second");
+        assert_eq!(
+            cached.products(&[gtin, Gtin14::parse("95012346").unwrap()]).await.unwrap().len(),
+            1
+        );
+    }
+}

@@ -1,0 +1,39 @@
+//! A prodlink MCP server with the conformance-suite fixture tools registered, for
+//! `tests/external/conformance` only (never shipped):
+//! `cargo run -p web --example conformance_server --features conformance-fixtures -- DB ADDR`.
+//! Prints `listening on http://ADDR` when ready.
+
+use std::sync::Arc;
+
+use catalog::Catalog;
+use catalog::sqlite::{SqliteOptions, SqliteStore};
+use web::health::ModelStatus;
+use web::{AppState, HttpSettings};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let db = args.next().ok_or("usage: conformance_server DATABASE_PATH ADDR")?;
+    let addr = args.next().unwrap_or_else(|| "127.0.0.1:0".to_owned());
+    let store =
+        SqliteStore::open_and_migrate(&format!("sqlite://{db}"), &SqliteOptions::default()).await?;
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let bound = listener.local_addr()?;
+    let site = format!("http://{bound}");
+    let catalog = Catalog::new(Arc::new(store), &site);
+    let origins = web::mcp_http::OriginPolicy::new(&site, &[], &[]);
+    let state = AppState::new(
+        catalog,
+        origins,
+        HttpSettings::default(),
+        ModelStatus::not_loaded(None, "conformance"),
+    );
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {site}")?;
+        out.flush()?;
+    }
+    web::serve(listener, web::app(state), web::shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Starts prodlink with the demo catalog on a free port, waits until it is ready and its search
+# index is built, then runs check.mjs (the official MCP TypeScript SDK client) against it.
+#   tests/external/mcp-client/run.sh [PRODLINK_BINARY]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../../.." && pwd)"
+bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/prodlink}"
+[ -x "$bin" ] || { echo "no prodlink binary at $bin (run cargo build first)"; exit 2; }
+[ -d "$here/node_modules" ] || npm ci --prefix "$here" --no-audit --no-fund --loglevel=error
+
+work="$(mktemp -d)"
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+PRODLINK_LOG=warn "$bin" --database "sqlite://$work/demo.db" serve --demo --addr 127.0.0.1:0 >"$work/out" 2>"$work/err" &
+pid=$!
+for _ in $(seq 600); do
+  grep -q "listening on" "$work/out" 2>/dev/null && break
+  kill -0 "$pid" 2>/dev/null || { cat "$work/err"; exit 1; }
+  sleep 0.2
+done
+base="$(sed -n 's/^listening on //p' "$work/out")"
+[ -n "$base" ] || { echo "prodlink did not start"; cat "$work/err"; exit 1; }
+# Wait for the background search indexer to finish (health reports what is pending).
+node -e '
+  const url = process.argv[1] + "/mcp/health";
+  const deadline = Date.now() + 120000;
+  (async () => {
+    for (;;) {
+      const h = await (await fetch(url)).json();
+      if (h.search.lexical.pending === 0) return;
+      if (Date.now() > deadline) { console.error("search index not built in time"); process.exit(1); }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();' "$base"
+node "$here/check.mjs" "$base/mcp/http"
