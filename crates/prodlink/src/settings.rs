@@ -84,6 +84,11 @@ pub struct ServeSettings {
     pub request_timeout: Duration,
 }
 
+/// The site URL from the flag/environment, else the file, else the default; validated.
+pub fn site_url(arg: Option<String>, file: &FileSettings) -> anyhow::Result<String> {
+    check_site_url(&arg.or(file.site_url.clone()).unwrap_or_else(|| DEFAULT_SITE_URL.into()))
+}
+
 /// Validates a site URL: absolute http(s), no query or fragment; returned without a trailing
 /// slash.
 pub fn check_site_url(url: &str) -> anyhow::Result<String> {

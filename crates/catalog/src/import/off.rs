@@ -488,13 +488,7 @@ pub fn parse(source: Source, out: &mut BatchSender) -> Result<(), ImportError> {
     let name = source.name().to_owned();
     let mut lines = Lines::new(source)?;
     // The first non-empty line decides the format.
-    let first = loop {
-        match lines.next_line()? {
-            None => return Ok(()),
-            Some(l) if l.trim().is_empty() => continue,
-            Some(l) => break l,
-        }
-    };
+    let Some(first) = lines.first_nonblank()? else { return Ok(()) };
     if first.trim_start().starts_with('{') {
         return parse_jsonl(first, lines, out);
     }

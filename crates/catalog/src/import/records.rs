@@ -87,13 +87,7 @@ pub(crate) fn read_records(
 ) -> Result<(), ImportError> {
     let name = source.name().to_owned();
     let mut lines = Lines::new(source)?;
-    let first = loop {
-        match lines.next_line()? {
-            None => return Ok(()),
-            Some(l) if l.trim().is_empty() => continue,
-            Some(l) => break l,
-        }
-    };
+    let Some(first) = lines.first_nonblank()? else { return Ok(()) };
     if first.trim_start().starts_with('{') {
         let mut next = Some(first);
         while let Some(text) = next {

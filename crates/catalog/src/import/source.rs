@@ -121,6 +121,17 @@ impl Lines {
         (self.reader, self.number)
     }
 
+    /// The first line with something on it (the header, or the first JSON object), or
+    /// `None` for an empty input.
+    pub(crate) fn first_nonblank(&mut self) -> Result<Option<String>, ImportError> {
+        while let Some(line) = self.next_line()? {
+            if !line.trim().is_empty() {
+                return Ok(Some(line));
+            }
+        }
+        Ok(None)
+    }
+
     /// The next line, or `None` at the end of input. A line longer than [`MAX_LINE_BYTES`] is
     /// an error (no legitimate record is that long; it would exhaust memory).
     pub(crate) fn next_line(&mut self) -> Result<Option<String>, ImportError> {

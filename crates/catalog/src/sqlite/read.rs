@@ -43,6 +43,16 @@ pub(super) fn gtin_list_json(gtins: &[Gtin14]) -> String {
     s
 }
 
+/// Binds a bounding box after the query's other parameters: `min_lat, max_lat` and the two
+/// longitude ranges, for `lat BETWEEN ? AND ? AND (lng BETWEEN ? AND ? OR lng BETWEEN ? AND ?)`.
+pub(super) fn bind_area<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    area: &BoundingBox,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    let [(lo1, hi1), (lo2, hi2)] = area.lng_ranges;
+    q.bind(area.min_lat).bind(area.max_lat).bind(lo1).bind(hi1).bind(lo2).bind(hi2)
+}
+
 pub(super) fn parse_gtin(s: &str) -> Result<Gtin14, StoreError> {
     Gtin14::parse(s).map_err(|e| StoreError::Corrupt(format!("stored GTIN {s:?}: {e}")))
 }
@@ -213,9 +223,9 @@ pub(super) async fn offers_in_box(
     gtin: Gtin14,
     area: &BoundingBox,
 ) -> Result<Vec<StoreOffer>, StoreError> {
-    let [(lo1, hi1), (lo2, hi2)] = area.lng_ranges;
-    let rows = sqlx::query(
-        "SELECT r.name AS retailer, s.name AS store_name, s.address, s.city, s.region, \
+    let rows = bind_area(
+        sqlx::query(
+            "SELECT r.name AS retailer, s.name AS store_name, s.address, s.city, s.region, \
                 s.postal_code, s.lat, s.lng, o.price_minor, o.currency, cu.minor_units, \
                 o.inventory_status \
          FROM offers o \
@@ -224,14 +234,10 @@ pub(super) async fn offers_in_box(
          JOIN currencies cu ON cu.code = o.currency \
          WHERE o.product_id = (SELECT id FROM products WHERE gtin = ?) AND o.active = 1 \
            AND s.lat BETWEEN ? AND ? AND (s.lng BETWEEN ? AND ? OR s.lng BETWEEN ? AND ?)",
+        )
+        .bind(gtin.as_str()),
+        area,
     )
-    .bind(gtin.as_str())
-    .bind(area.min_lat)
-    .bind(area.max_lat)
-    .bind(lo1)
-    .bind(hi1)
-    .bind(lo2)
-    .bind(hi2)
     .fetch_all(pool)
     .await?;
     rows.iter()

@@ -5,7 +5,7 @@
 use gs1::Gtin14;
 use sqlx::{Row, SqlitePool};
 
-use super::read::{gtin_list_json, parse_gtin};
+use super::read::{bind_area, gtin_list_json, parse_gtin};
 use crate::geo::{BoundingBox, Point};
 use crate::search::{LexicalHit, SearchFilters};
 use crate::store::StoreError;
@@ -88,21 +88,17 @@ pub(super) async fn offer_locations(
     if gtins.is_empty() {
         return Ok(Vec::new());
     }
-    let [(lo1, hi1), (lo2, hi2)] = area.lng_ranges;
-    let rows = sqlx::query(
-        "SELECT p.gtin, s.lat, s.lng FROM products p \
+    let rows = bind_area(
+        sqlx::query(
+            "SELECT p.gtin, s.lat, s.lng FROM products p \
          JOIN offers o ON o.product_id = p.id AND o.active = 1 \
          JOIN stores s ON s.id = o.store_id \
          WHERE p.gtin IN (SELECT value FROM json_each(?)) \
            AND s.lat BETWEEN ? AND ? AND (s.lng BETWEEN ? AND ? OR s.lng BETWEEN ? AND ?)",
+        )
+        .bind(gtin_list_json(gtins)),
+        area,
     )
-    .bind(gtin_list_json(gtins))
-    .bind(area.min_lat)
-    .bind(area.max_lat)
-    .bind(lo1)
-    .bind(hi1)
-    .bind(lo2)
-    .bind(hi2)
     .fetch_all(pool)
     .await?;
     rows.iter()

@@ -14,12 +14,7 @@ use crate::settings::{self, FileSettings};
 
 /// Runs the command.
 pub async fn run(database: &str, args: McpStdioArgs, file: &FileSettings) -> anyhow::Result<()> {
-    let site_url = settings::check_site_url(
-        &args
-            .site_url
-            .or(file.site_url.clone())
-            .unwrap_or_else(|| settings::DEFAULT_SITE_URL.into()),
-    )?;
+    let site_url = settings::site_url(args.site_url, file)?;
     let store = super::open_serving_store(database).await?;
     let as_user = args.as_user.or(file.as_user.clone());
     let principal = match &as_user {

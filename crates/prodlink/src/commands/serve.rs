@@ -22,12 +22,7 @@ fn resolve(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow::Resu
     let addr: SocketAddr = addr_text.parse().with_context(|| {
         format!("--addr {addr_text:?} is not an IP address with a port, e.g. 127.0.0.1:8080")
     })?;
-    let site_url = settings::check_site_url(
-        &args
-            .site_url
-            .or(file.site_url.clone())
-            .unwrap_or_else(|| settings::DEFAULT_SITE_URL.into()),
-    )?;
+    let site_url = settings::site_url(args.site_url, file)?;
     let max_body_bytes = args.max_body_bytes.or(file.max_body_bytes).unwrap_or(1 << 20);
     anyhow::ensure!(max_body_bytes >= 1024, "--max-body-bytes must be at least 1024");
     let timeout = args.request_timeout_secs.or(file.request_timeout_secs).unwrap_or(30);
