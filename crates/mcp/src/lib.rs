@@ -26,5 +26,8 @@ pub mod stdio;
 pub mod tools;
 pub mod version;
 
-pub use server::{CallContext, Handled, McpServer, Principal, Reply, Transport};
+pub use server::{
+    BoxFuture, CallContext, GateEvent, Handled, McpServer, Principal, Rejection, Reply, ToolGate,
+    Transport, current_principal,
+};
 pub use version::ProtocolVersion;

@@ -51,6 +51,26 @@ pub enum Transport {
     Stdio,
 }
 
+/// Why the transport refuses a message before it reaches a method (SPEC §4, §3 error
+/// contract): the reply still echoes the request id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// A bearer token was sent but is not valid here: HTTP 401, `-32001`.
+    InvalidToken {
+        /// Why (shown to the caller).
+        description: String,
+        /// The `WWW-Authenticate` header value.
+        challenge: String,
+    },
+    /// Over a rate limit: `-32003` with `retry_after`.
+    RateLimited {
+        /// What limit.
+        detail: String,
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+    },
+}
+
 /// Everything about one incoming message besides its body.
 #[derive(Debug, Clone)]
 pub struct CallContext {
@@ -62,6 +82,66 @@ pub struct CallContext {
     pub request_id: Option<String>,
     /// Transport.
     pub transport: Transport,
+    /// Refuse the message (bad token, rate limit) instead of handling it.
+    pub rejection: Option<Rejection>,
+}
+
+impl CallContext {
+    /// A context with no rejection.
+    pub fn new(
+        version: ProtocolVersion,
+        principal: Principal,
+        request_id: Option<String>,
+        transport: Transport,
+    ) -> Self {
+        Self { version, principal, request_id, transport, rejection: None }
+    }
+}
+
+/// What a protected tool's gate is told after the call.
+#[derive(Debug)]
+pub struct GateEvent<'a> {
+    /// The tool.
+    pub tool: &'static str,
+    /// Who called.
+    pub principal: &'a Principal,
+    /// The HTTP request id.
+    pub request_id: Option<&'a str>,
+    /// The arguments as sent.
+    pub arguments: &'a Map<String, Value>,
+    /// `ok` or the error code.
+    pub outcome: &'a str,
+    /// Normalized GTINs involved.
+    pub gtins: &'a [String],
+}
+
+/// Policy around protected tools (those with a scope), supplied by the host: the per-user
+/// quota before the call and the durable audit row after it (SPEC §4 "Identity, audit,
+/// quota"). Without a gate, a caller holding the scope simply runs the tool.
+pub trait ToolGate: Send + Sync + 'static {
+    /// Whether the call may run; the error (a rate limit for an exhausted quota) is returned
+    /// to the caller as is.
+    fn admit<'a>(
+        &'a self,
+        tool: &'static str,
+        principal: &'a Principal,
+    ) -> BoxFuture<'a, Result<(), ServiceError>>;
+    /// Records the outcome durably.
+    fn record<'a>(&'a self, event: GateEvent<'a>) -> BoxFuture<'a, ()>;
+}
+
+/// A boxed future (the gate is object-safe without an async-trait dependency).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+tokio::task_local! {
+    static CURRENT: Principal;
+}
+
+/// The caller of the tool call running on this task: agent (`client_id`) and end user
+/// (`user_id`). Tools ask this instead of threading the principal through every function;
+/// `None` outside a tool call.
+pub fn current_principal() -> Option<Principal> {
+    CURRENT.try_with(Clone::clone).ok()
 }
 
 /// What to send back.
@@ -109,6 +189,7 @@ struct Inner {
     /// `tools/list` results, serialized once per protocol revision.
     tool_lists: HashMap<ProtocolVersion, Box<RawValue>>,
     challenge: String,
+    gate: Option<Arc<dyn ToolGate>>,
 }
 
 #[derive(Serialize)]
@@ -171,7 +252,22 @@ impl McpServer {
             tools::QR_SCOPE,
             catalog.site_url()
         );
-        Self { inner: Arc::new(Inner { catalog, version, tools, tool_lists, challenge }) }
+        Self {
+            inner: Arc::new(Inner { catalog, version, tools, tool_lists, challenge, gate: None }),
+        }
+    }
+
+    /// The same server with a gate around protected tools. Call before cloning.
+    pub fn with_gate(self, gate: Arc<dyn ToolGate>) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+            catalog: shared.catalog.clone(),
+            version: shared.version,
+            tools: shared.tools.clone(),
+            tool_lists: shared.tool_lists.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            challenge: shared.challenge.clone(),
+            gate: shared.gate.clone(),
+        });
+        Self { inner: Arc::new(Inner { gate: Some(gate), ..inner }) }
     }
 
     /// The tool definitions.
@@ -212,6 +308,29 @@ impl McpServer {
         Reply { body, status: 200, www_authenticate: None, negotiated: None }
     }
 
+    fn rejection_reply(&self, id: Option<&Id>, rejection: &Rejection) -> Reply {
+        let (e, status, challenge) = match rejection {
+            Rejection::InvalidToken { description, challenge } => {
+                (ServiceError::Unauthorized(description.clone()), 401, Some(challenge.clone()))
+            }
+            Rejection::RateLimited { detail, retry_after } => (
+                ServiceError::RateLimited { detail: detail.clone(), retry_after: *retry_after },
+                200,
+                None,
+            ),
+        };
+        let code = e.code();
+        let body = jsonrpc::error(
+            id,
+            &ErrorObject {
+                code: code.jsonrpc_code(),
+                message: e.public_detail(),
+                data: Some(e.problem(self.inner.catalog.site_url())),
+            },
+        );
+        Reply { body, status, www_authenticate: challenge, negotiated: None }
+    }
+
     /// Handles one incoming message (the raw bytes of a POST body or a stdio line).
     pub async fn handle(&self, body: &[u8], ctx: &CallContext) -> Handled {
         match jsonrpc::parse(body) {
@@ -219,9 +338,20 @@ impl McpServer {
                 // Malformed messages are a 400 over HTTP (Streamable HTTP, "POST").
                 Handled::Reply(self.error_reply(f.id.as_ref(), f.code, f.message, 400))
             }
-            Ok(Incoming::Notification { .. } | Incoming::Response) => Handled::Accepted,
-            Ok(Incoming::Request { id, method, params }) => {
-                Handled::Reply(self.request(&id, &method, params.as_ref(), ctx).await)
+            Ok(incoming) => {
+                if let Some(rejection) = &ctx.rejection {
+                    let id = match &incoming {
+                        Incoming::Request { id, .. } => Some(id),
+                        _ => None,
+                    };
+                    return Handled::Reply(self.rejection_reply(id, rejection));
+                }
+                match incoming {
+                    Incoming::Notification { .. } | Incoming::Response => Handled::Accepted,
+                    Incoming::Request { id, method, params } => {
+                        Handled::Reply(self.request(&id, &method, params.as_ref(), ctx).await)
+                    }
+                }
             }
         }
     }
@@ -371,7 +501,43 @@ impl McpServer {
             return r;
         }
 
-        let outcome = tools::call(&self.inner.catalog, name, arguments).await;
+        let gate = def.scope.and(self.inner.gate.as_ref());
+        if let Some(gate) = gate
+            && let Err(e) = gate.admit(def.name, &ctx.principal).await
+        {
+            let outcome = e.code();
+            audit(ctx, def.name, Err(outcome), started, &[]);
+            gate.record(GateEvent {
+                tool: def.name,
+                principal: &ctx.principal,
+                request_id: ctx.request_id.as_deref(),
+                arguments,
+                outcome: outcome.as_str(),
+                gtins: &[],
+            })
+            .await;
+            return self.service_error_reply(id, &e);
+        }
+
+        let outcome = CURRENT
+            .scope(ctx.principal.clone(), tools::call(&self.inner.catalog, name, arguments))
+            .await;
+        if let Some(gate) = gate {
+            let (code, gtins): (&str, &[String]) = match &outcome {
+                Some(Ok(out)) => ("ok", &out.gtins),
+                Some(Err(e)) => (e.code().as_str(), &[]),
+                None => ("not_found", &[]),
+            };
+            gate.record(GateEvent {
+                tool: def.name,
+                principal: &ctx.principal,
+                request_id: ctx.request_id.as_deref(),
+                arguments,
+                outcome: code,
+                gtins,
+            })
+            .await;
+        }
         match outcome {
             None => self.error_reply(
                 Some(id),

@@ -28,6 +28,7 @@ where
         principal,
         request_id: None,
         transport: Transport::Stdio,
+        rejection: None,
     };
     let mut line = Vec::new();
     loop {

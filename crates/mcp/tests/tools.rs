@@ -26,6 +26,7 @@ fn ctx(version: ProtocolVersion) -> CallContext {
         principal: Principal::anonymous(),
         request_id: None,
         transport: Transport::Http,
+        rejection: None,
     }
 }
 

@@ -55,6 +55,71 @@ pub enum Command {
     /// rejected rows with their reasons to FILE.rejects.tsv.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Manage user accounts (people who sign in at /o/login/).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage pre-registered OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Issue access tokens for local development and scripts.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is read from the first line of standard input
+    /// (at least 10 characters).
+    Add {
+        /// The account's email address (its sign-in name).
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+    },
+}
+
+/// `client` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its client_id (and, with --confidential, its secret, once).
+    Add {
+        /// Name shown on the consent page.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Allowed redirect URI (repeat for several): https, or http on loopback.
+        #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+        redirect_uris: Vec<String>,
+        /// A confidential client (authenticates with a secret; may introspect tokens).
+        #[arg(long)]
+        confidential: bool,
+        /// Scopes it may ask for, space-separated.
+        #[arg(long, default_value = "qr:generate", value_name = "SCOPES")]
+        scope: String,
+        /// A fixed client_id (default: generated).
+        #[arg(long, value_name = "ID")]
+        client_id: Option<String>,
+        /// Public base URL (the issuer; default http://localhost:8080).
+        #[arg(long, env = "PRODLINK_SITE_URL", value_name = "URL")]
+        site_url: Option<String>,
+    },
+}
+
+/// `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new access token for a user (to the built-in prodlink-cli client, for the MCP
+    /// resource of --site-url). Treat it like a password.
+    Mint {
+        /// The user's email address.
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// Scopes, space-separated.
+        #[arg(long, default_value = "qr:generate", value_name = "SCOPES")]
+        scope: String,
+        /// Public base URL (the issuer and audience; default http://localhost:8080).
+        #[arg(long, env = "PRODLINK_SITE_URL", value_name = "URL")]
+        site_url: Option<String>,
+    },
 }
 
 /// `serve` flags.
@@ -64,10 +129,53 @@ pub struct ServeArgs {
     #[arg(long, env = "PRODLINK_ADDR", value_name = "ADDR")]
     pub addr: Option<String>,
 
-    /// Public base URL; every absolute URL prodlink emits is built from it
-    /// (default http://localhost:8080).
+    /// Public base URL; every absolute URL prodlink emits is built from it, and it is the
+    /// OAuth issuer (default http://localhost:PORT, PORT being the one listened on).
     #[arg(long, env = "PRODLINK_SITE_URL", value_name = "URL")]
     pub site_url: Option<String>,
+
+    /// Let people create their own accounts at /o/signup/ (default false: accounts come from
+    /// `prodlink user add`).
+    #[arg(long, env = "PRODLINK_ALLOW_SIGNUP", num_args = 0..=1, default_missing_value = "true",
+          value_name = "BOOL", value_parser = BoolishValueParser::new())]
+    pub allow_signup: Option<bool>,
+
+    /// generate_qr_url calls per user per UTC day (default 100).
+    #[arg(long, env = "PRODLINK_QR_PER_DAY", value_name = "N")]
+    pub qr_per_day: Option<u32>,
+
+    /// generate_qr_url calls per user per UTC month (default 1000).
+    #[arg(long, env = "PRODLINK_QR_PER_MONTH", value_name = "N")]
+    pub qr_per_month: Option<u32>,
+
+    /// Anonymous MCP requests per minute per client IP address (default 600; 0 = no limit).
+    #[arg(long, env = "PRODLINK_RATE_LIMIT_ANONYMOUS", value_name = "N")]
+    pub rate_limit_anonymous: Option<u32>,
+
+    /// Authenticated MCP requests per minute per OAuth client (default 1200; 0 = no limit).
+    #[arg(long, env = "PRODLINK_RATE_LIMIT_CLIENT", value_name = "N")]
+    pub rate_limit_client: Option<u32>,
+
+    /// Take client addresses from X-Forwarded-For (the last entry); only behind a reverse
+    /// proxy that sets it.
+    #[arg(long, env = "PRODLINK_TRUST_FORWARDED_FOR", num_args = 0..=1,
+          default_missing_value = "true", value_name = "BOOL",
+          value_parser = BoolishValueParser::new())]
+    pub trust_forwarded_for: Option<bool>,
+
+    /// Testing only: fetch client metadata documents over plain http.
+    #[arg(long, env = "PRODLINK_CIMD_ALLOW_HTTP", hide = true, num_args = 0..=1,
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub cimd_allow_http: Option<bool>,
+
+    /// Testing only: fetch client metadata documents from loopback and private addresses.
+    #[arg(long, env = "PRODLINK_CIMD_ALLOW_PRIVATE", hide = true, num_args = 0..=1,
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub cimd_allow_private: Option<bool>,
+
+    /// Testing only: an extra CA certificate (PEM) trusted for client metadata documents.
+    #[arg(long, env = "PRODLINK_CIMD_CA_FILE", hide = true, value_name = "FILE")]
+    pub cimd_ca_file: Option<PathBuf>,
 
     /// Load the bundled demo catalog (Open Food Facts products, Walmart stores, generated
     /// offers) when the catalog is empty.

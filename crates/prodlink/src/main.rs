@@ -74,6 +74,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::McpStdio(args) => commands::mcp_stdio::run(&database, args, &file).await,
         Command::Migrate => commands::migrate::run(&database).await,
         Command::Import(what) => commands::import::run(&database, what, &file).await,
+        Command::User(c) => commands::accounts::user(&database, c, &file).await,
+        Command::Client(c) => commands::accounts::client(&database, c, &file).await,
+        Command::Token(c) => commands::accounts::token(&database, c, &file).await,
     }
 }
 

@@ -42,6 +42,38 @@ pub struct FileSettings {
     pub no_progress: Option<bool>,
     /// `as_user` (mcp-stdio)
     pub as_user: Option<String>,
+    /// `allow_signup`
+    pub allow_signup: Option<bool>,
+    /// `qr_per_day`
+    pub qr_per_day: Option<u32>,
+    /// `qr_per_month`
+    pub qr_per_month: Option<u32>,
+    /// `rate_limit_anonymous`
+    pub rate_limit_anonymous: Option<u32>,
+    /// `rate_limit_client`
+    pub rate_limit_client: Option<u32>,
+    /// `trust_forwarded_for`
+    pub trust_forwarded_for: Option<bool>,
+    /// `[[clients]]`: pre-registered OAuth clients, created or updated at start.
+    #[serde(default)]
+    pub clients: Vec<ClientSettings>,
+}
+
+/// One `[[clients]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSettings {
+    /// The client_id.
+    pub client_id: String,
+    /// Name shown on the consent page.
+    pub name: String,
+    /// Allowed redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Scopes, space-separated (default `qr:generate`).
+    pub scope: Option<String>,
+    /// For a confidential client: the environment variable holding its secret (secrets do
+    /// not belong in configuration files).
+    pub secret_env: Option<String>,
 }
 
 impl FileSettings {
@@ -82,6 +114,31 @@ pub struct ServeSettings {
     pub max_body_bytes: usize,
     /// Request timeout.
     pub request_timeout: Duration,
+    /// Whether the site URL was given (else it follows the bound port).
+    pub site_url_given: bool,
+    /// Self-service accounts.
+    pub allow_signup: bool,
+    /// QR quota per day and month.
+    pub qr_per_day: u32,
+    /// QR quota per month.
+    pub qr_per_month: u32,
+    /// MCP rate limits.
+    pub rate_limits: web::security::RateLimits,
+    /// Trust X-Forwarded-For.
+    pub trust_forwarded_for: bool,
+    /// Metadata-document fetch rules (tests relax them).
+    pub fetch_policy: auth::cimd::FetchPolicy,
+}
+
+/// The site URL prodlink uses when none is given, for the address it listens on:
+/// `http://localhost:PORT` for loopback and unspecified addresses, else `http://IP:PORT`.
+pub fn default_site_url(bound: SocketAddr) -> String {
+    let ip = bound.ip();
+    if ip.is_loopback() || ip.is_unspecified() {
+        format!("http://localhost:{}", bound.port())
+    } else {
+        format!("http://{bound}")
+    }
 }
 
 /// The site URL from the flag/environment, else the file, else the default; validated.
@@ -117,6 +174,31 @@ mod tests {
         assert!(check_site_url("example.com").is_err());
         assert!(check_site_url("https://").is_err());
         assert!(check_site_url("https://x.test/?a=1").is_err());
+    }
+
+    #[test]
+    fn default_site_url_follows_the_bound_port() {
+        assert_eq!(default_site_url("127.0.0.1:8080".parse().unwrap()), "http://localhost:8080");
+        assert_eq!(default_site_url("0.0.0.0:9000".parse().unwrap()), "http://localhost:9000");
+        assert_eq!(default_site_url("[::1]:81".parse().unwrap()), "http://localhost:81");
+        assert_eq!(default_site_url("192.0.2.7:80".parse().unwrap()), "http://192.0.2.7:80");
+    }
+
+    #[test]
+    fn file_clients() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[[clients]]\nclient_id = \"app\"\nname = \"App\"\nredirect_uris = [\"https://app.example/cb\"]\nsecret_env = \"APP_SECRET\"\n",
+        )
+        .unwrap();
+        let f = FileSettings::load(&p).unwrap();
+        assert_eq!(f.clients.len(), 1);
+        assert_eq!(f.clients[0].secret_env.as_deref(), Some("APP_SECRET"));
+        std::fs::write(&p, "[[clients]]\nclient_id = \"app\"\nname = \"App\"\nredirect_uris = []\nsecret = \"x\"\n").unwrap();
+        let e = format!("{:#}", FileSettings::load(&p).unwrap_err());
+        assert!(e.contains("unknown field `secret`"), "{e}");
     }
 
     #[test]

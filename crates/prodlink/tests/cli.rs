@@ -11,6 +11,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+/// A blocking HTTP client (reqwest is built without a default TLS provider: install ring's).
+fn http() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::new()
+}
+
 fn prodlink() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_prodlink"));
     // The tests decide every setting themselves.
@@ -51,7 +57,7 @@ impl Server {
     }
 
     fn get(&self, path: &str) -> reqwest::blocking::Response {
-        reqwest::blocking::Client::new().get(format!("{}{path}", self.base)).send().unwrap()
+        http().get(format!("{}{path}", self.base)).send().unwrap()
     }
 
     /// Sends SIGTERM and returns the exit status.
@@ -177,7 +183,7 @@ fn serve_answers_health_metrics_and_errors_then_stops_gracefully() {
     assert_eq!(health["model"]["loaded"], false);
 
     // A client's request id is kept.
-    let res = reqwest::blocking::Client::new()
+    let res = http()
         .get(format!("{}/mcp/health", server.base))
         .header("x-request-id", "trace-me-42")
         .send()
@@ -192,17 +198,11 @@ fn serve_answers_health_metrics_and_errors_then_stops_gracefully() {
     assert_eq!(p["status"], 404);
 
     // Errors from routing carry problem documents too; odd methods don't create new series.
-    let res = reqwest::blocking::Client::new()
-        .post(format!("{}/mcp/health", server.base))
-        .send()
-        .unwrap();
+    let res = http().post(format!("{}/mcp/health", server.base)).send().unwrap();
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let odd = reqwest::Method::from_bytes(b"FOOBAR").unwrap();
-    reqwest::blocking::Client::new()
-        .request(odd, format!("{}/mcp/health", server.base))
-        .send()
-        .unwrap();
+    http().request(odd, format!("{}/mcp/health", server.base)).send().unwrap();
 
     let metrics = server.get("/metrics").text().unwrap();
     assert!(!metrics.contains("FOOBAR"), "{metrics}");

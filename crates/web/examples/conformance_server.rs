@@ -20,12 +20,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let bound = listener.local_addr()?;
     let site = format!("http://{bound}");
+    let auth =
+        auth::AuthServer::on_sqlite(auth::AuthConfig::new(&site), store.pool().clone()).await?;
     let catalog = Catalog::new(Arc::new(store), &site);
     let origins = web::mcp_http::OriginPolicy::new(&site, &[], &[]);
+    // The suite sends many requests from one address: no rate limits here.
+    let http = HttpSettings {
+        rate_limits: web::security::RateLimits { anonymous_per_minute: 0, client_per_minute: 0 },
+        ..HttpSettings::default()
+    };
     let state = AppState::new(
         catalog,
+        Arc::new(auth),
         origins,
-        HttpSettings::default(),
+        http,
         ModelStatus::not_loaded(None, "conformance"),
     );
     {

@@ -1,5 +1,6 @@
-//! prodlink's HTTP edge: [`app`] builds the axum router every surface hangs off (health and
-//! metrics now; MCP, the resolver, OAuth and REST in later layers), with the cross-cutting
+//! prodlink's HTTP edge: [`app`] builds the axum router every surface hangs off (health,
+//! metrics, MCP, the OAuth authorization server and its pages; the resolver and REST in later
+//! layers), with the cross-cutting
 //! middleware: request ids, tracing spans, per-route metrics, body-size limits, timeouts and
 //! panic containment. `main` and the tests use the same function, and [`serve`] runs it with
 //! graceful shutdown.
@@ -9,13 +10,17 @@
 pub mod health;
 pub mod mcp_http;
 pub mod metrics;
+pub mod oauth;
+pub mod pages;
 pub mod problem;
+pub mod security;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use auth::AuthServer;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
@@ -38,11 +43,20 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Longest a request may take before it is answered with 408.
     pub request_timeout: Duration,
+    /// MCP rate limits.
+    pub rate_limits: security::RateLimits,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { max_body_bytes: 1 << 20, request_timeout: Duration::from_secs(30) }
+        Self {
+            max_body_bytes: 1 << 20,
+            request_timeout: Duration::from_secs(30),
+            rate_limits: security::RateLimits::default(),
+            trust_forwarded_for: false,
+        }
     }
 }
 
@@ -55,6 +69,8 @@ pub struct AppState {
 struct Inner {
     catalog: Catalog,
     mcp: mcp::McpServer,
+    auth: Arc<AuthServer>,
+    limiters: security::Limiters,
     origins: mcp_http::OriginPolicy,
     http: HttpSettings,
     started: Instant,
@@ -62,17 +78,39 @@ struct Inner {
 }
 
 impl AppState {
-    /// State over the catalog services.
+    /// State over the catalog services and the authorization server.
     pub fn new(
         catalog: Catalog,
+        auth: Arc<AuthServer>,
         origins: mcp_http::OriginPolicy,
         http: HttpSettings,
         model: health::ModelStatus,
     ) -> Self {
-        let mcp = mcp::McpServer::new(catalog.clone(), VERSION);
+        let mcp = mcp::McpServer::new(catalog.clone(), VERSION)
+            .with_gate(Arc::new(security::AuthGate::new(auth.clone())));
+        let limiters = security::Limiters::new(http.rate_limits);
         Self {
-            inner: Arc::new(Inner { catalog, mcp, origins, http, started: Instant::now(), model }),
+            inner: Arc::new(Inner {
+                catalog,
+                mcp,
+                auth,
+                limiters,
+                origins,
+                http,
+                started: Instant::now(),
+                model,
+            }),
         }
+    }
+
+    /// The authorization server.
+    pub fn auth(&self) -> &AuthServer {
+        &self.inner.auth
+    }
+
+    /// Forgets idle rate-limit keys; call every minute or so.
+    pub fn upkeep(&self) {
+        self.inner.limiters.upkeep();
     }
 
     /// The catalog services.
@@ -124,6 +162,8 @@ pub fn app(state: AppState) -> Router {
         .route("/mcp/http", post(mcp_http::post).get(mcp_http::method_not_allowed).delete(mcp_http::method_not_allowed))
         .route("/mcp", post(mcp_http::post).get(mcp_http::method_not_allowed).delete(mcp_http::method_not_allowed))
         .route("/metrics", get(metrics::render))
+        .merge(oauth::routes())
+        .merge(pages::routes())
         .fallback(problem::not_found)
         .with_state(state.clone())
         // Layers wrap inside-out: the last added runs first. Errors produced by the layers

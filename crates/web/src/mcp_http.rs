@@ -180,11 +180,32 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
     };
     let request_id =
         parts.headers.get(&crate::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let ctx = CallContext {
-        version,
-        principal: Principal::anonymous(),
-        request_id,
-        transport: Transport::Http,
+    // Resource server: who is calling, and may they (SPEC §4). The `/mcp` alias has its own
+    // path-suffixed metadata document naming `{site}/mcp` (RFC 9728 §3.3).
+    let alias = parts.uri.path() == "/mcp";
+    let metadata_url = if alias {
+        format!("{}/mcp", state.auth().resource_metadata_url())
+    } else {
+        state.auth().resource_metadata_url()
+    };
+    let mut ctx = CallContext::new(version, Principal::anonymous(), request_id, Transport::Http);
+    match crate::security::authenticate(state.auth(), &parts.headers, &metadata_url).await {
+        Ok(principal) => {
+            let ip = crate::security::client_ip(
+                &parts.headers,
+                &parts.extensions,
+                state.http().trust_forwarded_for,
+            );
+            if let Err(r) = state.inner.limiters.check(&principal, ip) {
+                ctx.rejection = Some(r);
+            }
+            ctx.principal = principal;
+        }
+        Err(r) => ctx.rejection = Some(r),
+    }
+    let retry_after = match &ctx.rejection {
+        Some(mcp::Rejection::RateLimited { retry_after, .. }) => Some(*retry_after),
+        _ => None,
     };
     match state.inner.mcp.handle(&bytes, &ctx).await {
         Handled::Accepted => StatusCode::ACCEPTED.into_response(),
@@ -207,10 +228,19 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
                 r
             };
             *res.status_mut() = status;
-            if let Some(challenge) = reply.www_authenticate
-                && let Ok(v) = HeaderValue::from_str(&challenge)
-            {
-                res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            if let Some(mut challenge) = reply.www_authenticate {
+                if alias {
+                    challenge = challenge.replace(
+                        "/.well-known/oauth-protected-resource\"",
+                        "/.well-known/oauth-protected-resource/mcp\"",
+                    );
+                }
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
+            if let Some(secs) = retry_after {
+                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }
             res
         }

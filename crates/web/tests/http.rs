@@ -11,10 +11,17 @@ use web::health::ModelStatus;
 use web::{AppState, HttpSettings};
 
 async fn start(store: SqliteStore) -> String {
+    let auth = auth::AuthServer::on_sqlite(
+        auth::AuthConfig::new("http://localhost:8080"),
+        store.pool().clone(),
+    )
+    .await
+    .unwrap();
     let catalog = Catalog::new(Arc::new(store), "http://localhost:8080");
     let origins = web::mcp_http::OriginPolicy::new("http://localhost:8080", &[], &[]);
     let state = AppState::new(
         catalog,
+        Arc::new(auth),
         origins,
         HttpSettings::default(),
         ModelStatus::not_loaded(None, "test"),

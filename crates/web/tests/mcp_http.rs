@@ -65,10 +65,21 @@ async fn start_with(http_settings: HttpSettings) -> Server {
     )
     .await
     .unwrap();
+    let auth = auth::AuthServer::on_sqlite(
+        auth::AuthConfig::new("http://localhost:8080"),
+        store.pool().clone(),
+    )
+    .await
+    .unwrap();
     let catalog = Catalog::new(Arc::new(store), "http://localhost:8080");
     let origins = web::mcp_http::OriginPolicy::new("http://localhost:8080", &[], &[]);
-    let state =
-        AppState::new(catalog, origins, http_settings, ModelStatus::not_loaded(None, "test"));
+    let state = AppState::new(
+        catalog,
+        Arc::new(auth),
+        origins,
+        http_settings,
+        ModelStatus::not_loaded(None, "test"),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(web::serve(listener, web::app(state), std::future::pending()));

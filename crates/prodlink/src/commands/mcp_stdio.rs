@@ -15,7 +15,8 @@ use crate::settings::{self, FileSettings};
 /// Runs the command.
 pub async fn run(database: &str, args: McpStdioArgs, file: &FileSettings) -> anyhow::Result<()> {
     let site_url = settings::site_url(args.site_url, file)?;
-    let store = super::open_serving_store(database).await?;
+    let opened = super::open_serving(database).await?;
+    let store = opened.store.clone();
     let as_user = args.as_user.or(file.as_user.clone());
     let principal = match &as_user {
         None => Principal::anonymous(),
@@ -30,9 +31,15 @@ pub async fn run(database: &str, args: McpStdioArgs, file: &FileSettings) -> any
             }
         }
     };
+    // The same quota and durable audit rows as over HTTP.
+    let mut config = auth::AuthConfig::new(&site_url);
+    config.qr_per_day = file.qr_per_day.unwrap_or(config.qr_per_day);
+    config.qr_per_month = file.qr_per_month.unwrap_or(config.qr_per_month);
+    let auth = opened.auth(config).await?;
     let catalog = Catalog::new(store.clone(), &site_url);
     catalog.spawn_search_indexer(Duration::from_secs(2));
-    let server = McpServer::new(catalog, web::VERSION);
+    let server = McpServer::new(catalog, web::VERSION)
+        .with_gate(std::sync::Arc::new(web::security::AuthGate::new(auth)));
     tracing::info!(database, as_user = as_user.as_deref(), "serving MCP on stdio");
     mcp::stdio::serve(&server, principal, tokio::io::stdin(), tokio::io::stdout())
         .await

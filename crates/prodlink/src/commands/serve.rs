@@ -22,7 +22,24 @@ fn resolve(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow::Resu
     let addr: SocketAddr = addr_text.parse().with_context(|| {
         format!("--addr {addr_text:?} is not an IP address with a port, e.g. 127.0.0.1:8080")
     })?;
-    let site_url = settings::site_url(args.site_url, file)?;
+    let site_url_arg = args.site_url.or(file.site_url.clone());
+    let site_url = match &site_url_arg {
+        Some(u) => settings::check_site_url(u)?,
+        None => settings::default_site_url(addr),
+    };
+    let cimd_ca = match &args.cimd_ca_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("--cimd-ca-file {}: cannot read", path.display()))?,
+        ),
+        None => None,
+    };
+    let fetch_policy = auth::cimd::FetchPolicy {
+        allow_http: args.cimd_allow_http.unwrap_or(false),
+        allow_private: args.cimd_allow_private.unwrap_or(false),
+        extra_root_pem: cimd_ca,
+        ..auth::cimd::FetchPolicy::default()
+    };
     let max_body_bytes = args.max_body_bytes.or(file.max_body_bytes).unwrap_or(1 << 20);
     anyhow::ensure!(max_body_bytes >= 1024, "--max-body-bytes must be at least 1024");
     let timeout = args.request_timeout_secs.or(file.request_timeout_secs).unwrap_or(30);
@@ -37,13 +54,27 @@ fn resolve(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow::Resu
         allowed_origins: args.allowed_origins.or(file.allowed_origins.clone()).unwrap_or_default(),
         max_body_bytes,
         request_timeout: Duration::from_secs(timeout),
+        site_url_given: site_url_arg.is_some(),
+        allow_signup: args.allow_signup.or(file.allow_signup).unwrap_or(false),
+        qr_per_day: args.qr_per_day.or(file.qr_per_day).unwrap_or(100),
+        qr_per_month: args.qr_per_month.or(file.qr_per_month).unwrap_or(1000),
+        rate_limits: web::security::RateLimits {
+            anonymous_per_minute: args
+                .rate_limit_anonymous
+                .or(file.rate_limit_anonymous)
+                .unwrap_or(600),
+            client_per_minute: args.rate_limit_client.or(file.rate_limit_client).unwrap_or(1200),
+        },
+        trust_forwarded_for: args.trust_forwarded_for.or(file.trust_forwarded_for).unwrap_or(false),
+        fetch_policy,
     })
 }
 
 /// Runs the command.
 pub async fn run(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow::Result<()> {
-    let s = resolve(database, args, file)?;
-    let store = super::open_serving_store(&s.database).await?;
+    let mut s = resolve(database, args, file)?;
+    let opened = super::open_serving(&s.database).await?;
+    let store = opened.store.clone();
 
     if s.demo {
         let progress = CliProgress::new("demo catalog", true);
@@ -75,26 +106,49 @@ pub async fn run(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow
         ),
         None => ModelStatus::not_loaded(None, "no --model-dir given; searches are lexical"),
     };
+    let listener = tokio::net::TcpListener::bind(s.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", s.addr))?;
+    let bound = listener.local_addr()?;
+    if !s.site_url_given {
+        s.site_url = settings::default_site_url(bound);
+    }
+
+    let mut auth_config = auth::AuthConfig::new(&s.site_url);
+    auth_config.allow_signup = s.allow_signup;
+    auth_config.qr_per_day = s.qr_per_day;
+    auth_config.qr_per_month = s.qr_per_month;
+    auth_config.fetch_policy = s.fetch_policy.clone();
+    let auth = opened.auth(auth_config).await?;
+    super::accounts::sync_file_clients(&auth, file).await?;
+
     let catalog = Catalog::new(store.clone(), &s.site_url);
     catalog.spawn_search_indexer(Duration::from_secs(2));
     let origins =
         web::mcp_http::OriginPolicy::new(&s.site_url, &s.allowed_hosts, &s.allowed_origins);
     let state = AppState::new(
         catalog,
+        auth,
         origins,
-        HttpSettings { max_body_bytes: s.max_body_bytes, request_timeout: s.request_timeout },
+        HttpSettings {
+            max_body_bytes: s.max_body_bytes,
+            request_timeout: s.request_timeout,
+            rate_limits: s.rate_limits,
+            trust_forwarded_for: s.trust_forwarded_for,
+        },
         model,
     );
-    let app = web::app(state);
-    let listener = tokio::net::TcpListener::bind(s.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", s.addr))?;
-    let bound = listener.local_addr()?;
-    tokio::spawn(async {
+    let app = web::app(state.clone());
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut n = 0u32;
         loop {
             tick.tick().await;
             web::metrics::run_upkeep();
+            n = n.wrapping_add(1);
+            if n.is_multiple_of(12) {
+                state.upkeep();
+            }
         }
     });
     tracing::info!(addr = %bound, site_url = %s.site_url, database = %s.database, "prodlink ready");

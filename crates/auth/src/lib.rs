@@ -1,0 +1,19 @@
+//! prodlink's OAuth 2.1 authorization server and resource-server core (SPEC §4): clients
+//! (pre-registered, Dynamic Client Registration, Client ID Metadata Documents), users and
+//! sessions, the authorization code flow with PKCE, refresh-token rotation, revocation,
+//! introspection, bearer validation, the QR quota and the durable audit log. No HTTP types:
+//! the `web` crate maps requests to [`AuthServer`] calls.
+
+pub mod cimd;
+pub mod clock;
+pub mod params;
+pub mod password;
+pub mod redirect;
+pub mod secrets;
+pub mod server;
+pub mod store;
+
+pub use server::{
+    AuthConfig, AuthServer, AuthorizeError, AuthorizeRequest, InvalidToken, LoginError, OAuthError,
+    QR_SCOPE, StartError, TokenInfo,
+};

@@ -1,0 +1,124 @@
+//! Random secrets and their storage form. Every token, code, client secret and session id is
+//! 32 random bytes (256 bits, above OAuth 2.1 §7.7's 160-bit floor) from the OS generator,
+//! base64url-encoded behind a short type prefix (`pl_at_`, …, so leaked tokens are easy to
+//! recognise), and stored only as its SHA-256 hex digest. Comparisons of secret material use
+//! constant time.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{KeyInit as _, Mac as _};
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+/// The kinds of secret prodlink issues, with their prefixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    /// OAuth access token.
+    AccessToken,
+    /// OAuth refresh token.
+    RefreshToken,
+    /// Authorization code.
+    Code,
+    /// Client secret of a confidential client.
+    ClientSecret,
+    /// Browser session id.
+    Session,
+    /// Generated client id (never starts with `https://`, so it cannot collide with CIMD ids).
+    ClientId,
+}
+
+impl SecretKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::AccessToken => "pl_at_",
+            Self::RefreshToken => "pl_rt_",
+            Self::Code => "pl_ac_",
+            Self::ClientSecret => "pl_cs_",
+            Self::Session => "pl_ss_",
+            Self::ClientId => "pl_client_",
+        }
+    }
+}
+
+/// 32 random bytes from the operating system.
+pub fn random_bytes() -> [u8; 32] {
+    let mut b = [0u8; 32];
+    // The OS generator failing means the machine cannot do cryptography at all.
+    getrandom::fill(&mut b).expect("the operating system random number generator failed");
+    b
+}
+
+/// A new secret of the given kind.
+pub fn generate(kind: SecretKind) -> String {
+    let bytes = random_bytes();
+    // Client ids need not be long; 16 bytes keep them readable.
+    let body = if kind == SecretKind::ClientId { &bytes[..16] } else { &bytes[..] };
+    format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(body))
+}
+
+/// The stored form of a secret: SHA-256, lower-case hex (64 characters).
+pub fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Constant-time equality of two byte strings.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Whether `secret` hashes to `stored` (constant time).
+pub fn verify(secret: &str, stored: &str) -> bool {
+    ct_eq(hash(secret).as_bytes(), stored.as_bytes())
+}
+
+/// HMAC-SHA256 of `message` under `key`, base64url.
+pub fn mac(key: &[u8], message: &[u8]) -> String {
+    let mut m = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    m.update(message);
+    URL_SAFE_NO_PAD.encode(m.finalize().into_bytes())
+}
+
+/// The PKCE S256 challenge of a verifier (RFC 7636 §4.2).
+pub fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Whether a PKCE verifier is well-formed: 43–128 characters of `[A-Za-z0-9-._~]`.
+pub fn valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// Whether a PKCE S256 challenge is well-formed: 43 characters of base64url.
+pub fn valid_challenge(c: &str) -> bool {
+    c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_prefixed_random_and_hashed() {
+        let a = generate(SecretKind::AccessToken);
+        let b = generate(SecretKind::AccessToken);
+        assert!(a.starts_with("pl_at_") && a.len() == 6 + 43);
+        assert_ne!(a, b);
+        assert!(verify(&a, &hash(&a)));
+        assert!(!verify(&b, &hash(&a)));
+        assert_eq!(hash("x").len(), 64);
+        assert!(!generate(SecretKind::ClientId).starts_with("https://"));
+    }
+
+    #[test]
+    fn pkce_matches_rfc_7636_appendix_b() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert_eq!(pkce_challenge(verifier), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert!(valid_verifier(verifier));
+        assert!(!valid_verifier("short"));
+        assert!(!valid_verifier(&"a".repeat(42)));
+        assert!(!valid_verifier(&format!("{}!", "a".repeat(43))));
+        assert!(valid_challenge("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert!(!valid_challenge("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM"));
+    }
+}

@@ -1,0 +1,776 @@
+//! Storage of accounts, clients, consents, grants, codes, tokens, sessions and audit rows.
+//! [`AuthStore`] is what the authorization server uses; [`SqliteAuthStore`] implements it on
+//! the catalog's SQLite database (the tables are in the catalog migrations, one schema per
+//! backend). Single-use and rotation steps are atomic `UPDATE … WHERE … IS NULL` statements,
+//! so two concurrent uses of one code or refresh token cannot both succeed.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthStoreError {
+    /// A row with the same key exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Id.
+    pub id: i64,
+    /// Lower-cased email.
+    pub email: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Disabled accounts cannot sign in or use tokens.
+    pub disabled: bool,
+}
+
+/// How a client was registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// Pre-registered by the operator.
+    Static,
+    /// Dynamic Client Registration (RFC 7591).
+    Dcr,
+    /// Client ID Metadata Document.
+    Cimd,
+}
+
+impl ClientKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Static => "static",
+            Self::Dcr => "dcr",
+            Self::Cimd => "cimd",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "static" => Self::Static,
+            "cimd" => Self::Cimd,
+            _ => Self::Dcr,
+        }
+    }
+}
+
+/// A registered client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// The client id.
+    pub client_id: String,
+    /// How it was registered.
+    pub kind: ClientKind,
+    /// Display name.
+    pub client_name: Option<String>,
+    /// Registered redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// `none`, `client_secret_basic` or `client_secret_post`.
+    pub auth_method: String,
+    /// Hash of the client secret (confidential clients).
+    pub secret_hash: Option<String>,
+    /// Scopes the client may ask for (space-separated).
+    pub scope: String,
+    /// Grant types it may use.
+    pub grant_types: Vec<String>,
+    /// `native` or `web`, when the client said.
+    pub application_type: Option<String>,
+    /// The fetched document (CIMD).
+    pub document: Option<String>,
+    /// Until when the cached document is used (CIMD).
+    pub document_expires_at: Option<String>,
+}
+
+/// A grant (one authorization and its token family).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRecord {
+    /// Id.
+    pub id: i64,
+    /// The user who authorized.
+    pub user_id: Option<i64>,
+    /// The client.
+    pub client_id: String,
+    /// Granted scope.
+    pub scope: String,
+    /// Bound resource (token audience).
+    pub resource: Option<String>,
+    /// Set when the whole family is revoked.
+    pub revoked_at: Option<String>,
+}
+
+/// An authorization code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    /// Its grant.
+    pub grant: GrantRecord,
+    /// The redirect URI of the authorization request.
+    pub redirect_uri: String,
+    /// PKCE S256 challenge.
+    pub code_challenge: String,
+    /// Expiry.
+    pub expires_at: String,
+    /// Set once exchanged.
+    pub used_at: Option<String>,
+}
+
+/// An access or refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// `access` or `refresh`.
+    pub kind: String,
+    /// Its grant.
+    pub grant_id: i64,
+    /// Scope.
+    pub scope: String,
+    /// Audience (resource).
+    pub audience: Option<String>,
+    /// Expiry.
+    pub expires_at: String,
+    /// Set when a refresh token was exchanged for a new one.
+    pub rotated_at: Option<String>,
+    /// Set when revoked.
+    pub revoked_at: Option<String>,
+    /// Issue time.
+    pub created_at: String,
+}
+
+/// A consent a user gave a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRecord {
+    /// The client.
+    pub client_id: String,
+    /// Its display name.
+    pub client_name: Option<String>,
+    /// Consented scope.
+    pub scope: String,
+    /// When.
+    pub granted_at: String,
+}
+
+/// A durable audit row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    /// When.
+    pub occurred_at: String,
+    /// The HTTP request id.
+    pub request_id: Option<String>,
+    /// What (`generate_qr_url`, …).
+    pub action: String,
+    /// `ok` or an error code.
+    pub outcome: String,
+    /// The end user.
+    pub user_id: Option<i64>,
+    /// The client (agent).
+    pub client_id: Option<String>,
+    /// The object acted on (a GTIN, …).
+    pub target: Option<String>,
+    /// The arguments.
+    pub arguments: Value,
+}
+
+/// Storage of the authorization server.
+#[async_trait]
+pub trait AuthStore: Send + Sync + 'static {
+    /// Creates a user; `Conflict` if the email is taken.
+    async fn create_user(
+        &self,
+        email: &str,
+        password_hash: &str,
+        now: &str,
+    ) -> Result<i64, AuthStoreError>;
+    /// A user by (lower-cased) email.
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, AuthStoreError>;
+    /// A user by id.
+    async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, AuthStoreError>;
+
+    /// Stores a session.
+    async fn create_session(
+        &self,
+        hash: &str,
+        user_id: i64,
+        now: &str,
+        expires: &str,
+    ) -> Result<(), AuthStoreError>;
+    /// The user of a live session.
+    async fn session_user(
+        &self,
+        hash: &str,
+        now: &str,
+    ) -> Result<Option<UserRecord>, AuthStoreError>;
+    /// Ends a session.
+    async fn delete_session(&self, hash: &str) -> Result<(), AuthStoreError>;
+
+    /// A client by id.
+    async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, AuthStoreError>;
+    /// Creates or replaces a client.
+    async fn save_client(&self, client: &ClientRecord, now: &str) -> Result<(), AuthStoreError>;
+    /// Records that a client was used.
+    async fn touch_client(&self, client_id: &str, now: &str) -> Result<(), AuthStoreError>;
+    /// Deletes dynamically registered clients never used and created before `before`.
+    async fn delete_stale_clients(&self, before: &str) -> Result<u64, AuthStoreError>;
+
+    /// A user's live consent to a client: its scope.
+    async fn consent(
+        &self,
+        user_id: i64,
+        client_id: &str,
+    ) -> Result<Option<String>, AuthStoreError>;
+    /// Records a consent.
+    async fn save_consent(
+        &self,
+        user_id: i64,
+        client_id: &str,
+        scope: &str,
+        now: &str,
+    ) -> Result<(), AuthStoreError>;
+    /// A user's live consents.
+    async fn consents(&self, user_id: i64) -> Result<Vec<ConsentRecord>, AuthStoreError>;
+    /// Revokes a consent and every grant of that user to that client.
+    async fn revoke_consent(
+        &self,
+        user_id: i64,
+        client_id: &str,
+        now: &str,
+    ) -> Result<bool, AuthStoreError>;
+
+    /// Creates a grant.
+    async fn create_grant(
+        &self,
+        user_id: Option<i64>,
+        client_id: &str,
+        scope: &str,
+        resource: Option<&str>,
+        now: &str,
+    ) -> Result<i64, AuthStoreError>;
+    /// Revokes a grant and so its whole token family.
+    async fn revoke_grant(&self, grant_id: i64, now: &str) -> Result<(), AuthStoreError>;
+    /// Stores a code.
+    async fn create_code(
+        &self,
+        hash: &str,
+        grant_id: i64,
+        redirect_uri: &str,
+        challenge: &str,
+        expires: &str,
+    ) -> Result<(), AuthStoreError>;
+    /// A code with its grant.
+    async fn code(&self, hash: &str) -> Result<Option<CodeRecord>, AuthStoreError>;
+    /// Marks a code used; `false` if it already was (atomic).
+    async fn use_code(&self, hash: &str, now: &str) -> Result<bool, AuthStoreError>;
+    /// Stores a token.
+    async fn create_token(&self, token: &TokenRecord) -> Result<(), AuthStoreError>;
+    /// A token with its grant.
+    async fn token(&self, hash: &str)
+    -> Result<Option<(TokenRecord, GrantRecord)>, AuthStoreError>;
+    /// Marks a refresh token rotated; `false` if it already was or is revoked (atomic).
+    async fn rotate_refresh(&self, hash: &str, now: &str) -> Result<bool, AuthStoreError>;
+    /// Revokes one token.
+    async fn revoke_token(&self, hash: &str, now: &str) -> Result<(), AuthStoreError>;
+
+    /// Appends an audit row.
+    async fn audit(&self, row: &AuditRecord) -> Result<(), AuthStoreError>;
+    /// Counts a user's audit rows with an action and outcome since a time.
+    async fn count_audit(
+        &self,
+        user_id: i64,
+        action: &str,
+        outcome: &str,
+        since: &str,
+    ) -> Result<u64, AuthStoreError>;
+
+    /// The server's secret key (created on first use, shared by every process on the database).
+    async fn server_secret(&self) -> Result<Vec<u8>, AuthStoreError>;
+}
+
+/// [`AuthStore`] on SQLite.
+#[derive(Debug, Clone)]
+pub struct SqliteAuthStore {
+    pool: SqlitePool,
+}
+
+impl SqliteAuthStore {
+    /// Over the catalog's pool (the auth tables are part of the catalog schema).
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+}
+
+fn user(r: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        password_hash: r.try_get("password_hash")?,
+        disabled: r.try_get("disabled")?,
+    })
+}
+
+fn json_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn grant(r: &SqliteRow) -> Result<GrantRecord, sqlx::Error> {
+    Ok(GrantRecord {
+        id: r.try_get("grant_id")?,
+        user_id: r.try_get("user_id")?,
+        client_id: r.try_get("client_id")?,
+        scope: r.try_get("grant_scope")?,
+        resource: r.try_get("resource")?,
+        revoked_at: r.try_get("grant_revoked_at")?,
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+#[async_trait]
+impl AuthStore for SqliteAuthStore {
+    async fn create_user(
+        &self,
+        email: &str,
+        password_hash: &str,
+        now: &str,
+    ) -> Result<i64, AuthStoreError> {
+        let r = sqlx::query("INSERT INTO users (email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id")
+            .bind(email)
+            .bind(password_hash)
+            .bind(now)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await;
+        match r {
+            Ok(row) => Ok(row.try_get("id")?),
+            Err(e) if is_unique_violation(&e) => {
+                Err(AuthStoreError::Conflict(format!("a user with the email {email} exists")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, AuthStoreError> {
+        let r = sqlx::query("SELECT id, email, password_hash, disabled FROM users WHERE email = ?")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(r.as_ref().map(user).transpose()?)
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, AuthStoreError> {
+        let r = sqlx::query("SELECT id, email, password_hash, disabled FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(r.as_ref().map(user).transpose()?)
+    }
+
+    async fn create_session(
+        &self,
+        hash: &str,
+        user_id: i64,
+        now: &str,
+        expires: &str,
+    ) -> Result<(), AuthStoreError> {
+        sqlx::query("INSERT INTO auth_sessions (session_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(hash)
+            .bind(user_id)
+            .bind(now)
+            .bind(expires)
+            .execute(&self.pool)
+            .await?;
+        // Opportunistic cleanup of expired sessions.
+        sqlx::query("DELETE FROM auth_sessions WHERE expires_at < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session_user(
+        &self,
+        hash: &str,
+        now: &str,
+    ) -> Result<Option<UserRecord>, AuthStoreError> {
+        let r = sqlx::query(
+            "SELECT u.id, u.email, u.password_hash, u.disabled FROM auth_sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.session_hash = ? AND s.expires_at > ? AND u.disabled = 0",
+        )
+        .bind(hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(r.as_ref().map(user).transpose()?)
+    }
+
+    async fn delete_session(&self, hash: &str) -> Result<(), AuthStoreError> {
+        sqlx::query("DELETE FROM auth_sessions WHERE session_hash = ?")
+            .bind(hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, AuthStoreError> {
+        let r = sqlx::query(
+            "SELECT client_id, kind, client_name, redirect_uris, token_endpoint_auth_method, secret_hash, scope, \
+                    grant_types, application_type, document, document_expires_at \
+             FROM oauth_clients WHERE client_id = ?",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = r else { return Ok(None) };
+        Ok(Some(ClientRecord {
+            client_id: r.try_get("client_id")?,
+            kind: ClientKind::parse(&r.try_get::<String, _>("kind")?),
+            client_name: r.try_get("client_name")?,
+            redirect_uris: json_list(&r.try_get::<String, _>("redirect_uris")?),
+            auth_method: r.try_get("token_endpoint_auth_method")?,
+            secret_hash: r.try_get("secret_hash")?,
+            scope: r.try_get("scope")?,
+            grant_types: json_list(&r.try_get::<String, _>("grant_types")?),
+            application_type: r.try_get("application_type")?,
+            document: r.try_get("document")?,
+            document_expires_at: r.try_get("document_expires_at")?,
+        }))
+    }
+
+    async fn save_client(&self, c: &ClientRecord, now: &str) -> Result<(), AuthStoreError> {
+        sqlx::query(
+            "INSERT INTO oauth_clients (client_id, kind, client_name, redirect_uris, token_endpoint_auth_method, \
+                 secret_hash, scope, grant_types, application_type, document, fetched_at, document_expires_at, \
+                 created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT(client_id) DO UPDATE SET kind = excluded.kind, client_name = excluded.client_name, \
+                 redirect_uris = excluded.redirect_uris, \
+                 token_endpoint_auth_method = excluded.token_endpoint_auth_method, \
+                 secret_hash = excluded.secret_hash, scope = excluded.scope, grant_types = excluded.grant_types, \
+                 application_type = excluded.application_type, document = excluded.document, \
+                 fetched_at = excluded.fetched_at, document_expires_at = excluded.document_expires_at, \
+                 updated_at = excluded.updated_at",
+        )
+        .bind(&c.client_id)
+        .bind(c.kind.as_str())
+        .bind(&c.client_name)
+        .bind(serde_json::to_string(&c.redirect_uris).unwrap_or_else(|_| "[]".into()))
+        .bind(&c.auth_method)
+        .bind(&c.secret_hash)
+        .bind(&c.scope)
+        .bind(serde_json::to_string(&c.grant_types).unwrap_or_else(|_| "[]".into()))
+        .bind(&c.application_type)
+        .bind(&c.document)
+        .bind(c.document.as_ref().map(|_| now))
+        .bind(&c.document_expires_at)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn touch_client(&self, client_id: &str, now: &str) -> Result<(), AuthStoreError> {
+        sqlx::query("UPDATE oauth_clients SET last_used_at = ? WHERE client_id = ?")
+            .bind(now)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_stale_clients(&self, before: &str) -> Result<u64, AuthStoreError> {
+        let r = sqlx::query(
+            "DELETE FROM oauth_clients WHERE kind = 'dcr' AND last_used_at IS NULL AND created_at < ? \
+               AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.client_id)",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn consent(
+        &self,
+        user_id: i64,
+        client_id: &str,
+    ) -> Result<Option<String>, AuthStoreError> {
+        Ok(sqlx::query_scalar("SELECT scope FROM oauth_consents WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL")
+            .bind(user_id)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn save_consent(
+        &self,
+        user_id: i64,
+        client_id: &str,
+        scope: &str,
+        now: &str,
+    ) -> Result<(), AuthStoreError> {
+        sqlx::query(
+            "INSERT INTO oauth_consents (user_id, client_id, scope, granted_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT(user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at, revoked_at = NULL",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(scope)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn consents(&self, user_id: i64) -> Result<Vec<ConsentRecord>, AuthStoreError> {
+        let rows = sqlx::query(
+            "SELECT c.client_id, k.client_name, c.scope, c.granted_at FROM oauth_consents c \
+             JOIN oauth_clients k ON k.client_id = c.client_id \
+             WHERE c.user_id = ? AND c.revoked_at IS NULL ORDER BY c.granted_at DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ConsentRecord {
+                    client_id: r.try_get("client_id")?,
+                    client_name: r.try_get("client_name")?,
+                    scope: r.try_get("scope")?,
+                    granted_at: r.try_get("granted_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    async fn revoke_consent(
+        &self,
+        user_id: i64,
+        client_id: &str,
+        now: &str,
+    ) -> Result<bool, AuthStoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let r = sqlx::query("UPDATE oauth_consents SET revoked_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE oauth_grants SET revoked_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn create_grant(
+        &self,
+        user_id: Option<i64>,
+        client_id: &str,
+        scope: &str,
+        resource: Option<&str>,
+        now: &str,
+    ) -> Result<i64, AuthStoreError> {
+        let r = sqlx::query("INSERT INTO oauth_grants (user_id, client_id, scope, resource, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id")
+            .bind(user_id)
+            .bind(client_id)
+            .bind(scope)
+            .bind(resource)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(r.try_get("id")?)
+    }
+
+    async fn revoke_grant(&self, grant_id: i64, now: &str) -> Result<(), AuthStoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE oauth_grants SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?")
+            .bind(now)
+            .bind(grant_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE oauth_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE grant_id = ?",
+        )
+        .bind(now)
+        .bind(grant_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_code(
+        &self,
+        hash: &str,
+        grant_id: i64,
+        redirect_uri: &str,
+        challenge: &str,
+        expires: &str,
+    ) -> Result<(), AuthStoreError> {
+        sqlx::query("INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(hash)
+            .bind(grant_id)
+            .bind(redirect_uri)
+            .bind(challenge)
+            .bind(expires)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn code(&self, hash: &str) -> Result<Option<CodeRecord>, AuthStoreError> {
+        let r = sqlx::query(
+            "SELECT c.redirect_uri, c.code_challenge, c.expires_at, c.used_at, g.id AS grant_id, g.user_id, g.client_id, \
+                    g.scope AS grant_scope, g.resource, g.revoked_at AS grant_revoked_at \
+             FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id WHERE c.code_hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = r else { return Ok(None) };
+        Ok(Some(CodeRecord {
+            grant: grant(&r)?,
+            redirect_uri: r.try_get("redirect_uri")?,
+            code_challenge: r.try_get("code_challenge")?,
+            expires_at: r.try_get("expires_at")?,
+            used_at: r.try_get("used_at")?,
+        }))
+    }
+
+    async fn use_code(&self, hash: &str, now: &str) -> Result<bool, AuthStoreError> {
+        let r = sqlx::query(
+            "UPDATE oauth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn create_token(&self, t: &TokenRecord) -> Result<(), AuthStoreError> {
+        sqlx::query("INSERT INTO oauth_tokens (token_hash, kind, grant_id, scope, audience, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&t.token_hash)
+            .bind(&t.kind)
+            .bind(t.grant_id)
+            .bind(&t.scope)
+            .bind(&t.audience)
+            .bind(&t.expires_at)
+            .bind(&t.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn token(
+        &self,
+        hash: &str,
+    ) -> Result<Option<(TokenRecord, GrantRecord)>, AuthStoreError> {
+        let r = sqlx::query(
+            "SELECT t.token_hash, t.kind, t.grant_id, t.scope, t.audience, t.expires_at, t.rotated_at, t.revoked_at, \
+                    t.created_at, g.user_id, g.client_id, g.scope AS grant_scope, g.resource, \
+                    g.revoked_at AS grant_revoked_at \
+             FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = r else { return Ok(None) };
+        let t = TokenRecord {
+            token_hash: r.try_get("token_hash")?,
+            kind: r.try_get("kind")?,
+            grant_id: r.try_get("grant_id")?,
+            scope: r.try_get("scope")?,
+            audience: r.try_get("audience")?,
+            expires_at: r.try_get("expires_at")?,
+            rotated_at: r.try_get("rotated_at")?,
+            revoked_at: r.try_get("revoked_at")?,
+            created_at: r.try_get("created_at")?,
+        };
+        Ok(Some((t, grant(&r)?)))
+    }
+
+    async fn rotate_refresh(&self, hash: &str, now: &str) -> Result<bool, AuthStoreError> {
+        let r = sqlx::query("UPDATE oauth_tokens SET rotated_at = ? WHERE token_hash = ? AND kind = 'refresh' AND rotated_at IS NULL AND revoked_at IS NULL")
+            .bind(now)
+            .bind(hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn revoke_token(&self, hash: &str, now: &str) -> Result<(), AuthStoreError> {
+        sqlx::query(
+            "UPDATE oauth_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE token_hash = ?",
+        )
+        .bind(now)
+        .bind(hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit(&self, a: &AuditRecord) -> Result<(), AuthStoreError> {
+        sqlx::query(
+            "INSERT INTO audit_events (occurred_at, request_id, action, outcome, user_id, client_id, target, arguments) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&a.occurred_at)
+        .bind(&a.request_id)
+        .bind(&a.action)
+        .bind(&a.outcome)
+        .bind(a.user_id)
+        .bind(&a.client_id)
+        .bind(&a.target)
+        .bind(a.arguments.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn count_audit(
+        &self,
+        user_id: i64,
+        action: &str,
+        outcome: &str,
+        since: &str,
+    ) -> Result<u64, AuthStoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM audit_events WHERE user_id = ? AND action = ? AND outcome = ? AND occurred_at >= ?",
+        )
+        .bind(user_id)
+        .bind(action)
+        .bind(outcome)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn server_secret(&self) -> Result<Vec<u8>, AuthStoreError> {
+        let candidate = hex::encode(crate::secrets::random_bytes());
+        // The first process to get here decides; everyone reads the same value.
+        sqlx::query("INSERT INTO prodlink_meta (key, value, updated_at) VALUES ('auth_secret', ?, ?) ON CONFLICT(key) DO NOTHING")
+            .bind(&candidate)
+            .bind(crate::clock::stamp(time::OffsetDateTime::now_utc()))
+            .execute(&self.pool)
+            .await?;
+        let v: String =
+            sqlx::query_scalar("SELECT value FROM prodlink_meta WHERE key = 'auth_secret'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(hex::decode(v).unwrap_or_default())
+    }
+}

@@ -1,0 +1,197 @@
+//! Shared fixtures of the auth tests: a real SQLite file, a manual clock, a scripted metadata
+//! document fetcher, and helpers that walk the authorization code flow.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth::cimd::{Fetched, Fetcher};
+use auth::clock::ManualClock;
+use auth::params::Params;
+use auth::secrets;
+use auth::store::{SqliteAuthStore, UserRecord};
+use auth::{AuthConfig, AuthServer, AuthorizeRequest};
+use catalog::sqlite::{SqliteOptions, SqliteStore};
+use url::Url;
+
+pub const SITE: &str = "https://prodlink.test";
+pub const RESOURCE: &str = "https://prodlink.test/mcp/http";
+pub const PASSWORD: &str = "correct horse battery";
+pub const LOOPBACK_CB: &str = "http://localhost/callback";
+
+/// Documents the fake fetcher serves, by URL.
+#[derive(Default)]
+pub struct FakeFetcher {
+    pub docs: Mutex<HashMap<String, Result<Fetched, String>>>,
+    pub calls: Mutex<u32>,
+}
+
+#[async_trait]
+impl Fetcher for FakeFetcher {
+    async fn fetch(&self, url: &Url) -> Result<Fetched, String> {
+        *self.calls.lock().unwrap() += 1;
+        self.docs.lock().unwrap().get(url.as_str()).cloned().unwrap_or_else(|| Err("404".into()))
+    }
+}
+
+impl FakeFetcher {
+    pub fn serve(&self, url: &str, body: &str, max_age: Duration) {
+        self.docs
+            .lock()
+            .unwrap()
+            .insert(url.to_owned(), Ok(Fetched { body: body.as_bytes().to_vec(), max_age }));
+    }
+}
+
+pub struct Harness {
+    pub server: AuthServer,
+    pub clock: ManualClock,
+    pub fetcher: Arc<FakeFetcher>,
+    pub store: Arc<SqliteAuthStore>,
+    pub user: UserRecord,
+    pub session: String,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn harness() -> Harness {
+    harness_with(|_| {}).await
+}
+
+pub async fn harness_with(configure: impl FnOnce(&mut AuthConfig)) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("auth.db").display());
+    let db = SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
+    let store = Arc::new(SqliteAuthStore::new(db.pool().clone()));
+    let clock = ManualClock::new();
+    let fetcher = Arc::new(FakeFetcher::default());
+    let mut config = AuthConfig::new(SITE);
+    configure(&mut config);
+    let server = AuthServer::new(config, store.clone(), Arc::new(clock.clone()), fetcher.clone())
+        .await
+        .unwrap();
+    server.create_user("ann@example.com", PASSWORD).await.unwrap();
+    let session = server.login("ann@example.com", PASSWORD, ip()).await.unwrap();
+    Harness {
+        server,
+        clock,
+        fetcher,
+        store,
+        user: session.user,
+        session: session.cookie,
+        _dir: dir,
+    }
+}
+
+pub fn ip() -> IpAddr {
+    "203.0.113.7".parse().unwrap()
+}
+
+/// A PKCE verifier and its S256 challenge.
+pub fn pkce() -> (String, String) {
+    let verifier = format!("v{}", secrets::generate(secrets::SecretKind::Code).replace('_', "-"));
+    let challenge = secrets::pkce_challenge(&verifier);
+    (verifier, challenge)
+}
+
+pub fn params(pairs: &[(&str, &str)]) -> Params {
+    Params::from_pairs(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+}
+
+/// The query parameters of a redirect.
+pub fn query(url: &str) -> HashMap<String, String> {
+    Url::parse(url).unwrap().query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+impl Harness {
+    /// Registers a public DCR client with a loopback redirect.
+    pub async fn public_client(&self) -> String {
+        let body = serde_json::json!({"redirect_uris": [LOOPBACK_CB], "token_endpoint_auth_method": "none", "client_name": "Test agent"});
+        self.server.register(&body, ip()).await.unwrap()["client_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Registers a confidential DCR client; returns (id, secret).
+    pub async fn confidential_client(&self) -> (String, String) {
+        let body = serde_json::json!({"redirect_uris": ["https://app.example.com/cb"], "client_name": "Web app"});
+        let r = self.server.register(&body, ip()).await.unwrap();
+        (
+            r["client_id"].as_str().unwrap().to_owned(),
+            r["client_secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn authorize(
+        &self,
+        client_id: &str,
+        redirect: &str,
+        challenge: &str,
+    ) -> AuthorizeRequest {
+        let p = params(&[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+            ("scope", "qr:generate"),
+            ("state", "st-1"),
+            ("resource", RESOURCE),
+        ]);
+        self.server.authorize(&p).await.unwrap()
+    }
+
+    /// Walks authorize + approve; returns (code, verifier).
+    pub async fn code(&self, client_id: &str, redirect: &str) -> (String, String) {
+        let (verifier, challenge) = pkce();
+        let req = self.authorize(client_id, redirect, &challenge).await;
+        let back = self.server.approve(&self.user, &req).await.unwrap();
+        let q = query(&back);
+        assert_eq!(q["state"], "st-1");
+        assert_eq!(q["iss"], SITE);
+        (q["code"].clone(), verifier)
+    }
+
+    pub async fn exchange(
+        &self,
+        client_id: &str,
+        code: &str,
+        verifier: &str,
+        redirect: &str,
+    ) -> Result<auth::server::TokenResponse, auth::OAuthError> {
+        let p = params(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("code", code),
+            ("code_verifier", verifier),
+            ("redirect_uri", redirect),
+            ("resource", RESOURCE),
+        ]);
+        self.server.token(&p, None).await
+    }
+
+    pub async fn refresh(
+        &self,
+        client_id: &str,
+        token: &str,
+        scope: Option<&str>,
+    ) -> Result<auth::server::TokenResponse, auth::OAuthError> {
+        let mut pairs = vec![
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id),
+            ("refresh_token", token),
+        ];
+        if let Some(s) = scope {
+            pairs.push(("scope", s));
+        }
+        self.server.token(&params(&pairs), None).await
+    }
+
+    /// A full flow for a public client: (client id, tokens).
+    pub async fn tokens(&self) -> (String, auth::server::TokenResponse) {
+        let client = self.public_client().await;
+        let (code, verifier) = self.code(&client, LOOPBACK_CB).await;
+        let t = self.exchange(&client, &code, &verifier, LOOPBACK_CB).await.unwrap();
+        (client, t)
+    }
+}
