@@ -364,3 +364,126 @@ fn mcp_over_stdio_speaks_json_rpc_lines_and_keeps_stdout_clean() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no enabled prodlink user"));
 }
+
+/// Runs prodlink with `stdin` and returns (success, stdout, stderr).
+fn run_with_stdin(args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write as _;
+    let mut child = prodlink()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn accounts_clients_and_minted_tokens_work_against_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "auth.db");
+
+    // Users: the password comes from stdin, weak ones and duplicates are refused.
+    let (ok, out, err) = run_with_stdin(
+        &["user", "add", "--email", "ann@example.com", "--database", &db],
+        "short\n",
+    );
+    assert!(!ok && err.contains("at least"), "{out}{err}");
+    let (ok, out, err) = run_with_stdin(
+        &["user", "add", "--email", "ann@example.com", "--database", &db],
+        "correct horse battery\n",
+    );
+    assert!(ok && out.starts_with("created user "), "{out}{err}");
+    let (ok, _, err) = run_with_stdin(
+        &["user", "add", "--email", "ANN@example.com", "--database", &db],
+        "correct horse battery\n",
+    );
+    assert!(!ok && err.contains("exists"), "{err}");
+
+    // Clients: a confidential one gets a secret printed once; bad redirect URIs are refused.
+    let (ok, out, err) = run_with_stdin(
+        &[
+            "client",
+            "add",
+            "--name",
+            "Partner",
+            "--redirect-uri",
+            "https://partner.example/cb",
+            "--confidential",
+            "--client-id",
+            "partner",
+            "--database",
+            &db,
+        ],
+        "",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("client_id=partner") && out.contains("client_secret="), "{out}");
+    let (ok, _, err) = run_with_stdin(
+        &[
+            "client",
+            "add",
+            "--name",
+            "Bad",
+            "--redirect-uri",
+            "http://evil.example/cb",
+            "--database",
+            &db,
+        ],
+        "",
+    );
+    assert!(!ok && err.contains("http"), "{err}");
+
+    // A minted token for the site URL the server runs at unlocks generate_qr_url.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let site = format!("http://localhost:{port}");
+    let (ok, token, err) = run_with_stdin(
+        &["token", "mint", "--email", "ann@example.com", "--site-url", &site, "--database", &db],
+        "",
+    );
+    assert!(ok, "{err}");
+    let token = token.trim().to_owned();
+    assert!(token.len() >= 32 && !token.contains(' '), "{token}");
+    let server = Server::start(prodlink().args([
+        "serve",
+        "--database",
+        &db,
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+    ]));
+    let call = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "generate_qr_url", "arguments": {"gtin": "614141123452"}}});
+    let post = |token: Option<&str>| {
+        let mut r = http()
+            .post(format!("{}/mcp/http", server.base))
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(call.to_string());
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().unwrap()
+    };
+    assert_eq!(post(None).status(), 403);
+    let res = post(Some(&token));
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().unwrap();
+    assert_eq!(
+        v["result"]["structuredContent"]["qr_url"],
+        format!("{site}/01/00614141123452"),
+        "the default site URL follows the port listened on: {v}"
+    );
+    let meta: Value = server.get("/.well-known/oauth-authorization-server").json().unwrap();
+    assert_eq!(meta["issuer"], site);
+    assert!(server.terminate().success());
+}
