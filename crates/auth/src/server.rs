@@ -769,13 +769,18 @@ impl AuthServer {
         }
         let resource = match p.get("resource").ok().flatten() {
             None => self.config.resource.clone(),
-            Some(r) if self.same_resource(r) => self.config.resource.clone(),
-            Some(r) => {
-                return Err(fail(
-                    "invalid_target",
-                    &format!("unknown resource {r}; this server protects {}", self.config.resource),
-                ));
-            }
+            Some(r) => match self.canonical_resource(r) {
+                Some(known) => known,
+                None => {
+                    return Err(fail(
+                        "invalid_target",
+                        &format!(
+                            "unknown resource {r}; this server protects {}",
+                            self.config.resource
+                        ),
+                    ));
+                }
+            },
         };
         Ok(AuthorizeRequest {
             client,
@@ -790,10 +795,21 @@ impl AuthServer {
     /// Whether `r` names this server's resource (scheme and host compared case-insensitively,
     /// one trailing slash tolerated).
     fn same_resource(&self, r: &str) -> bool {
+        self.canonical_resource(r).is_some()
+    }
+
+    /// The configured name (primary or alias) that `r` denotes, if any.
+    fn canonical_resource(&self, r: &str) -> Option<String> {
         let norm = |s: &str| {
-            Url::parse(s.trim_end_matches('/')).map(|u| u.as_str().trim_end_matches('/').to_owned())
+            Url::parse(s.trim_end_matches('/'))
+                .ok()
+                .map(|u| u.as_str().trim_end_matches('/').to_owned())
         };
-        matches!((norm(r), norm(&self.config.resource)), (Ok(a), Ok(b)) if a == b)
+        let wanted = norm(r)?;
+        std::iter::once(&self.config.resource)
+            .chain(&self.config.resource_aliases)
+            .find(|known| norm(known).as_deref() == Some(wanted.as_str()))
+            .cloned()
     }
 
     /// Whether the user must be asked: always for clients that only redirect to loopback (any
