@@ -4,8 +4,13 @@
 #   2. the Node checks of tests/external with the real published clients:
 #      - GS1's digital-link.js validates every Digital Link URI the Rust tests built;
 #      - the official MCP conformance suite runs against a live server;
-#      - the official MCP TypeScript SDK client lists and calls every tool.
-# Needs: a Rust toolchain, Node.js >= 20 with npm (packages and Node 22 for the conformance
+#      - the official MCP TypeScript SDK client lists and calls every tool, and does step-up
+#        authorization for generate_qr_url (Dynamic Client Registration and a Client ID
+#        Metadata Document over https);
+#      - oauth4webapi, a strict OAuth 2.1 client, walks discovery, registration, the PKCE code
+#        flow, refresh rotation, revocation and introspection;
+#      - the conformance suite's authorization-server scenarios run against `prodlink serve`.
+# Needs: a Rust toolchain, openssl, Node.js >= 20 with npm (packages and Node 22 for the conformance
 # suite are fetched from the npm registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +25,7 @@ echo "== Rust tests"
 cargo test --workspace --locked --features gs1/record-uris
 
 echo "== Node packages (tests/external)"
-for dir in tests/external/digital-link tests/external/mcp-client; do
+for dir in tests/external/digital-link tests/external/mcp-client tests/external/oauth; do
   [ -d "$dir/node_modules" ] || npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
 done
 
@@ -30,6 +35,12 @@ node tests/external/digital-link/check-uris.js "$uri_log"
 
 echo "== MCP TypeScript SDK client against a live server"
 tests/external/mcp-client/run.sh "$target/debug/prodlink"
+
+echo "== MCP TypeScript SDK client: step-up authorization (DCR and CIMD)"
+tests/external/mcp-client/auth-run.sh "$target/debug/prodlink"
+
+echo "== oauth4webapi (strict OAuth 2.1 client) against the authorization server"
+tests/external/oauth/run.sh "$target/debug/prodlink"
 
 echo "== official MCP conformance suite against a live server"
 tests/external/conformance/run.sh "$target"

@@ -30,3 +30,35 @@ echo "conformance server at $base"
 npx -y -p node@22 -p "@modelcontextprotocol/conformance@$SUITE_VERSION" -- \
   conformance server --url "$base/mcp/http" --suite active --spec-version 2025-11-25 \
   --expected-failures "$here/expected-failures.yml" -o "$work/results"
+
+# The authorization-server scenarios, against `prodlink serve` itself: discovery metadata and
+# the authorization code grant with a pre-registered public client, once without resource or
+# scope (defaults apply) and once naming the MCP resource. The suite prints the authorization
+# URL; drive-authorization.mjs signs in and consents like a person would. (The suite picks
+# token endpoint auth "none" whenever the server lists it, so it cannot exercise confidential
+# clients against a server that also serves public ones; oauth4webapi covers those in
+# tests/external/oauth.)
+bin="$target/debug/prodlink"
+[ -x "$bin" ] || cargo build --locked -q -p prodlink
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+as_port="$(free_port)"
+cb_port="$(free_port)"
+site="http://127.0.0.1:$as_port"
+export PRODLINK_LOG=warn PRODLINK_DATABASE="sqlite://$work/as.db"
+email="conformance@example.com"
+password="conformance password $RANDOM"
+printf '%s\n' "$password" | "$bin" user add --email "$email" >/dev/null
+"$bin" client add --name "MCP conformance (public)" --client-id conformance-public \
+  --redirect-uri "http://127.0.0.1:$cb_port/callback" >/dev/null
+"$bin" serve --addr "127.0.0.1:$as_port" --site-url "$site" >"$work/as.out" 2>"$work/as.err" &
+as_pid=$!
+trap 'kill $as_pid 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 300); do
+  grep -q "listening on" "$work/as.out" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q "listening on" "$work/as.out" || { echo "prodlink did not start"; cat "$work/as.err"; exit 1; }
+C=(npx -y -p node@22 -p "@modelcontextprotocol/conformance@$SUITE_VERSION" -- conformance authorization --url "$site" -p "$cb_port")
+node "$here/drive-authorization.mjs" "$email" "$password" -- "${C[@]}" --client-id conformance-public
+node "$here/drive-authorization.mjs" "$email" "$password" -- "${C[@]}" --client-id conformance-public \
+  --resource "$site/mcp/http"
