@@ -268,6 +268,26 @@ async fn wrong_resource_is_invalid_target() {
         ("resource", "HTTPS://PRODLINK.test/mcp/http/"),
     ]);
     assert_eq!(h.server.authorize(&p).await.unwrap().resource, RESOURCE);
+    // The second MCP endpoint (`/mcp`) is the same server under another name: accepted, and the
+    // token's audience is the name the client asked for.
+    let p = params(&[
+        ("response_type", "code"),
+        ("client_id", &client),
+        ("redirect_uri", LOOPBACK_CB),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+        ("resource", "https://prodlink.test/mcp"),
+    ]);
+    assert_eq!(h.server.authorize(&p).await.unwrap().resource, "https://prodlink.test/mcp");
+    let p = params(&[
+        ("response_type", "code"),
+        ("client_id", &client),
+        ("redirect_uri", LOOPBACK_CB),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+        ("resource", "https://prodlink.test/mcp/other"),
+    ]);
+    assert_eq!(redirect(h.server.authorize(&p).await)["error"], "invalid_target");
 
     let (code, verifier) = h.code(&client, LOOPBACK_CB).await;
     let p = params(&[

@@ -584,3 +584,89 @@ async fn token_endpoint_errors_are_oauth_errors() {
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["error"], "invalid_redirect_uri", "{v}");
 }
+
+#[tokio::test]
+async fn account_page_lists_and_revokes_consents() {
+    let s = start().await;
+    let client_id = register_public_client(&s.base).await;
+    let (verifier, challenge) = pkce();
+    let code = authorize(&s, &client_id, &challenge).await;
+    let (_, _, t) = token_request(
+        &s.base,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+            ("client_id", &client_id),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    let access = t["access_token"].as_str().unwrap().to_owned();
+
+    let mut b = Browser::new(&s.base);
+    let res = b.get("/o/account/").await;
+    assert_eq!(res.status(), StatusCode::FOUND, "signed-out visitors are sent to sign in");
+    let form =
+        vec![("email".to_owned(), EMAIL.to_owned()), ("password".to_owned(), PASSWORD.to_owned())];
+    assert_eq!(b.post_form("/o/login/", &form, Some(&s.base)).await.status(), 303);
+    let html = b.get("/o/account/").await.text().await.unwrap();
+    assert!(html.contains("Test Agent") && html.contains(&client_id), "{html}");
+    let fields = hidden_fields(&html, "/o/account/revoke/");
+
+    // A forged revoke (no token) is refused; the real one ends the client's tokens.
+    let forged: Vec<_> = fields.iter().filter(|(k, _)| k != "csrf_token").cloned().collect();
+    assert_eq!(b.post_form("/o/account/revoke/", &forged, Some(&s.base)).await.status(), 403);
+    let res = b.post_form("/o/account/revoke/", &fields, Some(&s.base)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = b.get("/o/account/").await.text().await.unwrap();
+    assert!(!html.contains(&client_id), "{html}");
+    tokio::time::sleep(s.auth.config().token_cache_ttl + std::time::Duration::from_millis(200))
+        .await;
+    let (status, _, _) = mcp(&s.base, "/mcp/http", Some(&access), qr_call(1)).await;
+    assert_eq!(status, 401);
+
+    // Sign-out needs its token too, then the session is gone.
+    let html = b.get("/o/logout/").await.text().await.unwrap();
+    let fields = hidden_fields(&html, "/o/logout/");
+    assert_eq!(b.post_form("/o/logout/", &[], Some(&s.base)).await.status(), 403);
+    let res = b.post_form("/o/logout/", &fields, Some(&s.base)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(res.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert_eq!(b.get("/o/account/").await.status(), StatusCode::FOUND);
+}
+
+#[tokio::test]
+async fn sign_up_is_off_unless_enabled() {
+    let closed = start().await;
+    let b = Browser::new(&closed.base);
+    assert_eq!(b.get("/o/signup/").await.status(), StatusCode::NOT_FOUND);
+    let login = b.get("/o/login/").await.text().await.unwrap();
+    assert!(!login.contains("/o/signup/"));
+
+    let open = start_with(|c, _| c.allow_signup = true).await;
+    let mut b = Browser::new(&open.base);
+    let form = |email: &str, password: &str| {
+        vec![
+            ("email".to_owned(), email.to_owned()),
+            ("password".to_owned(), password.to_owned()),
+            ("next".to_owned(), "/o/account/".to_owned()),
+        ]
+    };
+    let res = b.post_form("/o/signup/", &form("bob@example.com", "short"), Some(&open.base)).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("at least"));
+    let res = b.post_form("/o/signup/", &form(EMAIL, PASSWORD), Some(&open.base)).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "existing accounts are not taken over");
+    let res = b
+        .post_form(
+            "/o/signup/",
+            &form("bob@example.com", "a long enough password"),
+            Some(&open.base),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/o/account/");
+    let html = b.get("/o/account/").await.text().await.unwrap();
+    assert!(html.contains("bob@example.com"), "{html}");
+}
