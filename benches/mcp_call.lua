@@ -6,6 +6,10 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
 wrk.headers["MCP-Protocol-Version"] = "2025-11-25"
 wrk.body = os.getenv("BODY")
+-- With TOKEN set, every call carries it as a bearer token (the resource server validates it).
+if os.getenv("TOKEN") then
+  wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+end
 
 -- With GTINS_FILE set, every request substitutes the next GTIN of that file (one per line)
 -- for the text GTIN in BODY, so lookups spread over many products.

@@ -1352,9 +1352,8 @@ impl AuthServer {
         let email = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
         for key in [format!("email:{email}"), format!("ip:{ip}")] {
             if let Err(not_until) = self.login_limiter.check_key(&key) {
-                let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                    &governor::clock::DefaultClock::default(),
-                ));
+                let wait = not_until
+                    .wait_time_from(governor::clock::Clock::now(self.login_limiter.clock()));
                 return Err(LoginError::Throttled(wait.as_secs().max(1)));
             }
         }

@@ -98,7 +98,7 @@ pub enum ClientCommand {
         /// A fixed client_id (default: generated).
         #[arg(long, value_name = "ID")]
         client_id: Option<String>,
-        /// Public base URL (the issuer; default http://localhost:8080).
+        /// Public base URL (the issuer; default http://127.0.0.1:8080).
         #[arg(long, env = "PRODLINK_SITE_URL", value_name = "URL")]
         site_url: Option<String>,
     },
@@ -116,7 +116,7 @@ pub enum TokenCommand {
         /// Scopes, space-separated.
         #[arg(long, default_value = "qr:generate", value_name = "SCOPES")]
         scope: String,
-        /// Public base URL (the issuer and audience; default http://localhost:8080).
+        /// Public base URL (the issuer and audience; default http://127.0.0.1:8080).
         #[arg(long, env = "PRODLINK_SITE_URL", value_name = "URL")]
         site_url: Option<String>,
     },
@@ -130,7 +130,8 @@ pub struct ServeArgs {
     pub addr: Option<String>,
 
     /// Public base URL; every absolute URL prodlink emits is built from it, and it is the
-    /// OAuth issuer (default http://localhost:PORT, PORT being the one listened on).
+    /// OAuth issuer (default: http://ADDR, the address listened on; http://localhost:PORT for
+    /// 0.0.0.0).
     #[arg(long, env = "PRODLINK_SITE_URL", value_name = "URL")]
     pub site_url: Option<String>,
 
@@ -216,7 +217,7 @@ pub struct McpStdioArgs {
     #[arg(long, env = "PRODLINK_AS_USER", value_name = "EMAIL")]
     pub as_user: Option<String>,
 
-    /// Public base URL used in the URLs the tools return (default http://localhost:8080).
+    /// Public base URL used in the URLs the tools return (default http://127.0.0.1:8080).
     #[arg(long, env = "PRODLINK_SITE_URL", value_name = "URL")]
     pub site_url: Option<String>,
 }

@@ -91,7 +91,7 @@ pub const DEFAULT_DATABASE: &str = "sqlite://prodlink.db";
 /// Default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// Default public base URL.
-pub const DEFAULT_SITE_URL: &str = "http://localhost:8080";
+pub const DEFAULT_SITE_URL: &str = "http://127.0.0.1:8080";
 
 /// Resolved settings for `serve`.
 #[derive(Debug, Clone)]
@@ -130,11 +130,12 @@ pub struct ServeSettings {
     pub fetch_policy: auth::cimd::FetchPolicy,
 }
 
-/// The site URL prodlink uses when none is given, for the address it listens on:
-/// `http://localhost:PORT` for loopback and unspecified addresses, else `http://IP:PORT`.
+/// The site URL prodlink uses when none is given, for the address it listens on: the address
+/// itself (`http://127.0.0.1:PORT`, what `listening on` prints and what clients then use, so
+/// OAuth resource and issuer match the URL they connect to), or `http://localhost:PORT` for an
+/// unspecified address (0.0.0.0 / ::). Behind a domain, give `--site-url`.
 pub fn default_site_url(bound: SocketAddr) -> String {
-    let ip = bound.ip();
-    if ip.is_loopback() || ip.is_unspecified() {
+    if bound.ip().is_unspecified() {
         format!("http://localhost:{}", bound.port())
     } else {
         format!("http://{bound}")
@@ -178,9 +179,9 @@ mod tests {
 
     #[test]
     fn default_site_url_follows_the_bound_port() {
-        assert_eq!(default_site_url("127.0.0.1:8080".parse().unwrap()), "http://localhost:8080");
+        assert_eq!(default_site_url("127.0.0.1:8080".parse().unwrap()), "http://127.0.0.1:8080");
         assert_eq!(default_site_url("0.0.0.0:9000".parse().unwrap()), "http://localhost:9000");
-        assert_eq!(default_site_url("[::1]:81".parse().unwrap()), "http://localhost:81");
+        assert_eq!(default_site_url("[::1]:81".parse().unwrap()), "http://[::1]:81");
         assert_eq!(default_site_url("192.0.2.7:80".parse().unwrap()), "http://192.0.2.7:80");
     }
 

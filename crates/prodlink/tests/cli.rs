@@ -445,7 +445,7 @@ fn accounts_clients_and_minted_tokens_work_against_a_running_server() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let site = format!("http://localhost:{port}");
+    let site = format!("http://127.0.0.1:{port}");
     let (ok, token, err) = run_with_stdin(
         &["token", "mint", "--email", "ann@example.com", "--site-url", &site, "--database", &db],
         "",
