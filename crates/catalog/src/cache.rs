@@ -165,6 +165,15 @@ impl CatalogStore for CachedStore {
         self.inner.user_id_by_email(email).await
     }
 
+    async fn rules_for(
+        &self,
+        gtin: Gtin14,
+        batch: Option<&str>,
+        serial: Option<&str>,
+    ) -> Result<Vec<crate::rules::RuleRecord>, StoreError> {
+        self.inner.rules_for(gtin, batch, serial).await
+    }
+
     async fn upsert_products(
         &self,
         batch: &[ProductWrite],

@@ -15,6 +15,7 @@ mod iso_data;
 pub mod model;
 pub mod qr;
 pub mod resolve;
+pub mod rules;
 pub mod search;
 pub mod service;
 pub mod sqlite;

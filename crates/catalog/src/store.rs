@@ -112,6 +112,16 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// The id of an enabled user by email (case-insensitive), for acting as that user.
     async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError>;
 
+    /// The enabled resolver rules that can apply to a GTIN (with its batch and serial, when
+    /// given): its serial, batch and product rules, its brand's and organization's, and the
+    /// global ones. The order is not significant ([`crate::rules::choose`] orders them).
+    async fn rules_for(
+        &self,
+        gtin: Gtin14,
+        batch: Option<&str>,
+        serial: Option<&str>,
+    ) -> Result<Vec<crate::rules::RuleRecord>, StoreError>;
+
     /// Creates or updates products; one outcome per input, in order. A row the database
     /// refuses is `Rejected` and does not affect the other rows.
     async fn upsert_products(

@@ -246,3 +246,187 @@ async fn qr_urls_are_digital_links_on_the_site() {
     let e = c.generate_qr_url("95012347", None, None).unwrap_err();
     assert_eq!(e.field_errors()[0].field, "gtin");
 }
+
+/// Inserts a rule row (the database's checks apply).
+async fn add_rule(
+    db: &TestDb,
+    scope: &str,
+    target: &str,
+    order: i64,
+    extra: &[(&str, &str)],
+) -> i64 {
+    let (gtin, qualifier, brand, org, key) = match scope {
+        "SERIAL" | "BATCH" => {
+            let (g, q) = target.split_once('/').unwrap();
+            let ai = if scope == "SERIAL" { "21" } else { "10" };
+            (Some(g), Some(q), None, None, format!("{g}/{ai}/{q}"))
+        }
+        "PRODUCT" => (Some(target), None, None, None, target.to_owned()),
+        "BRAND" => {
+            (None, None, Some(target.parse::<i64>().unwrap()), None, format!("brand:{target}"))
+        }
+        "ORGANIZATION" => (
+            None,
+            None,
+            None,
+            Some(target.parse::<i64>().unwrap()),
+            format!("organization:{target}"),
+        ),
+        _ => (None, None, None, None, String::new()),
+    };
+    let url = format!("https://brand.example/{}/{}", scope.to_lowercase(), order);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO resolver_rules (scope, scope_gtin, scope_qualifier, brand_id, organization_id, scope_key, order_index, \
+         destination_type, custom_url, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'CUSTOM_URL', ?, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z') RETURNING id",
+    )
+    .bind(scope)
+    .bind(gtin)
+    .bind(qualifier)
+    .bind(brand)
+    .bind(org)
+    .bind(&key)
+    .bind(order)
+    .bind(&url)
+    .fetch_one(db.sqlite.pool())
+    .await
+    .unwrap();
+    for (column, value) in extra {
+        // Test-only: the column names are literals of this file.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE resolver_rules SET {column} = ? WHERE id = ?"
+        )))
+        .bind(*value)
+        .bind(id)
+        .execute(db.sqlite.pool())
+        .await
+        .unwrap();
+    }
+    id
+}
+
+#[tokio::test]
+async fn rules_walk_from_serial_to_global() {
+    use catalog::resolve::{DestinationType, ResolveKey, RuleScope};
+    use catalog::rules::RequestContext;
+    let (db, c) = catalog().await;
+    let g = "00614141123452";
+    sqlx::query("INSERT INTO organizations (name, created_at, updated_at) VALUES ('Acme Holdings', 'x', 'x')")
+        .execute(db.sqlite.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE brands SET organization_id = 1 WHERE name = 'Acme Foods'")
+        .execute(db.sqlite.pool())
+        .await
+        .unwrap();
+    let brand: i64 = sqlx::query_scalar("SELECT brand_id FROM products WHERE gtin = ?")
+        .bind(g)
+        .fetch_one(db.sqlite.pool())
+        .await
+        .unwrap();
+    add_rule(&db, "GLOBAL", "", 0, &[]).await;
+    add_rule(&db, "ORGANIZATION", "1", 0, &[]).await;
+    add_rule(&db, "BRAND", &brand.to_string(), 0, &[]).await;
+    add_rule(&db, "PRODUCT", g, 3, &[]).await;
+    add_rule(&db, "PRODUCT", g, 1, &[("enabled", "0")]).await;
+    add_rule(&db, "BATCH", &format!("{g}/LOT-9"), 0, &[]).await;
+    add_rule(&db, "SERIAL", &format!("{g}/SN-1"), 0, &[]).await;
+    // A recall link for one batch, only in 2026.
+    add_rule(
+        &db,
+        "BATCH",
+        &format!("{g}/LOT-9"),
+        1,
+        &[
+            ("link_type", "gs1:recallStatus"),
+            ("starts_at", "2026-01-01T00:00:00Z"),
+            ("ends_at", "2027-01-01T00:00:00Z"),
+        ],
+    )
+    .await;
+
+    let ctx = RequestContext::at("2026-06-01T12:00:00Z".parse().unwrap());
+    let key = |batch: Option<&str>, serial: Option<&str>| ResolveKey {
+        batch: batch.map(str::to_owned),
+        serial: serial.map(str::to_owned),
+        ..ResolveKey::gtin(gtin(g))
+    };
+    let url = |k: ResolveKey| {
+        let c = c.clone();
+        let ctx = ctx.clone();
+        async move { c.resolve_rules(&k, &ctx).await.unwrap().unwrap() }
+    };
+    let r = url(key(Some("LOT-9"), Some("SN-1"))).await;
+    assert_eq!(
+        (r.matched_rule_scope, r.destination_url.as_str()),
+        (Some(RuleScope::Serial), "https://brand.example/serial/0")
+    );
+    assert!(!r.fallback_applied && r.product_found);
+    assert_eq!(r.destination_type, DestinationType::CustomUrl);
+    assert_eq!(
+        url(key(Some("LOT-9"), Some("SN-2"))).await.matched_rule_scope,
+        Some(RuleScope::Batch)
+    );
+    assert_eq!(
+        url(key(Some("LOT-8"), None)).await.destination_url,
+        "https://brand.example/product/3",
+        "disabled rules do not count"
+    );
+    sqlx::query("DELETE FROM resolver_rules WHERE scope = 'PRODUCT'")
+        .execute(db.sqlite.pool())
+        .await
+        .unwrap();
+    assert_eq!(url(key(None, None)).await.matched_rule_scope, Some(RuleScope::Brand));
+    sqlx::query("DELETE FROM resolver_rules WHERE scope = 'BRAND'")
+        .execute(db.sqlite.pool())
+        .await
+        .unwrap();
+    assert_eq!(url(key(None, None)).await.matched_rule_scope, Some(RuleScope::Organization));
+    // Another product: only the global rule applies.
+    let other = c.resolve_rules(&ResolveKey::gtin(gtin("95012346")), &ctx).await.unwrap().unwrap();
+    assert_eq!(other.matched_rule_scope, Some(RuleScope::Global));
+
+    // Link types: the recall link exists for LOT-9 in 2026 only; the HTTP resolver gets None
+    // (404) otherwise, and the tool falls back to the default.
+    let recall = |batch: &str| ResolveKey {
+        link_type: Some(gs1::LinkType::parse("gs1:recallStatus").unwrap()),
+        ..key(Some(batch), None)
+    };
+    assert_eq!(
+        c.resolve_rules(&recall("LOT-9"), &ctx).await.unwrap().unwrap().destination_url,
+        "https://brand.example/batch/1"
+    );
+    let later = RequestContext::at("2027-02-01T00:00:00Z".parse().unwrap());
+    assert_eq!(c.resolve_rules(&recall("LOT-9"), &later).await.unwrap(), None);
+    assert_eq!(c.resolve_rules(&recall("LOT-8"), &ctx).await.unwrap(), None);
+    let tool = c.resolve_gtin(g, Some("gs1:pip")).await.unwrap();
+    assert_eq!(
+        tool.matched_rule_scope,
+        Some(RuleScope::Organization),
+        "tool: default link when no rule of the type"
+    );
+
+    // Dead URLs: fall back to the hosted page (of the requested level) or skip the rule.
+    sqlx::query("UPDATE resolver_rules SET url_status = 'dead' WHERE scope = 'SERIAL'")
+        .execute(db.sqlite.pool())
+        .await
+        .unwrap();
+    let r = url(key(Some("LOT-9"), Some("SN-1"))).await;
+    assert_eq!(r.destination_type, DestinationType::HostedPage);
+    assert_eq!(r.destination_url, "https://prodlink.example/01/00614141123452/10/LOT-9/21/SN-1");
+    sqlx::query(
+        "UPDATE resolver_rules SET on_custom_url_dead = 'SKIP_RULE' WHERE scope = 'SERIAL'",
+    )
+    .execute(db.sqlite.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        url(key(Some("LOT-9"), Some("SN-1"))).await.matched_rule_scope,
+        Some(RuleScope::Batch)
+    );
+
+    // No rules at all: the built-in default.
+    sqlx::query("DELETE FROM resolver_rules").execute(db.sqlite.pool()).await.unwrap();
+    let r = url(key(None, None)).await;
+    assert!(r.fallback_applied && r.matched_rule_scope.is_none());
+}

@@ -220,6 +220,15 @@ impl crate::store::CatalogStore for SqliteStore {
             .await?)
     }
 
+    async fn rules_for(
+        &self,
+        gtin: gs1::Gtin14,
+        batch: Option<&str>,
+        serial: Option<&str>,
+    ) -> Result<Vec<crate::rules::RuleRecord>, StoreError> {
+        read::rules_for(&self.pool, gtin, batch, serial).await
+    }
+
     async fn upsert_products(
         &self,
         batch: &[crate::model::ProductWrite],

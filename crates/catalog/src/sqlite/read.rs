@@ -308,3 +308,56 @@ pub(super) async fn product_gtins(pool: &SqlitePool) -> Result<Vec<Gtin14>, Stor
         sqlx::query_scalar("SELECT gtin FROM products ORDER BY gtin").fetch_all(pool).await?;
     rows.iter().map(|g| parse_gtin(g)).collect()
 }
+
+/// The enabled rules that can apply to a GTIN, its batch and its serial (see
+/// [`crate::store::CatalogStore::rules_for`]): one indexed lookup per scope key.
+pub(super) async fn rules_for(
+    pool: &SqlitePool,
+    gtin: Gtin14,
+    batch: Option<&str>,
+    serial: Option<&str>,
+) -> Result<Vec<crate::rules::RuleRecord>, StoreError> {
+    let g = gtin.as_str();
+    let rows = sqlx::query(
+        "SELECT r.id, r.scope, r.order_index, r.enabled, r.link_type, r.destination_type, r.custom_url, \
+                r.on_custom_url_dead, r.starts_at, r.ends_at, r.annual_start, r.annual_end, r.days_of_week, \
+                r.time_start, r.time_end, r.time_zone, r.countries, r.languages, r.url_status \
+         FROM resolver_rules r \
+         WHERE r.enabled = 1 AND r.scope_key IN ( \
+             ?1 || '/21/' || ?2, ?1 || '/10/' || ?3, ?1, \
+             (SELECT 'brand:' || p.brand_id FROM products p WHERE p.gtin = ?1), \
+             (SELECT 'organization:' || b.organization_id FROM products p JOIN brands b ON b.id = p.brand_id WHERE p.gtin = ?1), \
+             '')",
+    )
+    .bind(g)
+    .bind(serial)
+    .bind(batch)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(crate::rules::RuleRecord {
+                id: r.try_get("id")?,
+                scope: r.try_get("scope")?,
+                order_index: r.try_get("order_index")?,
+                enabled: r.try_get::<i64, _>("enabled")? == 1,
+                link_type: r.try_get("link_type")?,
+                destination_type: r.try_get("destination_type")?,
+                custom_url: r.try_get("custom_url")?,
+                on_custom_url_dead: r.try_get("on_custom_url_dead")?,
+                starts_at: r.try_get("starts_at")?,
+                ends_at: r.try_get("ends_at")?,
+                annual_start: r.try_get("annual_start")?,
+                annual_end: r.try_get("annual_end")?,
+                days_of_week: r.try_get("days_of_week")?,
+                time_start: r.try_get("time_start")?,
+                time_end: r.try_get("time_end")?,
+                time_zone: r.try_get("time_zone")?,
+                countries: r.try_get("countries")?,
+                languages: r.try_get("languages")?,
+                url_status: r.try_get("url_status")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(StoreError::from)
+}

@@ -1,0 +1,575 @@
+//! Resolver rules (SPEC §5): the stored rule ([`RuleRecord`]), its parsed form ([`Rule`]) with
+//! every criterion, the request facts rules are judged against ([`RequestContext`], with the
+//! time injected so tests fix the clock), and [`choose`], the walk from the most specific scope
+//! to GLOBAL that picks the destination. Pure: loading rules is the store's job.
+
+use jiff::Timestamp;
+use jiff::civil::Time;
+use jiff::tz::TimeZone;
+
+use crate::resolve::{DestinationType, RuleScope};
+
+/// A rule as stored (`resolver_rules`), enabled or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleRecord {
+    /// Row id.
+    pub id: i64,
+    /// `SERIAL`, `BATCH`, `PRODUCT`, `BRAND`, `ORGANIZATION` or `GLOBAL`.
+    pub scope: String,
+    /// Position within the scope; lowest first.
+    pub order_index: i64,
+    /// Whether the rule takes part.
+    pub enabled: bool,
+    /// A GS1 link type CURIE, or `None` for the default link.
+    pub link_type: Option<String>,
+    /// `HOSTED_PAGE` or `CUSTOM_URL`.
+    pub destination_type: String,
+    /// The brand's URL for `CUSTOM_URL`.
+    pub custom_url: Option<String>,
+    /// `SKIP_RULE` or `FALLBACK_TO_HOSTED`.
+    pub on_custom_url_dead: String,
+    /// RFC 3339 start of the absolute window.
+    pub starts_at: Option<String>,
+    /// RFC 3339 end of the absolute window (exclusive).
+    pub ends_at: Option<String>,
+    /// `MM-DD` first day of the annual window.
+    pub annual_start: Option<String>,
+    /// `MM-DD` last day of the annual window (may be before the start: the window wraps).
+    pub annual_end: Option<String>,
+    /// ISO weekdays as bits: Monday = 1 … Sunday = 64.
+    pub days_of_week: Option<i64>,
+    /// `HH:MM` start of the daily window.
+    pub time_start: Option<String>,
+    /// `HH:MM` end of the daily window (exclusive; may be before the start: it wraps midnight).
+    pub time_end: Option<String>,
+    /// IANA time zone for the calendar criteria (UTC when absent).
+    pub time_zone: Option<String>,
+    /// JSON array of ISO 3166-1 alpha-2 codes.
+    pub countries: Option<String>,
+    /// JSON array of language codes (primary subtags such as `en`, or tags such as `pt-BR`).
+    pub languages: Option<String>,
+    /// `unknown`, `alive` or `dead` (the custom-URL health check).
+    pub url_status: String,
+}
+
+/// What to do when a rule's custom URL is dead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadUrlPolicy {
+    /// Ignore the rule; keep looking.
+    SkipRule,
+    /// Send the scan to the hosted page instead.
+    FallbackToHosted,
+}
+
+/// A month and day (`MM-DD`), ordered within a year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct MonthDay(i8, i8);
+
+/// The criteria of one rule, all of which must hold.
+#[derive(Debug, Clone)]
+pub struct Criteria {
+    starts_at: Option<Timestamp>,
+    ends_at: Option<Timestamp>,
+    annual: Option<(MonthDay, MonthDay)>,
+    days_of_week: Option<u8>,
+    daily: Option<(Time, Time)>,
+    zone: TimeZone,
+    countries: Option<Vec<String>>,
+    languages: Option<Vec<String>>,
+}
+
+/// A parsed, enabled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Row id.
+    pub id: i64,
+    /// Scope.
+    pub scope: RuleScope,
+    /// Position within the scope.
+    pub order_index: i64,
+    /// Link type CURIE, `None` for the default link.
+    pub link_type: Option<String>,
+    /// Where it sends the scan.
+    pub destination: DestinationType,
+    /// The custom URL.
+    pub custom_url: Option<String>,
+    /// Dead-URL handling.
+    pub on_dead: DeadUrlPolicy,
+    /// Whether the health check found the custom URL dead.
+    pub url_dead: bool,
+    /// When it applies.
+    pub criteria: Criteria,
+}
+
+/// Why a stored rule could not be used (the database's checks make these rare: an unknown
+/// time zone name is the usual one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("resolver rule {id}: {reason}")]
+pub struct RuleError {
+    /// Row id.
+    pub id: i64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+fn scope_of(s: &str) -> Option<RuleScope> {
+    Some(match s {
+        "SERIAL" => RuleScope::Serial,
+        "BATCH" => RuleScope::Batch,
+        "PRODUCT" => RuleScope::Product,
+        "BRAND" => RuleScope::Brand,
+        "ORGANIZATION" => RuleScope::Organization,
+        "GLOBAL" => RuleScope::Global,
+        _ => return None,
+    })
+}
+
+/// How specific a scope is: lower is more specific (the order rules are tried in).
+pub fn specificity(scope: RuleScope) -> u8 {
+    match scope {
+        RuleScope::Serial => 0,
+        RuleScope::Batch => 1,
+        RuleScope::Product => 2,
+        RuleScope::Brand => 3,
+        RuleScope::Organization => 4,
+        RuleScope::Global => 5,
+    }
+}
+
+fn month_day(s: &str) -> Option<MonthDay> {
+    let (m, d) = s.split_once('-')?;
+    let (m, d): (i8, i8) = (m.parse().ok()?, d.parse().ok()?);
+    ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some(MonthDay(m, d))
+}
+
+fn codes(json: Option<&str>, upper: bool) -> Result<Option<Vec<String>>, String> {
+    let Some(json) = json else { return Ok(None) };
+    let list: Vec<String> =
+        serde_json::from_str(json).map_err(|e| format!("not a JSON array of strings: {e}"))?;
+    Ok(Some(
+        list.into_iter()
+            .map(
+                |c| {
+                    if upper {
+                        c.trim().to_ascii_uppercase()
+                    } else {
+                        c.trim().to_ascii_lowercase()
+                    }
+                },
+            )
+            .collect(),
+    ))
+}
+
+impl Rule {
+    /// Parses a stored rule.
+    pub fn parse(r: &RuleRecord) -> Result<Self, RuleError> {
+        let fail = |reason: String| RuleError { id: r.id, reason };
+        let scope =
+            scope_of(&r.scope).ok_or_else(|| fail(format!("unknown scope {:?}", r.scope)))?;
+        let destination = match r.destination_type.as_str() {
+            "HOSTED_PAGE" => DestinationType::HostedPage,
+            "CUSTOM_URL" if r.custom_url.is_some() => DestinationType::CustomUrl,
+            other => return Err(fail(format!("unusable destination {other:?}"))),
+        };
+        let on_dead = match r.on_custom_url_dead.as_str() {
+            "SKIP_RULE" => DeadUrlPolicy::SkipRule,
+            _ => DeadUrlPolicy::FallbackToHosted,
+        };
+        let instant = |v: &Option<String>, what: &str| -> Result<Option<Timestamp>, RuleError> {
+            v.as_deref()
+                .map(|s| s.parse::<Timestamp>().map_err(|e| fail(format!("{what} {s:?}: {e}"))))
+                .transpose()
+        };
+        let zone = match r.time_zone.as_deref() {
+            None => TimeZone::UTC,
+            Some(name) => {
+                TimeZone::get(name).map_err(|_| fail(format!("unknown time zone {name:?}")))?
+            }
+        };
+        let annual = match (r.annual_start.as_deref(), r.annual_end.as_deref()) {
+            (Some(a), Some(b)) => Some((
+                month_day(a).ok_or_else(|| fail(format!("annual_start {a:?} is not MM-DD")))?,
+                month_day(b).ok_or_else(|| fail(format!("annual_end {b:?} is not MM-DD")))?,
+            )),
+            _ => None,
+        };
+        let daily = match (r.time_start.as_deref(), r.time_end.as_deref()) {
+            (Some(a), Some(b)) => {
+                let t = |s: &str| {
+                    Time::strptime("%H:%M", s).map_err(|_| fail(format!("time {s:?} is not HH:MM")))
+                };
+                Some((t(a)?, t(b)?))
+            }
+            _ => None,
+        };
+        Ok(Self {
+            id: r.id,
+            scope,
+            order_index: r.order_index,
+            link_type: r.link_type.clone(),
+            destination,
+            custom_url: r.custom_url.clone(),
+            on_dead,
+            url_dead: r.url_status == "dead",
+            criteria: Criteria {
+                starts_at: instant(&r.starts_at, "starts_at")?,
+                ends_at: instant(&r.ends_at, "ends_at")?,
+                annual,
+                days_of_week: r.days_of_week.and_then(|d| u8::try_from(d).ok()),
+                daily,
+                zone,
+                countries: codes(r.countries.as_deref(), true).map_err(fail)?,
+                languages: codes(r.languages.as_deref(), false).map_err(fail)?,
+            },
+        })
+    }
+}
+
+/// The facts of one request that rules are judged against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestContext {
+    /// The time of the request (injected: tests fix it).
+    pub now: Timestamp,
+    /// The requester's country (ISO 3166-1 alpha-2, upper case), when known.
+    pub country: Option<String>,
+    /// The requester's languages, most preferred first (lower-case tags such as `en-gb`).
+    pub languages: Vec<String>,
+}
+
+impl RequestContext {
+    /// A context with only the time (agents: no country or language).
+    pub fn at(now: Timestamp) -> Self {
+        Self { now, country: None, languages: Vec::new() }
+    }
+
+    /// A context from an HTTP request's facts: the country header's value (when the operator
+    /// configured one) and `Accept-Language`, whose region (`en-US` → `US`) stands in for the
+    /// country when no header gave one. Languages are ordered by q-value; `q=0` ones dropped.
+    pub fn from_request(
+        now: Timestamp,
+        country_header: Option<&str>,
+        accept_language: Option<&str>,
+    ) -> Self {
+        let mut langs: Vec<(f32, usize, String)> = Vec::new();
+        for (i, part) in accept_language.unwrap_or("").split(',').enumerate().take(20) {
+            let mut bits = part.split(';');
+            let tag = bits.next().unwrap_or("").trim().to_ascii_lowercase();
+            if tag.is_empty() || tag == "*" || tag.len() > 35 {
+                continue;
+            }
+            let q = bits
+                .filter_map(|b| b.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if q > 0.0 {
+                langs.push((q, i, tag));
+            }
+        }
+        langs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let languages: Vec<String> = langs.into_iter().map(|(_, _, t)| t).collect();
+        let country = country_header
+            .map(str::trim)
+            .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
+            .map(str::to_ascii_uppercase)
+            .or_else(|| {
+                languages.iter().find_map(|t| {
+                    t.split('-')
+                        .nth(1)
+                        .filter(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_alphabetic()))
+                        .map(str::to_ascii_uppercase)
+                })
+            });
+        Self { now, country, languages }
+    }
+}
+
+impl Criteria {
+    /// Whether every criterion holds for the request.
+    pub fn hold(&self, ctx: &RequestContext) -> bool {
+        if self.starts_at.is_some_and(|s| ctx.now < s) || self.ends_at.is_some_and(|e| ctx.now >= e)
+        {
+            return false;
+        }
+        let local = ctx.now.to_zoned(self.zone.clone());
+        if let Some((start, end)) = self.annual {
+            let today = MonthDay(local.month(), local.day());
+            let inside = if start <= end {
+                start <= today && today <= end
+            } else {
+                today >= start || today <= end
+            };
+            if !inside {
+                return false;
+            }
+        }
+        if let Some(days) = self.days_of_week {
+            let bit = 1u8 << (local.weekday().to_monday_one_offset() - 1);
+            if days & bit == 0 {
+                return false;
+            }
+        }
+        if let Some((start, end)) = self.daily {
+            let t = local.time();
+            let inside = if start <= end { start <= t && t < end } else { t >= start || t < end };
+            if !inside {
+                return false;
+            }
+        }
+        if let Some(countries) = &self.countries
+            && !ctx.country.as_ref().is_some_and(|c| countries.contains(c))
+        {
+            return false;
+        }
+        if let Some(languages) = &self.languages {
+            // A rule language matches a request tag exactly or as its primary subtag
+            // (`pt` matches `pt-br`; `pt-br` matches only `pt-br`).
+            let matched = ctx.languages.iter().any(|tag| {
+                let primary = tag.split('-').next().unwrap_or(tag);
+                languages.iter().any(|l| l == tag || l == primary)
+            });
+            if !matched {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The rule that decides, and what it decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The deciding rule's id.
+    pub rule_id: i64,
+    /// Its scope.
+    pub scope: RuleScope,
+    /// Where the scan goes.
+    pub destination: DestinationType,
+    /// The custom URL, for `CUSTOM_URL`.
+    pub custom_url: Option<String>,
+}
+
+/// Walks `rules` from the most specific scope to GLOBAL (lowest `order_index` first within a
+/// scope) and returns the first whose link type is the one asked for (`None` = the default
+/// link) and whose criteria all hold. A dead custom URL skips the rule or falls back to the
+/// hosted page, as the rule says. `None` when no rule applies.
+pub fn choose(rules: &[Rule], link_type: Option<&str>, ctx: &RequestContext) -> Option<Decision> {
+    let mut order: Vec<&Rule> = rules.iter().collect();
+    order.sort_by_key(|r| (specificity(r.scope), r.order_index, r.id));
+    for rule in order {
+        if rule.link_type.as_deref() != link_type || !rule.criteria.hold(ctx) {
+            continue;
+        }
+        let decision = |destination, custom_url| Decision {
+            rule_id: rule.id,
+            scope: rule.scope,
+            destination,
+            custom_url,
+        };
+        match rule.destination {
+            DestinationType::HostedPage => {
+                return Some(decision(DestinationType::HostedPage, None));
+            }
+            DestinationType::CustomUrl if !rule.url_dead => {
+                return Some(decision(DestinationType::CustomUrl, rule.custom_url.clone()));
+            }
+            DestinationType::CustomUrl => match rule.on_dead {
+                DeadUrlPolicy::SkipRule => continue,
+                DeadUrlPolicy::FallbackToHosted => {
+                    return Some(decision(DestinationType::HostedPage, None));
+                }
+            },
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn record(id: i64, scope: &str, order: i64) -> RuleRecord {
+        RuleRecord {
+            id,
+            scope: scope.into(),
+            order_index: order,
+            enabled: true,
+            link_type: None,
+            destination_type: "CUSTOM_URL".into(),
+            custom_url: Some(format!("https://brand.example/{id}")),
+            on_custom_url_dead: "FALLBACK_TO_HOSTED".into(),
+            starts_at: None,
+            ends_at: None,
+            annual_start: None,
+            annual_end: None,
+            days_of_week: None,
+            time_start: None,
+            time_end: None,
+            time_zone: None,
+            countries: None,
+            languages: None,
+            url_status: "alive".into(),
+        }
+    }
+
+    fn at(s: &str) -> RequestContext {
+        RequestContext::at(s.parse().unwrap())
+    }
+
+    fn holds(r: RuleRecord, ctx: &RequestContext) -> bool {
+        Rule::parse(&r).unwrap().criteria.hold(ctx)
+    }
+
+    #[test]
+    fn most_specific_scope_then_lowest_order_wins() {
+        let rules: Vec<Rule> = [
+            record(1, "GLOBAL", 0),
+            record(2, "BRAND", 5),
+            record(3, "BRAND", 1),
+            record(4, "PRODUCT", 9),
+        ]
+        .iter()
+        .map(|r| Rule::parse(r).unwrap())
+        .collect();
+        let ctx = at("2026-06-01T12:00:00Z");
+        assert_eq!(choose(&rules, None, &ctx).unwrap().rule_id, 4);
+        assert_eq!(choose(&rules[..3], None, &ctx).unwrap().rule_id, 3);
+        assert_eq!(choose(&rules[..1], None, &ctx).unwrap().scope, RuleScope::Global);
+        assert_eq!(choose(&[], None, &ctx), None);
+    }
+
+    #[test]
+    fn link_types_are_separate() {
+        let mut recall = record(1, "PRODUCT", 0);
+        recall.link_type = Some("gs1:recallStatus".into());
+        let rules =
+            vec![Rule::parse(&recall).unwrap(), Rule::parse(&record(2, "GLOBAL", 0)).unwrap()];
+        let ctx = at("2026-06-01T12:00:00Z");
+        assert_eq!(
+            choose(&rules, None, &ctx).unwrap().rule_id,
+            2,
+            "the default link ignores typed rules"
+        );
+        assert_eq!(choose(&rules, Some("gs1:recallStatus"), &ctx).unwrap().rule_id, 1);
+        assert_eq!(choose(&rules, Some("gs1:pip"), &ctx), None);
+    }
+
+    #[test]
+    fn dead_urls_skip_or_fall_back() {
+        let mut skip = record(1, "PRODUCT", 0);
+        skip.url_status = "dead".into();
+        skip.on_custom_url_dead = "SKIP_RULE".into();
+        let mut fallback = record(2, "PRODUCT", 1);
+        fallback.url_status = "dead".into();
+        let ctx = at("2026-06-01T12:00:00Z");
+        let rules = vec![Rule::parse(&skip).unwrap(), Rule::parse(&fallback).unwrap()];
+        let d = choose(&rules, None, &ctx).unwrap();
+        assert_eq!(
+            (d.rule_id, d.destination, d.custom_url),
+            (2, DestinationType::HostedPage, None)
+        );
+        let mut alive = record(3, "PRODUCT", 0);
+        alive.url_status = "unknown".into();
+        let d = choose(&[Rule::parse(&alive).unwrap()], None, &ctx).unwrap();
+        assert_eq!(
+            d.custom_url.as_deref(),
+            Some("https://brand.example/3"),
+            "unchecked URLs are followed"
+        );
+    }
+
+    #[test]
+    fn absolute_window_is_half_open() {
+        let mut r = record(1, "PRODUCT", 0);
+        r.starts_at = Some("2026-03-01T00:00:00Z".into());
+        r.ends_at = Some("2026-04-01T00:00:00Z".into());
+        assert!(!holds(r.clone(), &at("2026-02-28T23:59:59Z")));
+        assert!(holds(r.clone(), &at("2026-03-01T00:00:00Z")));
+        assert!(holds(r.clone(), &at("2026-03-31T23:59:59Z")));
+        assert!(!holds(r, &at("2026-04-01T00:00:00Z")));
+    }
+
+    #[test]
+    fn annual_window_wraps_the_year_in_the_rules_zone() {
+        let mut r = record(1, "PRODUCT", 0);
+        r.annual_start = Some("12-01".into());
+        r.annual_end = Some("01-15".into());
+        assert!(holds(r.clone(), &at("2026-12-24T12:00:00Z")));
+        assert!(holds(r.clone(), &at("2027-01-15T12:00:00Z")));
+        assert!(!holds(r.clone(), &at("2027-01-16T12:00:00Z")));
+        assert!(!holds(r.clone(), &at("2026-11-30T12:00:00Z")));
+        // 30 Nov 23:30 UTC is already 1 Dec in Tokyo.
+        r.time_zone = Some("Asia/Tokyo".into());
+        assert!(holds(r, &at("2026-11-30T23:30:00Z")));
+        let mut summer = record(2, "PRODUCT", 0);
+        summer.annual_start = Some("06-01".into());
+        summer.annual_end = Some("08-31".into());
+        assert!(holds(summer.clone(), &at("2026-07-04T00:00:00Z")));
+        assert!(!holds(summer, &at("2026-12-04T00:00:00Z")));
+    }
+
+    #[test]
+    fn days_and_hours_in_a_named_zone() {
+        // Weekdays 09:00–17:00 in New York.
+        let mut r = record(1, "PRODUCT", 0);
+        r.days_of_week = Some(0b001_1111);
+        r.time_start = Some("09:00".into());
+        r.time_end = Some("17:00".into());
+        r.time_zone = Some("America/New_York".into());
+        // Monday 2026-06-01 14:00 UTC = 10:00 EDT.
+        assert!(holds(r.clone(), &at("2026-06-01T14:00:00Z")));
+        // 21:30 UTC = 17:30 EDT: after hours.
+        assert!(!holds(r.clone(), &at("2026-06-01T21:30:00Z")));
+        // Saturday.
+        assert!(!holds(r.clone(), &at("2026-06-06T14:00:00Z")));
+        // Tuesday 02:00 UTC is still Monday 22:00 in New York, after hours; a night window
+        // that wraps midnight includes it.
+        r.time_start = Some("22:00".into());
+        r.time_end = Some("06:00".into());
+        assert!(holds(r.clone(), &at("2026-06-02T02:00:00Z")));
+        assert!(!holds(r, &at("2026-06-02T12:00:00Z")));
+    }
+
+    #[test]
+    fn countries_and_languages() {
+        let mut r = record(1, "PRODUCT", 0);
+        r.countries = Some(r#"["us","CA"]"#.into());
+        let t: Timestamp = "2026-06-01T12:00:00Z".parse().unwrap();
+        let ctx = |c: Option<&str>, al: Option<&str>| RequestContext::from_request(t, c, al);
+        assert!(holds(r.clone(), &ctx(Some("ca"), None)));
+        assert!(
+            !holds(r.clone(), &ctx(Some("FR"), Some("en-US"))),
+            "the header wins over the language"
+        );
+        assert!(
+            holds(r.clone(), &ctx(None, Some("fr-CA,fr;q=0.8"))),
+            "region from Accept-Language"
+        );
+        assert!(!holds(r, &ctx(None, Some("en"))), "no country known: no match");
+        let mut l = record(2, "PRODUCT", 0);
+        l.languages = Some(r#"["pt","fr-CA"]"#.into());
+        assert!(holds(l.clone(), &ctx(None, Some("pt-BR"))));
+        assert!(holds(l.clone(), &ctx(None, Some("de;q=0.9, fr-CA;q=0.5"))));
+        assert!(!holds(l.clone(), &ctx(None, Some("fr-FR"))));
+        assert!(!holds(l.clone(), &ctx(None, Some("pt;q=0"))), "q=0 means not acceptable");
+        assert!(!holds(l, &ctx(None, None)));
+    }
+
+    #[test]
+    fn accept_language_is_ordered_by_quality() {
+        let t: Timestamp = "2026-06-01T12:00:00Z".parse().unwrap();
+        let c = RequestContext::from_request(t, None, Some("fr;q=0.5, en-GB, de;q=0.9, *;q=0.1"));
+        assert_eq!(c.languages, ["en-gb", "de", "fr"]);
+        assert_eq!(c.country.as_deref(), Some("GB"));
+    }
+
+    #[test]
+    fn broken_rules_are_reported() {
+        let mut r = record(7, "PRODUCT", 0);
+        r.time_zone = Some("Mars/Olympus".into());
+        let e = Rule::parse(&r).unwrap_err();
+        assert_eq!(e.id, 7);
+        assert!(e.reason.contains("Mars/Olympus"), "{e}");
+    }
+}
