@@ -158,3 +158,149 @@ impl Catalog {
         self.resolve(&ResolveKey { link_type, ..ResolveKey::gtin(gtin) }).await
     }
 }
+
+/// One link of a linkset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinksetLink {
+    /// The link type.
+    pub link_type: LinkType,
+    /// Target.
+    pub href: String,
+    /// Human-readable title.
+    pub title: String,
+}
+
+/// The links of one level (serial, batch or product) of a linkset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinksetLevel {
+    /// The level's Digital Link path (`/01/…`), the anchor without the site URL.
+    pub path: String,
+    /// `gs1:defaultLink` first, then the typed links.
+    pub links: Vec<LinksetLink>,
+}
+
+/// A linkset: the product's name and one entry per level, most specific first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Linkset {
+    /// The item description (the product name, or the GTIN when the catalog lacks it).
+    pub item_description: String,
+    /// Levels, the request's own first, up to the GTIN.
+    pub levels: Vec<LinksetLevel>,
+    /// Whether the catalog has the product.
+    pub product_found: bool,
+}
+
+/// A title for a link type: `gs1:recallStatus` → "Recall status".
+pub fn link_type_title(lt: LinkType) -> String {
+    let curie = lt.curie();
+    let term = curie.trim_start_matches("gs1:");
+    let mut out = String::with_capacity(term.len() + 4);
+    for (i, c) in term.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+            out.push(c.to_ascii_lowercase());
+        } else if i == 0 {
+            out.push(c.to_ascii_uppercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Catalog {
+    /// The linkset of a key (GS1 Resolver 2.9–2.11): for each level from the request's own up
+    /// to the GTIN, the default link and one link per link type a rule offers there, chosen
+    /// by the same engine as redirects for this request, plus the hosted page as `gs1:pip`
+    /// when no rule names another.
+    pub async fn linkset(
+        &self,
+        key: &ResolveKey,
+        ctx: &RequestContext,
+    ) -> Result<Linkset, ServiceError> {
+        let (product, records) = tokio::try_join!(
+            self.store().product(key.gtin),
+            self.store().rules_for(key.gtin, key.batch.as_deref(), key.serial.as_deref()),
+        )?;
+        let rules: Vec<Rule> = records.iter().filter_map(|r| Rule::parse(r).ok()).collect();
+        let mut levels_keys = vec![(key.batch.clone(), key.serial.clone(), 0u8)];
+        if key.serial.is_some() {
+            levels_keys[0].2 = crate::rules::specificity(RuleScope::Serial);
+            if key.batch.is_some() {
+                levels_keys.push((
+                    key.batch.clone(),
+                    None,
+                    crate::rules::specificity(RuleScope::Batch),
+                ));
+            }
+        } else if key.batch.is_some() {
+            levels_keys[0].2 = crate::rules::specificity(RuleScope::Batch);
+        } else {
+            levels_keys[0].2 = crate::rules::specificity(RuleScope::Product);
+        }
+        if key.batch.is_some() || key.serial.is_some() {
+            levels_keys.push((None, None, crate::rules::specificity(RuleScope::Product)));
+        }
+        let mut types: Vec<String> = rules.iter().filter_map(|r| r.link_type.clone()).collect();
+        types.sort();
+        types.dedup();
+        let mut levels = Vec::with_capacity(levels_keys.len());
+        for (batch, serial, level) in levels_keys {
+            let mut b = DigitalLink::builder(key.gtin);
+            if let Some(v) = &batch {
+                b = b.batch(v.clone());
+            }
+            if let Some(v) = &serial {
+                b = b.serial(v.clone());
+            }
+            let link = b.build().unwrap_or_else(|_| DigitalLink::new(key.gtin));
+            let hosted = link.to_uri(self.site_url());
+            let here: Vec<Rule> = rules
+                .iter()
+                .filter(|r| {
+                    crate::rules::specificity(r.scope) >= level
+                        && match r.scope {
+                            RuleScope::Serial => serial.is_some(),
+                            RuleScope::Batch => batch.is_some(),
+                            _ => true,
+                        }
+                })
+                .cloned()
+                .collect();
+            let target = |link_type: Option<&str>| {
+                choose(&here, link_type, ctx)
+                    .map(|d| d.custom_url.unwrap_or_else(|| hosted.clone()))
+            };
+            let name =
+                product.as_ref().map_or_else(|| key.gtin.as_str().to_owned(), |p| p.name.clone());
+            let mut links = vec![LinksetLink {
+                link_type: LinkType::DEFAULT_LINK,
+                href: target(None).unwrap_or_else(|| hosted.clone()),
+                title: name.clone(),
+            }];
+            for t in &types {
+                let Ok(lt) = LinkType::parse(t) else { continue };
+                if let Some(href) = target(Some(t)) {
+                    links.push(LinksetLink { link_type: lt, href, title: link_type_title(lt) });
+                }
+            }
+            if !links.iter().any(|l| l.link_type == LinkType::PIP) {
+                // The hosted page itself; `linkType=gs1:pip` reaches it even when the
+                // default link goes elsewhere.
+                links.push(LinksetLink {
+                    link_type: LinkType::PIP,
+                    href: format!("{hosted}?linkType=gs1:pip"),
+                    title: format!("{name}: product information"),
+                });
+            }
+            levels.push(LinksetLevel { path: link.path(), links });
+        }
+        Ok(Linkset {
+            item_description: product
+                .as_ref()
+                .map_or_else(|| format!("GTIN {}", key.gtin.as_str()), |p| p.name.clone()),
+            levels,
+            product_found: product.is_some(),
+        })
+    }
+}

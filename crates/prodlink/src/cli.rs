@@ -164,6 +164,12 @@ pub struct ServeArgs {
           value_parser = BoolishValueParser::new())]
     pub trust_forwarded_for: Option<bool>,
 
+    /// A request header carrying the client's country as an ISO 3166-1 alpha-2 code (e.g.
+    /// CF-IPCountry behind Cloudflare), for resolver rules with countries; without it the
+    /// region of Accept-Language stands in.
+    #[arg(long, env = "PRODLINK_COUNTRY_HEADER", value_name = "HEADER")]
+    pub country_header: Option<String>,
+
     /// Testing only: fetch client metadata documents over plain http.
     #[arg(long, env = "PRODLINK_CIMD_ALLOW_HTTP", hide = true, num_args = 0..=1,
           default_missing_value = "true", value_parser = BoolishValueParser::new())]

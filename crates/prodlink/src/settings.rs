@@ -54,6 +54,8 @@ pub struct FileSettings {
     pub rate_limit_client: Option<u32>,
     /// `trust_forwarded_for`
     pub trust_forwarded_for: Option<bool>,
+    /// `country_header`
+    pub country_header: Option<String>,
     /// `[[clients]]`: pre-registered OAuth clients, created or updated at start.
     #[serde(default)]
     pub clients: Vec<ClientSettings>,
@@ -126,6 +128,8 @@ pub struct ServeSettings {
     pub rate_limits: web::security::RateLimits,
     /// Trust X-Forwarded-For.
     pub trust_forwarded_for: bool,
+    /// The country header for resolver rules.
+    pub country_header: Option<String>,
     /// Metadata-document fetch rules (tests relax them).
     pub fetch_policy: auth::cimd::FetchPolicy,
 }

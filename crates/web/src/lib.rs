@@ -8,11 +8,13 @@
 //! Surfaces stay thin: parse input, call one `catalog` service function, shape the output.
 
 pub mod health;
+pub mod hosted;
 pub mod mcp_http;
 pub mod metrics;
 pub mod oauth;
 pub mod pages;
 pub mod problem;
+pub mod resolver;
 pub mod security;
 
 use std::future::Future;
@@ -47,6 +49,9 @@ pub struct HttpSettings {
     pub rate_limits: security::RateLimits,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// A request header carrying the client's country (e.g. `CF-IPCountry`), for resolver
+    /// rules with countries; without it the `Accept-Language` region stands in.
+    pub country_header: Option<String>,
 }
 
 impl Default for HttpSettings {
@@ -56,6 +61,7 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(30),
             rate_limits: security::RateLimits::default(),
             trust_forwarded_for: false,
+            country_header: None,
         }
     }
 }
@@ -164,6 +170,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .merge(oauth::routes())
         .merge(pages::routes())
+        .merge(resolver::routes())
         .fallback(problem::not_found)
         .with_state(state.clone())
         // Layers wrap inside-out: the last added runs first. Errors produced by the layers

@@ -67,6 +67,11 @@ fn resolve(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow::Resu
         },
         trust_forwarded_for: args.trust_forwarded_for.or(file.trust_forwarded_for).unwrap_or(false),
         fetch_policy,
+        country_header: args
+            .country_header
+            .or(file.country_header.clone())
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty()),
     })
 }
 
@@ -135,6 +140,7 @@ pub async fn run(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow
             request_timeout: s.request_timeout,
             rate_limits: s.rate_limits,
             trust_forwarded_for: s.trust_forwarded_for,
+            country_header: s.country_header.clone(),
         },
         model,
     );

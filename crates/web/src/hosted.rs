@@ -1,0 +1,237 @@
+//! The hosted product page (SPEC §5): what a shopper sees after scanning when the brand chose
+//! prodlink's page. Server-rendered HTML, no JavaScript, mobile-first, with landmarks, one
+//! `h1`, alt text, `lang`, inline CSS; schema.org `Product` JSON-LD and Open Graph tags so
+//! links preview well; an ETag so repeat visits get 304; a friendly 404 page for products the
+//! catalog does not have.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use catalog::model::LabelFormat;
+use catalog::service::ProductDetailOutput;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde_json::json;
+use sha2::Digest as _;
+
+use crate::AppState;
+
+const CSS: &str = "\
+:root{color-scheme:light dark;--fg:#1f2328;--muted:#57606a;--line:#d0d7de;--bg:#fff;--accent:#0b57d0}
+@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9da7b3;--line:#30363d;--bg:#0d1117;--accent:#6ea8fe}}
+*{box-sizing:border-box}body{margin:0;font:16px/1.55 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+header,main,footer{max-width:46rem;margin:0 auto;padding:1rem}
+header{border-bottom:1px solid var(--line);font-weight:600}
+h1{font-size:1.6rem;line-height:1.25;margin:.5rem 0}
+h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
+.brand{color:var(--muted);margin:0}
+.hero{display:grid;gap:1rem}
+@media (min-width:40rem){.hero{grid-template-columns:14rem 1fr;align-items:start}}
+.hero img{width:100%;max-width:14rem;height:auto;border-radius:.5rem;background:#fff}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .25rem;border-bottom:1px solid var(--line)}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dt{color:var(--muted)}dd{margin:0}
+footer{color:var(--muted);font-size:.875rem;border-top:1px solid var(--line)}
+a{color:var(--accent)}
+";
+
+fn label_basis(f: LabelFormat) -> &'static str {
+    match f {
+        LabelFormat::Per100g => "per 100 g",
+        LabelFormat::Per100ml => "per 100 ml",
+        LabelFormat::PerServing | LabelFormat::UsFda => "per serving",
+    }
+}
+
+fn amount(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn shell(title: &str, head_extra: Markup, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(CSS)) }
+                (head_extra)
+            }
+            body {
+                header { "prodlink" }
+                main id="main" { (body) }
+                footer {
+                    p { "Product data: Open Food Facts contributors (ODbL) and the brand. Served by prodlink." }
+                }
+            }
+        }
+    }
+}
+
+fn respond(status: StatusCode, markup: Markup, head: bool, etag: Option<String>) -> Response {
+    let body = markup.into_string();
+    let len = body.len();
+    let mut r = Response::new(if head { Body::empty() } else { Body::from(body) });
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; base-uri 'none'; form-action 'none'"),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        h.insert(header::ETAG, tag);
+    }
+    r
+}
+
+/// The page for a GTIN: 200 with the product, 404 (a friendly page) without.
+pub async fn page(state: &AppState, gtin: gs1::Gtin14, head: bool) -> Response {
+    page_if_changed(state, gtin, head, None).await
+}
+
+/// Like [`page`], answering 304 when `if_none_match` names the current ETag.
+pub async fn page_if_changed(
+    state: &AppState,
+    gtin: gs1::Gtin14,
+    head: bool,
+    if_none_match: Option<&str>,
+) -> Response {
+    let detail = match state.catalog().get_product_detail(gtin.as_str()).await {
+        Ok(d) => d,
+        Err(e) => {
+            return crate::problem::problem(
+                state.catalog().site_url(),
+                e.code(),
+                &e.public_detail(),
+            );
+        }
+    };
+    let Some(p) = &detail.product else {
+        let body = html! {
+            h1 { "We don't know this product yet" }
+            p { "The code you scanned (GTIN " code { (gtin.as_str()) } ") is valid, but this catalog has no information about it." }
+            p { "Check the package for the brand's website, or try again later." }
+        };
+        return respond(
+            StatusCode::NOT_FOUND,
+            shell("Product not found", html! {}, body),
+            head,
+            None,
+        );
+    };
+    let markup = render(state, &detail, p);
+    let body = markup.into_string();
+    let etag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(body.as_bytes()))[..20]);
+    if if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return r;
+    }
+    respond(StatusCode::OK, PreEscaped(body), head, Some(etag))
+}
+
+fn render(
+    state: &AppState,
+    d: &ProductDetailOutput,
+    p: &catalog::service::ProductSummary,
+) -> Markup {
+    let site = state.catalog().site_url();
+    let url = format!("{site}/01/{}", p.gtin);
+    let image = d.images.first().map(|i| i.url.clone()).or_else(|| p.image_url.clone());
+    let title = match &p.brand {
+        Some(b) => format!("{} — {b}", p.name),
+        None => p.name.clone(),
+    };
+    let mut ld = json!({
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": p.name,
+        "gtin": p.gtin,
+        "url": url,
+    });
+    if let Some(b) = &p.brand {
+        ld["brand"] = json!({"@type": "Brand", "name": b});
+    }
+    if let Some(desc) = &p.description {
+        ld["description"] = json!(desc);
+    }
+    if let Some(img) = &image {
+        ld["image"] = json!(img);
+    }
+    // `</` cannot end the script element early once escaped.
+    let ld_text = ld.to_string().replace("</", "<\\/");
+    let description =
+        p.description.clone().unwrap_or_else(|| format!("{} — product information", p.name));
+    let head_extra = html! {
+        meta name="description" content=(description);
+        link rel="canonical" href=(url);
+        meta property="og:type" content="product";
+        meta property="og:title" content=(title);
+        meta property="og:description" content=(description);
+        meta property="og:url" content=(url);
+        @if let Some(img) = &image { meta property="og:image" content=(img); }
+        script type="application/ld+json" { (PreEscaped(ld_text)) }
+    };
+    let body = html! {
+        article {
+            div.hero {
+                @if let Some(img) = &image {
+                    img src=(img) alt=(format!("Package of {}", p.name)) width="224" height="224" loading="eager";
+                }
+                div {
+                    @if let Some(b) = &p.brand { p.brand { (b) } }
+                    h1 { (p.name) }
+                    @if let Some(desc) = &p.description { p { (desc) } }
+                    dl {
+                        dt { "GTIN" } dd { code { (p.gtin) } }
+                        @if let Some(n) = &p.net_content { dt { "Net content" } dd { (n) } }
+                        @if let Some(c) = &p.category { dt { "Category" } dd { (c) } }
+                        @if let Some(c) = &p.country_of_origin { dt { "Origin" } dd { (c) } }
+                    }
+                }
+            }
+            @if !d.ingredients.is_empty() {
+                section aria-labelledby="ingredients" {
+                    h2 #ingredients { "Ingredients" }
+                    p {
+                        @for (i, ing) in d.ingredients.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            (ing.name)
+                            @if let Some(pct) = ing.percentage_of_weight { " (" (amount(pct)) " %)" }
+                        }
+                    }
+                }
+            }
+            @if let Some(n) = &d.nutrition {
+                section aria-labelledby="nutrition" {
+                    h2 #nutrition { "Nutrition " span.brand { (label_basis(n.label_format)) } }
+                    table {
+                        caption.brand style="text-align:left" {
+                            @if let Some(s) = &n.serving_size { "Serving size " (s) }
+                        }
+                        thead { tr { th scope="col" { "Nutrient" } th scope="col" class="num" { "Amount" } th scope="col" class="num" { "% DV" } } }
+                        tbody {
+                            @for x in &n.nutrients {
+                                tr {
+                                    th scope="row" { (x.name) }
+                                    td.num { (amount(x.amount)) " " (x.unit) }
+                                    td.num { @if let Some(dv) = x.daily_value_pct { (amount(dv)) " %" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    shell(&title, head_extra, body)
+}
