@@ -165,6 +165,13 @@ impl CatalogStore for CachedStore {
         self.inner.user_id_by_email(email).await
     }
 
+    async fn upsert_rules(
+        &self,
+        batch: &[crate::model::RuleWrite],
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.inner.upsert_rules(batch).await
+    }
+
     async fn rules_for(
         &self,
         gtin: Gtin14,

@@ -466,6 +466,73 @@ pub struct StoreWrite {
     pub metadata: MetadataPatch,
 }
 
+/// What a resolver rule applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum RuleTarget {
+    /// One serialized item of a product.
+    Serial(Gtin14, String),
+    /// One batch/lot of a product.
+    Batch(Gtin14, String),
+    /// One product.
+    Product(Gtin14),
+    /// Every product of a brand, by name.
+    Brand(String),
+    /// Every product of an organization's brands, by name.
+    Organization(String),
+    /// Everything.
+    Global,
+}
+
+impl RuleTarget {
+    /// The scope name stored with the rule.
+    pub fn scope(&self) -> &'static str {
+        match self {
+            Self::Serial(..) => "SERIAL",
+            Self::Batch(..) => "BATCH",
+            Self::Product(_) => "PRODUCT",
+            Self::Brand(_) => "BRAND",
+            Self::Organization(_) => "ORGANIZATION",
+            Self::Global => "GLOBAL",
+        }
+    }
+}
+
+/// A resolver rule to create or update, keyed by target and `order_index` (all fields checked
+/// by the importer; the database checks them again).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleWrite {
+    /// What it applies to.
+    pub target: RuleTarget,
+    /// Position within its scope.
+    pub order_index: u32,
+    /// Whether it takes part.
+    pub enabled: bool,
+    /// Link type CURIE; `None` = the default link.
+    pub link_type: Option<String>,
+    /// The brand's URL (`CUSTOM_URL`), or `None` for the hosted page.
+    pub custom_url: Option<String>,
+    /// `SKIP_RULE` or `FALLBACK_TO_HOSTED`.
+    pub on_custom_url_dead: String,
+    /// RFC 3339 start.
+    pub starts_at: Option<String>,
+    /// RFC 3339 end (exclusive).
+    pub ends_at: Option<String>,
+    /// Annual window `MM-DD`…`MM-DD`.
+    pub annual: Option<(String, String)>,
+    /// ISO weekdays as bits (Monday = 1 … Sunday = 64).
+    pub days_of_week: Option<u8>,
+    /// Daily window `HH:MM`…`HH:MM`.
+    pub daily: Option<(String, String)>,
+    /// IANA time zone.
+    pub time_zone: Option<String>,
+    /// ISO 3166-1 alpha-2 codes.
+    pub countries: Option<Vec<String>>,
+    /// Language tags.
+    pub languages: Option<Vec<String>>,
+    /// Metadata.
+    pub metadata: MetadataPatch,
+}
+
 /// An offer to create or update, keyed by product and store.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OfferWrite {

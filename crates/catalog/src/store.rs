@@ -112,6 +112,12 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// The id of an enabled user by email (case-insensitive), for acting as that user.
     async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError>;
 
+    /// Creates or updates resolver rules; one outcome per input, in order.
+    async fn upsert_rules(
+        &self,
+        batch: &[crate::model::RuleWrite],
+    ) -> Result<Vec<WriteOutcome>, StoreError>;
+
     /// The enabled resolver rules that can apply to a GTIN (with its batch and serial, when
     /// given): its serial, batch and product rules, its brand's and organization's, and the
     /// global ones. The order is not significant ([`crate::rules::choose`] orders them).

@@ -453,3 +453,126 @@ async fn an_interrupted_demo_load_is_finished_and_user_data_is_left_alone() {
     assert!(matches!(d, DemoDecision::CatalogNotEmpty));
     assert_eq!(other.store.counts().await.unwrap().products, 1);
 }
+
+#[tokio::test]
+async fn rules_import_checks_every_field_and_reimports_as_unchanged() {
+    use catalog::resolve::{ResolveKey, RuleScope};
+    use catalog::rules::RequestContext;
+    let db = TestDb::new().await;
+    let mut p = product("09506000134352", "Demo cereal");
+    p.brand = catalog::model::Patch::Set("Acme".into());
+    db.store.upsert_products(&[p]).await.unwrap();
+    let f = db.path("rules.jsonl");
+    let good = [
+        r#"{"scope":"PRODUCT","gtin":"9506000134352","custom_url":"https://acme.example/cereal"}"#,
+        r#"{"scope":"BATCH","gtin":"09506000134352","batch":"LOT-9","link_type":"gs1:recallStatus","custom_url":"https://acme.example/recall","starts_at":"2026-01-01T00:00:00Z","ends_at":"2027-01-01T00:00:00Z"}"#,
+        r#"{"scope":"BRAND","brand":"ACME","order_index":2,"custom_url":"https://acme.example/winter","annual_start":"12-01","annual_end":"01-15","days_of_week":["mon","fri"],"time_start":"09:00","time_end":"17:00","time_zone":"America/New_York","countries":["us","CA"],"languages":["en","fr-ca"],"on_custom_url_dead":"SKIP_RULE"}"#,
+        r#"{"scope":"GLOBAL","destination_type":"HOSTED_PAGE"}"#,
+    ];
+    let bad = [
+        (r#"{"scope":"PRODUCT","gtin":"9506000134353","custom_url":"https://x.example"}"#, "gtin"),
+        (r#"{"scope":"PLANET","custom_url":"https://x.example"}"#, "scope"),
+        (
+            r#"{"scope":"BATCH","gtin":"09506000134352","custom_url":"https://x.example"}"#,
+            "batch: required",
+        ),
+        (
+            r#"{"scope":"PRODUCT","gtin":"09506000134352","batch":"L1","custom_url":"https://x.example"}"#,
+            "batch: not allowed",
+        ),
+        (
+            r#"{"scope":"PRODUCT","gtin":"09506000134352","link_type":"gs1:nosuchlt","custom_url":"https://x.example"}"#,
+            "link_type",
+        ),
+        (
+            r#"{"scope":"PRODUCT","gtin":"09506000134352","destination_type":"CUSTOM_URL"}"#,
+            "custom_url: required",
+        ),
+        (
+            r#"{"scope":"PRODUCT","gtin":"09506000134352","custom_url":"ftp://x.example"}"#,
+            "custom_url",
+        ),
+        (
+            r#"{"scope":"PRODUCT","gtin":"09506000134352","order_index":1,"annual_start":"13-01","annual_end":"01-15"}"#,
+            "annual_start",
+        ),
+        (
+            r#"{"scope":"PRODUCT","gtin":"09506000134352","order_index":1,"time_start":"09:00","time_end":"17:00"}"#,
+            "time_zone: required",
+        ),
+        (
+            r#"{"scope":"PRODUCT","gtin":"09506000134352","order_index":1,"time_zone":"Mars/Olympus"}"#,
+            "time_zone",
+        ),
+        (
+            r#"{"scope":"PRODUCT","gtin":"09506000134352","order_index":1,"days_of_week":["someday"]}"#,
+            "days_of_week",
+        ),
+        (
+            r#"{"scope":"PRODUCT","gtin":"09506000134352","order_index":1,"countries":["XX"]}"#,
+            "countries",
+        ),
+        (
+            r#"{"scope":"PRODUCT","gtin":"09506000134352","order_index":1,"starts_at":"2027-01-01T00:00:00Z","ends_at":"2026-01-01T00:00:00Z"}"#,
+            "ends_at",
+        ),
+        (
+            r#"{"scope":"BRAND","brand":"Nobody","custom_url":"https://x.example"}"#,
+            "no brand named",
+        ),
+        (
+            r#"{"scope":"ORGANIZATION","organization":"Nobody Inc","custom_url":"https://x.example"}"#,
+            "no organization",
+        ),
+    ];
+    let text: String =
+        good.iter().copied().chain(bad.iter().map(|(l, _)| *l)).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&f, &text).unwrap();
+    let r = import_path(&db.store, ImportKind::Rules, &f, db.dir.path()).await;
+    assert_eq!(
+        (r.rows, r.accepted, r.rejected),
+        (good.len() as u64 + bad.len() as u64, good.len() as u64, bad.len() as u64),
+        "{r:?}"
+    );
+    let rejects = rejects_lines(&r);
+    assert_eq!(rejects.len(), bad.len());
+    for (row, (_, needle)) in rejects.iter().zip(bad.iter()) {
+        assert!(row[2].contains(needle), "expected {needle:?} in {:?}", row[2]);
+    }
+    // Re-import: nothing changes; then one rule changes.
+    let again = import_path(&db.store, ImportKind::Rules, &f, db.dir.path()).await;
+    assert_eq!(
+        (again.accepted, again.updated, again.unchanged),
+        (0, 0, good.len() as u64),
+        "{again:?}"
+    );
+    std::fs::write(&f, good[0].replace("cereal\"", "cereal-2\"") + "\n").unwrap();
+    let changed = import_path(&db.store, ImportKind::Rules, &f, db.dir.path()).await;
+    assert_eq!(changed.updated, 1, "{changed:?}");
+
+    // The imported rules drive resolution.
+    let c = Catalog::new(Arc::clone(&db.store), "https://prodlink.example");
+    let ctx = RequestContext::at("2026-06-01T12:00:00Z".parse().unwrap());
+    let r =
+        c.resolve_rules(&ResolveKey::gtin(gtin("09506000134352")), &ctx).await.unwrap().unwrap();
+    assert_eq!(
+        (r.matched_rule_scope, r.destination_url.as_str()),
+        (Some(RuleScope::Product), "https://acme.example/cereal-2")
+    );
+    let recall = ResolveKey {
+        batch: Some("LOT-9".into()),
+        link_type: Some(gs1::LinkType::parse("gs1:recallStatus").unwrap()),
+        ..ResolveKey::gtin(gtin("09506000134352"))
+    };
+    assert_eq!(
+        c.resolve_rules(&recall, &ctx).await.unwrap().unwrap().destination_url,
+        "https://acme.example/recall"
+    );
+    // Stored in canonical form: brand rule weekdays as bits, countries upper-case.
+    let (days, countries): (i64, String) =
+        sqlx::query_as("SELECT days_of_week, countries FROM resolver_rules WHERE scope = 'BRAND'")
+            .fetch_one(db.sqlite.pool())
+            .await
+            .unwrap();
+    assert_eq!((days, countries.as_str()), (1 | 16, r#"["US","CA"]"#));
+}

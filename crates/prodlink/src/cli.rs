@@ -240,6 +240,11 @@ pub enum ImportCommand {
     Offers(ImportArgs),
     /// prodlink catalog JSONL: one product, store or offer object per line.
     Catalog(ImportArgs),
+    /// Resolver rules JSONL: scope (SERIAL, BATCH, PRODUCT, BRAND, ORGANIZATION, GLOBAL) with
+    /// gtin/batch/serial/brand/organization, order_index, link_type, destination_type,
+    /// custom_url, on_custom_url_dead and criteria (starts_at, ends_at, annual_start,
+    /// annual_end, days_of_week, time_start, time_end, time_zone, countries, languages).
+    Rules(ImportArgs),
 }
 
 /// Flags shared by the importers.

@@ -13,6 +13,7 @@ pub mod ingredients;
 pub mod off;
 pub mod offers;
 mod records;
+pub mod rules;
 pub mod source;
 pub mod stores;
 
@@ -44,6 +45,8 @@ pub enum ImportKind {
     Offers,
     /// prodlink's own catalog JSONL (products, stores and offers, one object per line).
     Catalog,
+    /// Resolver rules JSONL.
+    Rules,
 }
 
 impl fmt::Display for ImportKind {
@@ -53,6 +56,7 @@ impl fmt::Display for ImportKind {
             Self::Stores => "stores",
             Self::Offers => "offers",
             Self::Catalog => "catalog",
+            Self::Rules => "rules",
         })
     }
 }
@@ -66,6 +70,8 @@ pub enum Write {
     Store(Box<StoreWrite>),
     /// An offer.
     Offer(Box<OfferWrite>),
+    /// A resolver rule.
+    Rule(Box<crate::model::RuleWrite>),
 }
 
 /// Where a parsed row came from, for reports.
@@ -442,6 +448,7 @@ enum Pending {
     Products(Vec<ProductWrite>),
     Stores(Vec<StoreWrite>),
     Offers(Vec<OfferWrite>),
+    Rules(Vec<crate::model::RuleWrite>),
 }
 
 impl Pending {
@@ -451,6 +458,7 @@ impl Pending {
             (Self::Products(_), Write::Product(_))
                 | (Self::Stores(_), Write::Store(_))
                 | (Self::Offers(_), Write::Offer(_))
+                | (Self::Rules(_), Write::Rule(_))
         )
     }
 
@@ -459,6 +467,7 @@ impl Pending {
             (Self::Products(v), Write::Product(p)) => v.push(*p),
             (Self::Stores(v), Write::Store(s)) => v.push(*s),
             (Self::Offers(v), Write::Offer(o)) => v.push(*o),
+            (Self::Rules(v), Write::Rule(r)) => v.push(*r),
             _ => {}
         }
     }
@@ -468,6 +477,7 @@ impl Pending {
             Self::Products(v) => store.upsert_products(v).await,
             Self::Stores(v) => store.upsert_stores(v).await,
             Self::Offers(v) => store.upsert_offers(v).await,
+            Self::Rules(v) => store.upsert_rules(v).await,
         }
     }
 
@@ -476,6 +486,7 @@ impl Pending {
             Write::Product(p) => Self::Products(vec![*p]),
             Write::Store(s) => Self::Stores(vec![*s]),
             Write::Offer(o) => Self::Offers(vec![*o]),
+            Write::Rule(r) => Self::Rules(vec![*r]),
         }
     }
 }
@@ -572,5 +583,6 @@ pub async fn import_source(
         ImportKind::Stores => run(store, source, files, progress, stores::parse).await,
         ImportKind::Offers => run(store, source, files, progress, offers::parse).await,
         ImportKind::Catalog => run(store, source, files, progress, catalog::parse).await,
+        ImportKind::Rules => run(store, source, files, progress, rules::parse).await,
     }
 }

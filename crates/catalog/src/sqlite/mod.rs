@@ -220,6 +220,13 @@ impl crate::store::CatalogStore for SqliteStore {
             .await?)
     }
 
+    async fn upsert_rules(
+        &self,
+        batch: &[crate::model::RuleWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        write::upsert_rules(&self.pool, batch).await
+    }
+
     async fn rules_for(
         &self,
         gtin: gs1::Gtin14,

@@ -935,3 +935,144 @@ async fn try_upsert_offers(
     tx.commit().await?;
     Ok(outcomes)
 }
+
+/// Creates or updates resolver rules, keyed by (scope, target, order_index); one outcome per
+/// rule. A BRAND or ORGANIZATION rule naming an unknown brand or organization is rejected.
+pub(super) async fn upsert_rules(
+    pool: &SqlitePool,
+    batch: &[crate::model::RuleWrite],
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    let mut out = Vec::with_capacity(batch.len());
+    for rule in batch {
+        match try_upsert_rule(pool, rule).await {
+            Ok(o) => out.push(o),
+            Err(e) if is_constraint_violation(&e) => {
+                out.push(WriteOutcome::Rejected(constraint_message(&e)))
+            }
+            Err(e) => return Err(StoreError::from(e)),
+        }
+    }
+    Ok(out)
+}
+
+async fn try_upsert_rule(
+    pool: &SqlitePool,
+    r: &crate::model::RuleWrite,
+) -> Result<WriteOutcome, sqlx::Error> {
+    use crate::model::RuleTarget;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let (gtin, qualifier, brand_id, org_id, key) = match &r.target {
+        RuleTarget::Serial(g, s) => (
+            Some(g.as_str().to_owned()),
+            Some(s.clone()),
+            None,
+            None,
+            format!("{}/21/{s}", g.as_str()),
+        ),
+        RuleTarget::Batch(g, b) => (
+            Some(g.as_str().to_owned()),
+            Some(b.clone()),
+            None,
+            None,
+            format!("{}/10/{b}", g.as_str()),
+        ),
+        RuleTarget::Product(g) => {
+            (Some(g.as_str().to_owned()), None, None, None, g.as_str().to_owned())
+        }
+        RuleTarget::Brand(name) => {
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM brands WHERE name_key = ?")
+                .bind(crate::model::fold_name(name))
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(id) = id else {
+                return Ok(WriteOutcome::Rejected(format!(
+                    "brand: no brand named {name:?} in the catalog"
+                )));
+            };
+            (None, None, Some(id), None, format!("brand:{id}"))
+        }
+        RuleTarget::Organization(name) => {
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM organizations WHERE name = ?")
+                .bind(name.trim())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(id) = id else {
+                return Ok(WriteOutcome::Rejected(format!(
+                    "organization: no organization named {name:?}"
+                )));
+            };
+            (None, None, None, Some(id), format!("organization:{id}"))
+        }
+        RuleTarget::Global => (None, None, None, None, String::new()),
+    };
+    let scope = r.target.scope();
+    let existing: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM resolver_rules WHERE scope = ? AND scope_key = ? AND order_index = ?",
+    )
+    .bind(scope)
+    .bind(&key)
+    .bind(i64::from(r.order_index))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let now = now_rfc3339();
+    let list = |v: &Option<Vec<String>>| {
+        v.as_ref().map(|l| json_string_list(l.iter().map(String::as_str)))
+    };
+    let metadata = serde_json::to_string(&r.metadata.entries).unwrap_or_else(|_| "{}".into());
+    let changed = sqlx::query(
+        "INSERT INTO resolver_rules (scope, scope_gtin, scope_qualifier, brand_id, organization_id, scope_key, order_index, \
+             enabled, link_type, destination_type, custom_url, on_custom_url_dead, starts_at, ends_at, annual_start, annual_end, \
+             days_of_week, time_start, time_end, time_zone, countries, languages, metadata, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?24) \
+         ON CONFLICT(scope, scope_key, order_index) DO UPDATE SET \
+             enabled = excluded.enabled, link_type = excluded.link_type, destination_type = excluded.destination_type, \
+             custom_url = excluded.custom_url, on_custom_url_dead = excluded.on_custom_url_dead, starts_at = excluded.starts_at, \
+             ends_at = excluded.ends_at, annual_start = excluded.annual_start, annual_end = excluded.annual_end, \
+             days_of_week = excluded.days_of_week, time_start = excluded.time_start, time_end = excluded.time_end, \
+             time_zone = excluded.time_zone, countries = excluded.countries, languages = excluded.languages, \
+             metadata = excluded.metadata, updated_at = excluded.updated_at, \
+             url_status = CASE WHEN resolver_rules.custom_url IS excluded.custom_url THEN resolver_rules.url_status ELSE 'unknown' END, \
+             url_failures = CASE WHEN resolver_rules.custom_url IS excluded.custom_url THEN resolver_rules.url_failures ELSE 0 END \
+         WHERE resolver_rules.enabled IS NOT excluded.enabled OR resolver_rules.link_type IS NOT excluded.link_type \
+             OR resolver_rules.destination_type IS NOT excluded.destination_type OR resolver_rules.custom_url IS NOT excluded.custom_url \
+             OR resolver_rules.on_custom_url_dead IS NOT excluded.on_custom_url_dead OR resolver_rules.starts_at IS NOT excluded.starts_at \
+             OR resolver_rules.ends_at IS NOT excluded.ends_at OR resolver_rules.annual_start IS NOT excluded.annual_start \
+             OR resolver_rules.annual_end IS NOT excluded.annual_end OR resolver_rules.days_of_week IS NOT excluded.days_of_week \
+             OR resolver_rules.time_start IS NOT excluded.time_start OR resolver_rules.time_end IS NOT excluded.time_end \
+             OR resolver_rules.time_zone IS NOT excluded.time_zone OR resolver_rules.countries IS NOT excluded.countries \
+             OR resolver_rules.languages IS NOT excluded.languages OR resolver_rules.metadata IS NOT excluded.metadata",
+    )
+    .bind(scope)
+    .bind(gtin)
+    .bind(qualifier)
+    .bind(brand_id)
+    .bind(org_id)
+    .bind(&key)
+    .bind(i64::from(r.order_index))
+    .bind(i64::from(r.enabled))
+    .bind(&r.link_type)
+    .bind(if r.custom_url.is_some() { "CUSTOM_URL" } else { "HOSTED_PAGE" })
+    .bind(&r.custom_url)
+    .bind(&r.on_custom_url_dead)
+    .bind(&r.starts_at)
+    .bind(&r.ends_at)
+    .bind(r.annual.as_ref().map(|a| a.0.clone()))
+    .bind(r.annual.as_ref().map(|a| a.1.clone()))
+    .bind(r.days_of_week.map(i64::from))
+    .bind(r.daily.as_ref().map(|d| d.0.clone()))
+    .bind(r.daily.as_ref().map(|d| d.1.clone()))
+    .bind(&r.time_zone)
+    .bind(list(&r.countries))
+    .bind(list(&r.languages))
+    .bind(metadata)
+    .bind(&now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(match (existing, changed) {
+        (None, _) => WriteOutcome::Inserted,
+        (Some(_), 0) => WriteOutcome::Unchanged,
+        (Some(_), _) => WriteOutcome::Updated,
+    })
+}

@@ -35,6 +35,7 @@ pub async fn run(database: &str, what: ImportCommand, file: &FileSettings) -> an
         ImportCommand::Off(a) => (ImportKind::Off, a),
         ImportCommand::Stores(a) => (ImportKind::Stores, a),
         ImportCommand::Offers(a) => (ImportKind::Offers, a),
+        ImportCommand::Rules(a) => (ImportKind::Rules, a),
         ImportCommand::Catalog(a) => (ImportKind::Catalog, a),
     };
     let store = super::open_store(database).await?;
