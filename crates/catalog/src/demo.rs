@@ -98,6 +98,8 @@ pub struct DemoSources {
     pub off: Vec<Source>,
     /// The store list.
     pub stores: Source,
+    /// Resolver rules (JSONL) showing each rule feature, if any.
+    pub rules: Option<Source>,
 }
 
 /// What loading the demo did.
@@ -111,6 +113,8 @@ pub struct DemoReport {
     pub offers: u64,
     /// Offers refused by the store (should be 0).
     pub offers_rejected: u64,
+    /// The rule import, when the sources had rules.
+    pub rules: Option<ImportReport>,
 }
 
 /// `prodlink_meta` key recording the demo's state: `loading`, then `loaded`.
@@ -120,7 +124,7 @@ pub const DEMO_STATE_KEY: &str = "demo_catalog";
 #[derive(Debug, Clone)]
 pub enum DemoDecision {
     /// Loaded now (or finished a load an earlier process started).
-    Loaded(DemoReport),
+    Loaded(Box<DemoReport>),
     /// Loaded earlier.
     AlreadyLoaded,
     /// The catalog holds other data; the demo is not mixed into it.
@@ -147,7 +151,7 @@ pub async fn load_if_needed(
     store.set_meta(DEMO_STATE_KEY, "loading").await?;
     let report = load(Arc::clone(&store), sources(), progress).await?;
     store.set_meta(DEMO_STATE_KEY, "loaded").await?;
-    Ok(DemoDecision::Loaded(report))
+    Ok(DemoDecision::Loaded(Box::new(report)))
 }
 
 /// Loads the demo catalog: OFF products, stores, then generated offers.
@@ -186,6 +190,18 @@ pub async fn load(
                 _ => report.offers += 1,
             }
         }
+    }
+    if let Some(rules) = sources.rules {
+        report.rules = Some(
+            import::import_source(
+                Arc::clone(&store),
+                ImportKind::Rules,
+                rules,
+                ReportFiles::InMemory(20),
+                progress,
+            )
+            .await?,
+        );
     }
     Ok(report)
 }

@@ -260,6 +260,7 @@ async fn demo_catalog_loads_with_generated_offers() {
     let sources = catalog::demo::DemoSources {
         off: vec![Source::open(&demo_data("off-sample-1000.tsv.gz")).unwrap()],
         stores: Source::open(&demo_data("walmart-stores.csv.gz")).unwrap(),
+        rules: None,
     };
     let r = catalog::demo::load(Arc::clone(&db.store), sources, &NoProgress).await.unwrap();
     assert_eq!(r.offers_rejected, 0);
@@ -431,6 +432,7 @@ async fn an_interrupted_demo_load_is_finished_and_user_data_is_left_alone() {
     let sources = || DemoSources {
         off: vec![Source::open(&demo_data("off-sample-1000.tsv.gz")).unwrap()],
         stores: Source::open(&demo_data("walmart-stores.csv.gz")).unwrap(),
+        rules: None,
     };
     // A load that stopped after the products: the marker says "loading".
     let db = TestDb::new().await;

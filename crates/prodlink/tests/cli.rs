@@ -254,6 +254,36 @@ fn demo_loads_into_an_empty_database_once() {
     assert_eq!(c["retailers"], 1);
     assert!(c["offers"].as_u64().unwrap() > 100_000, "{health}");
     assert!(c["brands"].as_u64().unwrap() > 100, "{health}");
+    // The demo rules: every line accepted, and the resolver follows them.
+    let rules: i64 = {
+        let out = Command::new("sqlite3")
+            .arg(dir.path().join("demo.db"))
+            .arg("SELECT count(*) FROM resolver_rules")
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+            }
+            _ => -1, // no sqlite3 binary: checked through HTTP below only
+        }
+    };
+    assert!(rules == 5 || rules == -1, "{rules} demo rules");
+    let no_redirect = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: &str| no_redirect.get(format!("{}{path}", server.base)).send().unwrap();
+    let batch = get("/01/00009542009588/10/L2026A");
+    assert_eq!(batch.status(), 307);
+    assert_eq!(batch.headers()["location"], "https://example.com/prodlink-demo/lindt/batch-L2026A");
+    let recall = get("/01/00009542009069?linkType=gs1:recallStatus");
+    assert_eq!(
+        recall.headers()["location"],
+        "https://example.com/prodlink-demo/recalls/lindor-coconut?linkType=gs1:recallStatus"
+    );
+    let kept = get("/01/00009542015190");
+    assert_eq!(kept.status(), 200, "a product rule keeps the hosted page");
+    assert!(kept.text().unwrap().contains("Lindor assorted chocolate truffles"));
     assert!(server.terminate().success());
 
     // A second start with --demo keeps the catalog as it is.

@@ -34,6 +34,7 @@ fn template() -> &'static Path {
                 let sources = catalog::demo::DemoSources {
                     off: vec![Source::open(&demo("off-sample-1000.tsv.gz")).unwrap()],
                     stores: Source::open(&demo("walmart-stores.csv.gz")).unwrap(),
+                    rules: None,
                 };
                 catalog::demo::load(Arc::new(store.clone()), sources, &NoProgress).await.unwrap();
                 let catalog = Catalog::new(Arc::new(store.clone()), "http://localhost:8080");

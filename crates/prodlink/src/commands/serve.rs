@@ -91,6 +91,9 @@ pub async fn run(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow
                     tracing::info!(summary = %r.summary(), "demo products");
                 }
                 tracing::info!(summary = %report.stores.summary(), "demo stores");
+                if let Some(r) = &report.rules {
+                    tracing::info!(summary = %r.summary(), "demo resolver rules");
+                }
                 tracing::info!(
                     offers = report.offers,
                     rejected = report.offers_rejected,
