@@ -1,6 +1,7 @@
-//! A read-through cache of product rows in front of any [`CatalogStore`]: `lookup_product`,
-//! `compare_products` and search result hydration read the same few columns over and over, and
-//! through an async driver each read costs two thread hand-offs (see docs/benchmarks.md).
+//! A read-through cache of product rows and of the resolver rules that apply to a GTIN, in
+//! front of any [`CatalogStore`]: `lookup_product`, `compare_products`, search result hydration
+//! and every scan read the same rows over and over, and through an async driver each read
+//! costs two thread hand-offs (see docs/benchmarks.md).
 //!
 //! Entries live at most `ttl` (writes made by *other* processes on the same database show up
 //! within it) and writes made through this store evict the rows they touch at once. Unknown
@@ -41,13 +42,22 @@ impl Default for CacheSettings {
 pub struct CachedStore {
     inner: Arc<dyn CatalogStore>,
     products: Cache<Gtin14, (Instant, Option<Arc<Product>>)>,
+    rules: Cache<RulesKey, (Instant, Arc<Vec<crate::rules::RuleRecord>>)>,
     ttl: Duration,
 }
+
+/// A scan's rule lookup: GTIN, batch, serial.
+type RulesKey = (Gtin14, Option<String>, Option<String>);
 
 impl CachedStore {
     /// Wraps a store.
     pub fn new(inner: Arc<dyn CatalogStore>, settings: CacheSettings) -> Self {
-        Self { inner, products: Cache::new(settings.capacity.max(1)), ttl: settings.ttl }
+        Self {
+            inner,
+            products: Cache::new(settings.capacity.max(1)),
+            rules: Cache::new(settings.capacity.max(1)),
+            ttl: settings.ttl,
+        }
     }
 
     fn cached(&self, gtin: &Gtin14) -> Option<Option<Arc<Product>>> {
@@ -169,7 +179,10 @@ impl CatalogStore for CachedStore {
         &self,
         batch: &[crate::model::RuleWrite],
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        self.inner.upsert_rules(batch).await
+        // A brand, organization or global rule changes the answer for many GTINs.
+        let out = self.inner.upsert_rules(batch).await;
+        self.rules.clear();
+        out
     }
 
     async fn rules_for(
@@ -178,7 +191,16 @@ impl CatalogStore for CachedStore {
         batch: Option<&str>,
         serial: Option<&str>,
     ) -> Result<Vec<crate::rules::RuleRecord>, StoreError> {
-        self.inner.rules_for(gtin, batch, serial).await
+        let key: RulesKey = (gtin, batch.map(str::to_owned), serial.map(str::to_owned));
+        if let Some((at, rules)) = self.rules.get(&key)
+            && at.elapsed() < self.ttl
+        {
+            return Ok((*rules).clone());
+        }
+        let fetched = Instant::now();
+        let rules = self.inner.rules_for(gtin, batch, serial).await?;
+        self.rules.insert(key, (fetched, Arc::new(rules.clone())));
+        Ok(rules)
     }
 
     async fn upsert_products(
@@ -189,6 +211,10 @@ impl CatalogStore for CachedStore {
         // Brand and category names can change too, but only through product writes here.
         for w in batch {
             self.products.remove(&w.gtin);
+        }
+        // A product's brand decides which brand and organization rules apply to it.
+        if !batch.is_empty() {
+            self.rules.clear();
         }
         out
     }
@@ -236,5 +262,46 @@ mod tests {
             cached.products(&[gtin, Gtin14::parse("95012346").unwrap()]).await.unwrap().len(),
             1
         );
+    }
+
+    #[tokio::test]
+    async fn rule_writes_through_the_cache_are_seen_at_once_and_others_within_the_ttl() {
+        use crate::model::{MetadataPatch, RuleTarget, RuleWrite};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("r.db").display());
+        let sqlite = SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
+        let raw: Arc<dyn CatalogStore> = Arc::new(sqlite);
+        let cached = CachedStore::new(
+            Arc::clone(&raw),
+            CacheSettings { capacity: 10, ttl: Duration::from_millis(300) },
+        );
+        let gtin = Gtin14::parse("4012345000009").unwrap();
+        let rule = |target: RuleTarget, url: &str| RuleWrite {
+            target,
+            order_index: 0,
+            enabled: true,
+            link_type: None,
+            custom_url: Some(url.to_owned()),
+            on_custom_url_dead: "FALLBACK_TO_HOSTED".into(),
+            starts_at: None,
+            ends_at: None,
+            annual: None,
+            days_of_week: None,
+            daily: None,
+            time_zone: None,
+            countries: None,
+            languages: None,
+            metadata: MetadataPatch::default(),
+        };
+        assert!(cached.rules_for(gtin, None, None).await.unwrap().is_empty());
+        // A global rule written through the cache applies to every GTIN at once.
+        cached.upsert_rules(&[rule(RuleTarget::Global, "https://a.example/")]).await.unwrap();
+        let got = cached.rules_for(gtin, None, None).await.unwrap();
+        assert_eq!(got.len(), 1);
+        // Another process's write shows once the entry expires.
+        raw.upsert_rules(&[rule(RuleTarget::Product(gtin), "https://b.example/")]).await.unwrap();
+        assert_eq!(cached.rules_for(gtin, None, None).await.unwrap().len(), 1);
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(cached.rules_for(gtin, None, None).await.unwrap().len(), 2);
     }
 }
