@@ -220,28 +220,55 @@ impl HttpFetcher {
 
     /// A fetcher with the given policy and resolver.
     pub fn with_lookup(policy: &FetchPolicy, lookup: Arc<dyn Lookup>) -> Result<Self, String> {
-        // One process-wide TLS crypto provider (ring); installing twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut b = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(policy.timeout)
-            .timeout(policy.timeout)
-            .user_agent(concat!("prodlink/", env!("CARGO_PKG_VERSION"), " (client metadata fetch)"))
-            .dns_resolver(Arc::new(GuardedResolver {
-                allow_private: policy.allow_private,
-                lookup,
-            }));
-        if let Some(pem) = &policy.extra_root_pem {
-            let cert = reqwest::Certificate::from_pem(pem)
-                .map_err(|e| format!("test CA certificate: {e}"))?;
-            b = b.tls_certs_merge([cert]);
-        }
         Ok(Self {
-            client: b.build().map_err(|e| format!("HTTP client: {e}"))?,
+            client: guarded_client(
+                policy,
+                lookup,
+                concat!("prodlink/", env!("CARGO_PKG_VERSION"), " (client metadata fetch)"),
+            )?,
             timeout: policy.timeout,
         })
     }
+}
+
+/// An HTTP client for URLs prodlink fetches on someone else's say-so (metadata documents,
+/// brands' custom URLs): it connects only to the addresses `lookup` returns after refusing
+/// special-use ones (unless `policy.allow_private`), so a name cannot be re-pointed between
+/// the check and the connection; it follows no redirects, uses no proxy and gives up after
+/// `policy.timeout`. URLs with a literal IP host never reach the resolver: check them with
+/// [`url_host_allowed`] first.
+pub fn guarded_client(
+    policy: &FetchPolicy,
+    lookup: Arc<dyn Lookup>,
+    user_agent: &str,
+) -> Result<reqwest::Client, String> {
+    // One process-wide TLS crypto provider (ring); installing twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .connect_timeout(policy.timeout)
+        .timeout(policy.timeout)
+        .user_agent(user_agent)
+        .dns_resolver(Arc::new(GuardedResolver { allow_private: policy.allow_private, lookup }));
+    if let Some(pem) = &policy.extra_root_pem {
+        let cert =
+            reqwest::Certificate::from_pem(pem).map_err(|e| format!("test CA certificate: {e}"))?;
+        b = b.tls_certs_merge([cert]);
+    }
+    b.build().map_err(|e| format!("HTTP client: {e}"))
+}
+
+/// Whether a URL's host may be fetched under `policy`: names go through the guarded resolver;
+/// literal IP addresses are checked here.
+pub fn url_host_allowed(url: &Url, policy: &FetchPolicy) -> bool {
+    let literal = match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+        Some(url::Host::Domain(_)) => return true,
+        None => return false,
+    };
+    policy.allow_private || !is_forbidden_ip(literal)
 }
 
 fn max_age(headers: &reqwest::header::HeaderMap) -> Duration {

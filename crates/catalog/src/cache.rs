@@ -175,6 +175,27 @@ impl CatalogStore for CachedStore {
         self.inner.user_id_by_email(email).await
     }
 
+    async fn custom_urls_due(
+        &self,
+        checked_before: &str,
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        self.inner.custom_urls_due(checked_before, limit).await
+    }
+
+    async fn record_url_check(
+        &self,
+        rule_id: i64,
+        alive: bool,
+        failures_to_dead: u32,
+        now: &str,
+    ) -> Result<String, StoreError> {
+        let status = self.inner.record_url_check(rule_id, alive, failures_to_dead, now).await;
+        // A URL turning dead or alive changes where scans go.
+        self.rules.clear();
+        status
+    }
+
     async fn upsert_rules(
         &self,
         batch: &[crate::model::RuleWrite],

@@ -112,6 +112,25 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// The id of an enabled user by email (case-insensitive), for acting as that user.
     async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError>;
 
+    /// Enabled custom-URL rules whose URL was never checked or last checked before
+    /// `checked_before` (RFC 3339), least recently checked first: `(rule id, URL)`.
+    async fn custom_urls_due(
+        &self,
+        checked_before: &str,
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, StoreError>;
+
+    /// Records one health check of a rule's custom URL at `now`: alive resets the failure
+    /// count; a failure adds one, and `failures_to_dead` consecutive failures mark the URL
+    /// dead. Returns the URL's status afterwards (`alive`, `dead` or `unknown`).
+    async fn record_url_check(
+        &self,
+        rule_id: i64,
+        alive: bool,
+        failures_to_dead: u32,
+        now: &str,
+    ) -> Result<String, StoreError>;
+
     /// Creates or updates resolver rules; one outcome per input, in order.
     async fn upsert_rules(
         &self,

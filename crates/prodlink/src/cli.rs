@@ -170,12 +170,22 @@ pub struct ServeArgs {
     #[arg(long, env = "PRODLINK_COUNTRY_HEADER", value_name = "HEADER")]
     pub country_header: Option<String>,
 
+    /// Seconds between health checks of each resolver rule's custom URL (default 300; 0 turns
+    /// the check off).
+    #[arg(long, env = "PRODLINK_URL_CHECK_INTERVAL_SECS", value_name = "SECONDS")]
+    pub url_check_interval_secs: Option<u64>,
+
+    /// Consecutive failed checks that mark a custom URL dead (default 3).
+    #[arg(long, env = "PRODLINK_URL_CHECK_FAILURES", value_name = "N")]
+    pub url_check_failures: Option<u32>,
+
     /// Testing only: fetch client metadata documents over plain http.
     #[arg(long, env = "PRODLINK_CIMD_ALLOW_HTTP", hide = true, num_args = 0..=1,
           default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub cimd_allow_http: Option<bool>,
 
-    /// Testing only: fetch client metadata documents from loopback and private addresses.
+    /// Testing only: fetch client metadata documents and check custom URLs on loopback and
+    /// private addresses.
     #[arg(long, env = "PRODLINK_CIMD_ALLOW_PRIVATE", hide = true, num_args = 0..=1,
           default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub cimd_allow_private: Option<bool>,

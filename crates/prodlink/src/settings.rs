@@ -56,6 +56,10 @@ pub struct FileSettings {
     pub trust_forwarded_for: Option<bool>,
     /// `country_header`
     pub country_header: Option<String>,
+    /// `url_check_interval_secs`
+    pub url_check_interval_secs: Option<u64>,
+    /// `url_check_failures`
+    pub url_check_failures: Option<u32>,
     /// `[[clients]]`: pre-registered OAuth clients, created or updated at start.
     #[serde(default)]
     pub clients: Vec<ClientSettings>,
@@ -130,6 +134,8 @@ pub struct ServeSettings {
     pub trust_forwarded_for: bool,
     /// The country header for resolver rules.
     pub country_header: Option<String>,
+    /// Custom-URL health checks (`None` = off).
+    pub url_health: Option<web::url_health::UrlHealthSettings>,
     /// Metadata-document fetch rules (tests relax them).
     pub fetch_policy: auth::cimd::FetchPolicy,
 }

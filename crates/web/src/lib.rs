@@ -16,6 +16,7 @@ pub mod pages;
 pub mod problem;
 pub mod resolver;
 pub mod security;
+pub mod url_health;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -220,6 +220,47 @@ impl crate::store::CatalogStore for SqliteStore {
             .await?)
     }
 
+    async fn custom_urls_due(
+        &self,
+        checked_before: &str,
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, custom_url FROM resolver_rules \
+             WHERE enabled = 1 AND destination_type = 'CUSTOM_URL' \
+               AND (url_checked_at IS NULL OR url_checked_at < ?) \
+             ORDER BY url_checked_at IS NOT NULL, url_checked_at, id LIMIT ?",
+        )
+        .bind(checked_before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn record_url_check(
+        &self,
+        rule_id: i64,
+        alive: bool,
+        failures_to_dead: u32,
+        now: &str,
+    ) -> Result<String, StoreError> {
+        let status: Option<String> = sqlx::query_scalar(
+            "UPDATE resolver_rules SET \
+                 url_failures = CASE WHEN ?2 THEN 0 ELSE url_failures + 1 END, \
+                 url_status = CASE WHEN ?2 THEN 'alive' \
+                                   WHEN url_failures + 1 >= ?3 THEN 'dead' ELSE url_status END, \
+                 url_checked_at = ?4 \
+             WHERE id = ?1 RETURNING url_status",
+        )
+        .bind(rule_id)
+        .bind(alive)
+        .bind(i64::from(failures_to_dead.max(1)))
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(status.unwrap_or_else(|| "unknown".into()))
+    }
+
     async fn upsert_rules(
         &self,
         batch: &[crate::model::RuleWrite],

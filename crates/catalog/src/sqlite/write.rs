@@ -1032,7 +1032,8 @@ async fn try_upsert_rule(
              time_zone = excluded.time_zone, countries = excluded.countries, languages = excluded.languages, \
              metadata = excluded.metadata, updated_at = excluded.updated_at, \
              url_status = CASE WHEN resolver_rules.custom_url IS excluded.custom_url THEN resolver_rules.url_status ELSE 'unknown' END, \
-             url_failures = CASE WHEN resolver_rules.custom_url IS excluded.custom_url THEN resolver_rules.url_failures ELSE 0 END \
+             url_failures = CASE WHEN resolver_rules.custom_url IS excluded.custom_url THEN resolver_rules.url_failures ELSE 0 END, \
+             url_checked_at = CASE WHEN resolver_rules.custom_url IS excluded.custom_url THEN resolver_rules.url_checked_at ELSE NULL END \
          WHERE resolver_rules.enabled IS NOT excluded.enabled OR resolver_rules.link_type IS NOT excluded.link_type \
              OR resolver_rules.destination_type IS NOT excluded.destination_type OR resolver_rules.custom_url IS NOT excluded.custom_url \
              OR resolver_rules.on_custom_url_dead IS NOT excluded.on_custom_url_dead OR resolver_rules.starts_at IS NOT excluded.starts_at \

@@ -67,6 +67,20 @@ fn resolve(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow::Resu
         },
         trust_forwarded_for: args.trust_forwarded_for.or(file.trust_forwarded_for).unwrap_or(false),
         fetch_policy,
+        url_health: {
+            let secs = args.url_check_interval_secs.or(file.url_check_interval_secs).unwrap_or(300);
+            let failures = args.url_check_failures.or(file.url_check_failures).unwrap_or(3);
+            anyhow::ensure!(failures >= 1, "--url-check-failures must be at least 1");
+            (secs > 0).then(|| {
+                let mut h = web::url_health::UrlHealthSettings {
+                    interval: Duration::from_secs(secs),
+                    failures_to_dead: failures,
+                    ..web::url_health::UrlHealthSettings::default()
+                };
+                h.policy.allow_private = args.cimd_allow_private.unwrap_or(false);
+                h
+            })
+        },
         country_header: args
             .country_header
             .or(file.country_header.clone())
@@ -132,6 +146,14 @@ pub async fn run(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow
 
     let catalog = Catalog::new(store.clone(), &s.site_url);
     catalog.spawn_search_indexer(Duration::from_secs(2));
+    if let Some(h) = s.url_health.clone() {
+        match web::url_health::UrlHealth::new(store.clone(), h) {
+            Ok(checker) => {
+                checker.spawn();
+            }
+            Err(e) => tracing::warn!(error = %e, "custom URL health checks are off"),
+        }
+    }
     let origins =
         web::mcp_http::OriginPolicy::new(&s.site_url, &s.allowed_hosts, &s.allowed_origins);
     let state = AppState::new(
