@@ -14,6 +14,7 @@ pub mod iso;
 mod iso_data;
 pub mod model;
 pub mod qr;
+pub mod qr_image;
 pub mod resolve;
 pub mod rules;
 pub mod search;

@@ -213,7 +213,7 @@ fn product_tools() -> Vec<ToolDef> {
         ToolDef {
             name: "generate_qr_url",
             title: "Generate a QR code URL (GS1 Digital Link)",
-            description: "Builds the GS1 Digital Link URL to print as a QR code (or Data Matrix) for a product, optionally for one batch/lot and one serialized item. Needs the user's consent: the first call without a token carrying the qr:generate scope is refused with an authorization challenge (HTTP 403, JSON-RPC -32002); authorize, then call again. Each successful call counts against the user's QR quota.",
+            description: "Builds the GS1 Digital Link URL to print as a QR code (or Data Matrix) for a product, optionally for one batch/lot and one serialized item. Needs the user's consent: the first call without a token carrying the qr:generate scope is refused with an authorization challenge (HTTP 403, JSON-RPC -32002); authorize, then call again. Returns the URL, and the QR code itself as a PNG image and an SVG document (error correction M). Each successful call counts against the user's QR quota.",
             input_schema: object(
                 json!({
                     "gtin": gtin_schema(),
@@ -253,6 +253,23 @@ fn output(value: &impl Serialize, gtins: Vec<String>) -> Result<ToolOutput, Serv
         serde_json::value::to_raw_value(value).map_err(|e| ServiceError::Internal(Box::new(e)))?;
     let text = structured.get().to_owned();
     Ok(ToolOutput { structured: Some(structured), text, extra: Vec::new(), is_error: false, gtins })
+}
+
+/// `generate_qr_url`'s result: the structured URL, then the QR code as a PNG image block and
+/// as an SVG document (text), both error-correction level M.
+fn qr_output(out: &catalog::qr::QrUrlOutput) -> Result<ToolOutput, ServiceError> {
+    use base64::Engine as _;
+    use catalog::qr_image::{self, ErrorCorrection};
+    let mut result = output(out, vec![out.gtin14.clone()])?;
+    let png = qr_image::png(&out.qr_url, ErrorCorrection::M, 8)?;
+    let svg = qr_image::svg(&out.qr_url, ErrorCorrection::M, 256)?;
+    result.extra.push(serde_json::json!({
+        "type": "image",
+        "data": base64::engine::general_purpose::STANDARD.encode(png),
+        "mimeType": "image/png",
+    }));
+    result.extra.push(serde_json::json!({"type": "text", "text": svg}));
+    Ok(result)
 }
 
 fn invalid(errors: Vec<catalog::FieldError>) -> ServiceError {
@@ -387,10 +404,7 @@ pub async fn call(
                 (a.string("gtin"), a.opt_string("batch"), a.opt_string("serial"));
             match (a.finish(), gtin) {
                 (Ok(()), Some(g)) => match catalog.generate_qr_url(g, batch, serial) {
-                    Ok(out) => {
-                        let gtins = vec![out.gtin14.clone()];
-                        output(&out, gtins)
-                    }
+                    Ok(out) => qr_output(&out),
                     Err(e) => Err(e),
                 },
                 (Err(e), _) => Err(invalid(e)),

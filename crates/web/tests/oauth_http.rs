@@ -84,6 +84,18 @@ fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Decodes the one QR code in a greyscale PNG (rqrr, a QR decoder independent of the encoder).
+fn decode_qr_png(bytes: &[u8]) -> String {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1);
+    grids[0].decode().unwrap().1
+}
+
 fn query_param(url: &str, name: &str) -> Option<String> {
     let parsed = url::Url::parse(url).unwrap();
     parsed.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
@@ -307,6 +319,16 @@ async fn browser_flow_issues_tokens_that_unlock_generate_qr_url() {
     assert_eq!(status, 200, "{v}");
     let url = v["result"]["structuredContent"]["qr_url"].as_str().unwrap();
     assert!(url.starts_with(&format!("{}/01/00614141123452/10/LOT-1", s.base)), "{url}");
+    // The QR code comes along: a PNG that decodes to the URL, and an SVG document.
+    let content = v["result"]["content"].as_array().unwrap();
+    assert_eq!(content[1]["type"], "image");
+    assert_eq!(content[1]["mimeType"], "image/png");
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(content[1]["data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(decode_qr_png(&png), url);
+    assert_eq!(content[2]["type"], "text");
+    assert!(content[2]["text"].as_str().unwrap().contains("<svg"));
     let (action, outcome, who, target): (String, String, Option<String>, Option<String>) =
         sqlx::query_as("SELECT action, outcome, client_id, target FROM audit_events")
             .fetch_one(s.db.pool())
