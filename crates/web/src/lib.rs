@@ -7,6 +7,7 @@
 //!
 //! Surfaces stay thin: parse input, call one `catalog` service function, shape the output.
 
+pub mod api;
 pub mod health;
 pub mod hosted;
 pub mod mcp_http;
@@ -172,6 +173,7 @@ pub fn app(state: AppState) -> Router {
         .merge(oauth::routes())
         .merge(pages::routes())
         .merge(resolver::routes())
+        .merge(api::routes())
         .fallback(problem::not_found)
         .with_state(state.clone())
         // Layers wrap inside-out: the last added runs first. Errors produced by the layers

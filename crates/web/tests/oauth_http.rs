@@ -692,3 +692,67 @@ async fn sign_up_is_off_unless_enabled() {
     let html = b.get("/o/account/").await.text().await.unwrap();
     assert!(html.contains("bob@example.com"), "{html}");
 }
+
+#[tokio::test]
+async fn rest_qr_images_need_the_scope_and_count_against_the_quota() {
+    let s = start_with(|c, _| c.qr_per_day = 2).await;
+    let get = |token: Option<String>, query: &str| {
+        let url = format!("{}/api/v1/qr?{query}", s.base);
+        async move {
+            let mut r = client().get(url);
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            r.send().await.unwrap()
+        }
+    };
+    let r = get(None, "gtin=614141123452").await;
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("resource_metadata="));
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let narrow = s.auth.mint_token(EMAIL, "products:read").await.unwrap().access_token;
+    let r = get(Some(narrow), "gtin=614141123452").await;
+    assert_eq!(r.status(), 403);
+    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
+
+    let token = s.auth.mint_token(EMAIL, "qr:generate").await.unwrap().access_token;
+    for (query, field) in [
+        ("gtin=614141123453", "gtin"),
+        ("gtin=614141123452&format=gif", "format"),
+        ("gtin=614141123452&size=10", "size"),
+        ("gtin=614141123452&error_correction=Z", "error_correction"),
+        ("gtin=614141123452&gtin=614141123452", "gtin"),
+    ] {
+        let r = get(Some(token.clone()), query).await;
+        assert_eq!(r.status(), 422, "{query}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error_code"], "validation_error");
+        assert_eq!(v["errors"][0]["field"], field, "{query}: {v}");
+    }
+    let r = get(
+        Some(token.clone()),
+        "gtin=614141123452&batch=AB-1&format=png&size=400&error_correction=H",
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let want = format!("{}/01/00614141123452/10/AB-1", s.base);
+    assert_eq!(r.headers()["x-digital-link"], want.as_str());
+    assert_eq!(decode_qr_png(&r.bytes().await.unwrap()), want);
+    let r = get(Some(token.clone()), "gtin=614141123452").await;
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    assert!(r.text().await.unwrap().contains("<svg"));
+    // The quota (2 a day) is shared with the MCP tool and now used up.
+    let r = get(Some(token), "gtin=614141123452").await;
+    assert_eq!(r.status(), 429);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["retry_after"].as_u64().unwrap() >= 1, "{v}");
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE arguments LIKE '%\"via\":\"rest\"%'",
+    )
+    .fetch_one(s.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(rows, 3, "two images and one refusal are audited");
+}
