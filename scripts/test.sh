@@ -9,8 +9,10 @@
 #        Metadata Document over https);
 #      - oauth4webapi, a strict OAuth 2.1 client, walks discovery, registration, the PKCE code
 #        flow, refresh rotation, revocation and introspection;
-#      - the conformance suite's authorization-server scenarios run against `prodlink serve`.
-# Needs: a Rust toolchain, openssl, Node.js >= 20 with npm (packages and Node 22 for the conformance
+#      - the conformance suite's authorization-server scenarios run against `prodlink serve`;
+#      - hosted product pages in headless Chromium (Debian's chromium): screenshots at phone
+#        and desktop widths saved to target/screenshots, and axe-core accessibility checks.
+# Needs: a Rust toolchain, openssl, chromium, Node.js >= 20 with npm (packages and Node 22 for the conformance
 # suite are fetched from the npm registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +27,7 @@ echo "== Rust tests"
 cargo test --workspace --locked --features gs1/record-uris
 
 echo "== Node packages (tests/external)"
-for dir in tests/external/digital-link tests/external/mcp-client tests/external/oauth; do
+for dir in tests/external/digital-link tests/external/mcp-client tests/external/oauth tests/external/hosted-page; do
   [ -d "$dir/node_modules" ] || npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
 done
 
@@ -41,6 +43,9 @@ tests/external/mcp-client/auth-run.sh "$target/debug/prodlink"
 
 echo "== oauth4webapi (strict OAuth 2.1 client) against the authorization server"
 tests/external/oauth/run.sh "$target/debug/prodlink"
+
+echo "== hosted product pages in headless Chromium: screenshots and axe-core"
+tests/external/hosted-page/run.sh "$target/debug/prodlink" "$target/screenshots"
 
 echo "== official MCP conformance suite against a live server"
 tests/external/conformance/run.sh "$target"

@@ -42,6 +42,16 @@ fn label_basis(f: LabelFormat) -> &'static str {
     }
 }
 
+/// `saturated-fat` → `Saturated fat`.
+fn nutrient_name(raw: &str) -> String {
+    let spaced = raw.replace(['-', '_'], " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => spaced,
+    }
+}
+
 fn amount(v: f64) -> String {
     let s = format!("{v:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
@@ -212,19 +222,24 @@ fn render(
                 }
             }
             @if let Some(n) = &d.nutrition {
+                @let with_dv = n.nutrients.iter().any(|x| x.daily_value_pct.is_some());
                 section aria-labelledby="nutrition" {
                     h2 #nutrition { "Nutrition " span.brand { (label_basis(n.label_format)) } }
                     table {
                         caption.brand style="text-align:left" {
                             @if let Some(s) = &n.serving_size { "Serving size " (s) }
                         }
-                        thead { tr { th scope="col" { "Nutrient" } th scope="col" class="num" { "Amount" } th scope="col" class="num" { "% DV" } } }
+                        thead { tr {
+                            th scope="col" { "Nutrient" }
+                            th scope="col" class="num" { "Amount" }
+                            @if with_dv { th scope="col" class="num" { abbr title="Daily value" { "% DV" } } }
+                        } }
                         tbody {
                             @for x in &n.nutrients {
                                 tr {
-                                    th scope="row" { (x.name) }
+                                    th scope="row" { (nutrient_name(&x.name)) }
                                     td.num { (amount(x.amount)) " " (x.unit) }
-                                    td.num { @if let Some(dv) = x.daily_value_pct { (amount(dv)) " %" } }
+                                    @if with_dv { td.num { @if let Some(dv) = x.daily_value_pct { (amount(dv)) " %" } } }
                                 }
                             }
                         }
