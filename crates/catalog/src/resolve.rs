@@ -173,8 +173,8 @@ pub struct LinksetLink {
 /// The links of one level (serial, batch or product) of a linkset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinksetLevel {
-    /// The level's Digital Link path (`/01/…`), the anchor without the site URL.
-    pub path: String,
+    /// The level's Digital Link URI on this site: the linkset anchor.
+    pub anchor: String,
     /// `gs1:defaultLink` first, then the typed links.
     pub links: Vec<LinksetLink>,
 }
@@ -293,7 +293,7 @@ impl Catalog {
                     title: format!("{name}: product information"),
                 });
             }
-            levels.push(LinksetLevel { path: link.path(), links });
+            levels.push(LinksetLevel { anchor: hosted.clone(), links });
         }
         Ok(Linkset {
             item_description: product

@@ -117,18 +117,22 @@ async fn resolve(State(state): State<AppState>, request: Request) -> Response {
         ..ResolveKey::gtin(link.gtin())
     };
     let site = state.catalog().site_url().to_owned();
-    let canonical = DigitalLink::builder(link.gtin());
-    let canonical = match (link.batch(), link.serial()) {
-        (Some(b), Some(s)) => canonical.batch(b).serial(s),
-        (Some(b), None) => canonical.batch(b),
-        (None, Some(s)) => canonical.serial(s),
-        (None, None) => canonical,
-    }
-    .build()
-    .unwrap_or_else(|_| DigitalLink::new(link.gtin()))
-    .path();
+    // The canonical URI of what was asked for (qualifiers only; data attributes are the
+    // query's business), built by the same code as every other Digital Link prodlink emits.
+    let canonical = {
+        let b = DigitalLink::builder(link.gtin());
+        let b = match link.batch() {
+            Some(v) => b.batch(v),
+            None => b,
+        };
+        let b = match link.serial() {
+            Some(v) => b.serial(v),
+            None => b,
+        };
+        b.build().unwrap_or_else(|_| DigitalLink::new(link.gtin())).to_uri(&site)
+    };
     let linkset_link = format!(
-        "<{site}{canonical}?linkType=linkset>; rel=\"linkset\"; type=\"application/linkset+json\""
+        "<{canonical}?linkType=linkset>; rel=\"linkset\"; type=\"application/linkset+json\""
     );
     let ctx = RequestContext::from_request(
         jiff::Timestamp::now(),
@@ -259,13 +263,12 @@ async fn linkset(state: &AppState, key: &ResolveKey, ctx: &RequestContext, head:
         Ok(s) => s,
         Err(e) => return problem(state, e.code(), &e.public_detail()),
     };
-    let site = state.catalog().site_url();
     let objects: Vec<Value> = set
         .levels
         .iter()
         .map(|level| {
             let mut o = Map::new();
-            o.insert("anchor".into(), Value::String(format!("{site}{}", level.path)));
+            o.insert("anchor".into(), Value::String(level.anchor.clone()));
             o.insert("itemDescription".into(), Value::String(set.item_description.clone()));
             for l in &level.links {
                 let target = if l.link_type == LinkType::DEFAULT_LINK {
