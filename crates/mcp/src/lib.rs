@@ -28,6 +28,6 @@ pub mod version;
 
 pub use server::{
     BoxFuture, CallContext, GateEvent, Handled, McpServer, Principal, Rejection, Reply, ToolGate,
-    Transport, current_principal,
+    Transport, current_principal, step_up_challenge,
 };
 pub use version::ProtocolVersion;

@@ -84,6 +84,9 @@ pub struct CallContext {
     pub transport: Transport,
     /// Refuse the message (bad token, rate limit) instead of handling it.
     pub rejection: Option<Rejection>,
+    /// The protected resource metadata URL step-up challenges name (the endpoint's own);
+    /// `None` means `{site}/.well-known/oauth-protected-resource`.
+    pub resource_metadata: Option<String>,
 }
 
 impl CallContext {
@@ -94,7 +97,7 @@ impl CallContext {
         request_id: Option<String>,
         transport: Transport,
     ) -> Self {
-        Self { version, principal, request_id, transport, rejection: None }
+        Self { version, principal, request_id, transport, rejection: None, resource_metadata: None }
     }
 }
 
@@ -241,17 +244,25 @@ struct CallResult<'a> {
     is_error: bool,
 }
 
+/// The `WWW-Authenticate` value asking for the `qr:generate` scope (SPEC §4 step-up), naming
+/// the protected resource metadata at `metadata_url`.
+pub fn step_up_challenge(metadata_url: &str) -> String {
+    format!(
+        "Bearer error=\"insufficient_scope\", scope=\"{}\", resource_metadata=\"{metadata_url}\"",
+        tools::QR_SCOPE
+    )
+}
+
 impl McpServer {
     /// A server over the catalog services; `version` is prodlink's version for `serverInfo`.
     pub fn new(catalog: Catalog, version: &'static str) -> Self {
         let tools = tools::definitions();
         let tool_lists =
             ProtocolVersion::ALL.into_iter().map(|v| (v, tool_list(&tools, v))).collect();
-        let challenge = format!(
-            "Bearer error=\"insufficient_scope\", scope=\"{}\", resource_metadata=\"{}/.well-known/oauth-protected-resource\"",
-            tools::QR_SCOPE,
+        let challenge = step_up_challenge(&format!(
+            "{}/.well-known/oauth-protected-resource",
             catalog.site_url()
-        );
+        ));
         Self {
             inner: Arc::new(Inner { catalog, version, tools, tool_lists, challenge, gate: None }),
         }
@@ -496,7 +507,10 @@ impl McpServer {
             let mut r = self.service_error_reply(id, &e);
             if ctx.transport == Transport::Http {
                 r.status = 403;
-                r.www_authenticate = Some(self.inner.challenge.clone());
+                r.www_authenticate = Some(match &ctx.resource_metadata {
+                    Some(url) => step_up_challenge(url),
+                    None => self.inner.challenge.clone(),
+                });
             }
             return r;
         }

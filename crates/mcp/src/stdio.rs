@@ -29,6 +29,7 @@ where
         request_id: None,
         transport: Transport::Stdio,
         rejection: None,
+        resource_metadata: None,
     };
     let mut line = Vec::new();
     loop {

@@ -27,6 +27,7 @@ fn ctx(version: ProtocolVersion) -> CallContext {
         request_id: None,
         transport: Transport::Http,
         rejection: None,
+        resource_metadata: None,
     }
 }
 

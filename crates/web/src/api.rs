@@ -44,10 +44,7 @@ async fn qr(State(state): State<AppState>, request: Request) -> Response {
             return problem_with(&state, &ServiceError::RateLimited { detail, retry_after }, None);
         }
     };
-    let step_up = format!(
-        "Bearer error=\"insufficient_scope\", scope=\"{}\", resource_metadata=\"{metadata}\"",
-        auth::QR_SCOPE
-    );
+    let step_up = mcp::step_up_challenge(&metadata);
     if principal.client_id.is_none() {
         return problem_with(
             &state,
@@ -126,7 +123,7 @@ async fn render(
     let ec = ec.as_deref().map(ErrorCorrection::parse).transpose()?.unwrap_or(ErrorCorrection::M);
     let out = state.catalog().generate_qr_url(&gtin, batch.as_deref(), serial.as_deref())?;
     // The same gate as the MCP tool: quota first, audit row after.
-    let gate = crate::security::AuthGate::new(state.inner.auth.clone());
+    let gate = &state.inner.gate;
     let admitted = gate.admit("generate_qr_url", principal).await;
     let arguments = serde_json::Map::from_iter([
         ("gtin".to_owned(), serde_json::Value::String(gtin.clone())),

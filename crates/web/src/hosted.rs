@@ -100,13 +100,9 @@ fn respond(status: StatusCode, markup: Markup, head: bool, etag: Option<String>)
     r
 }
 
-/// The page for a GTIN: 200 with the product, 404 (a friendly page) without.
-pub async fn page(state: &AppState, gtin: gs1::Gtin14, head: bool) -> Response {
-    page_if_changed(state, gtin, head, None).await
-}
-
-/// Like [`page`], answering 304 when `if_none_match` names the current ETag.
-pub async fn page_if_changed(
+/// The page for a GTIN: 200 with the product (304 when `if_none_match` names its current
+/// ETag), a friendly 404 page without.
+pub async fn page(
     state: &AppState,
     gtin: gs1::Gtin14,
     head: bool,

@@ -78,6 +78,8 @@ struct Inner {
     catalog: Catalog,
     mcp: mcp::McpServer,
     auth: Arc<AuthServer>,
+    /// Quota and audit around QR generation, shared by the MCP tool and the REST API.
+    gate: Arc<security::AuthGate>,
     limiters: security::Limiters,
     origins: mcp_http::OriginPolicy,
     http: HttpSettings,
@@ -94,14 +96,15 @@ impl AppState {
         http: HttpSettings,
         model: health::ModelStatus,
     ) -> Self {
-        let mcp = mcp::McpServer::new(catalog.clone(), VERSION)
-            .with_gate(Arc::new(security::AuthGate::new(auth.clone())));
+        let gate = Arc::new(security::AuthGate::new(auth.clone()));
+        let mcp = mcp::McpServer::new(catalog.clone(), VERSION).with_gate(gate.clone());
         let limiters = security::Limiters::new(http.rate_limits);
         Self {
             inner: Arc::new(Inner {
                 catalog,
                 mcp,
                 auth,
+                gate,
                 limiters,
                 origins,
                 http,

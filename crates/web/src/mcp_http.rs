@@ -182,8 +182,7 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
         parts.headers.get(&crate::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
     // Resource server: who is calling, and may they (SPEC §4). The `/mcp` alias has its own
     // path-suffixed metadata document naming `{site}/mcp` (RFC 9728 §3.3).
-    let alias = parts.uri.path() == "/mcp";
-    let metadata_url = if alias {
+    let metadata_url = if parts.uri.path() == "/mcp" {
         format!("{}/mcp", state.auth().resource_metadata_url())
     } else {
         state.auth().resource_metadata_url()
@@ -203,6 +202,7 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
         }
         Err(r) => ctx.rejection = Some(r),
     }
+    ctx.resource_metadata = Some(metadata_url);
     let retry_after = match &ctx.rejection {
         Some(mcp::Rejection::RateLimited { retry_after, .. }) => Some(*retry_after),
         _ => None,
@@ -228,16 +228,8 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
                 r
             };
             *res.status_mut() = status;
-            if let Some(mut challenge) = reply.www_authenticate {
-                if alias {
-                    challenge = challenge.replace(
-                        "/.well-known/oauth-protected-resource\"",
-                        "/.well-known/oauth-protected-resource/mcp\"",
-                    );
-                }
-                if let Ok(v) = HeaderValue::from_str(&challenge) {
-                    res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-                }
+            if let Some(v) = reply.www_authenticate.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
             }
             if let Some(secs) = retry_after {
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));

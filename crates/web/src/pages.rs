@@ -191,8 +191,10 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Respons
     }
 }
 
-/// A form body (bounded) as parameters.
-async fn form(request: Request) -> Result<(HeaderMap, Params), Response> {
+/// A posted form (bounded) as parameters, after refusing cross-site posts ([`check_origin`]):
+/// every form handler reads its body through here.
+async fn form(state: &AppState, request: Request) -> Result<(HeaderMap, Params), Response> {
+    check_origin(state, request.headers()).map_err(|r| *r)?;
     let (headers, params, _) = crate::oauth::form_request(request).await.map_err(|_| {
         error_page(
             StatusCode::BAD_REQUEST,
@@ -209,7 +211,7 @@ async fn form_with_ip(state: &AppState, request: Request) -> Result<(IpAddr, Par
         request.extensions(),
         state.http().trust_forwarded_for,
     );
-    let (_, p) = form(request).await?;
+    let (_, p) = form(state, request).await?;
     Ok((ip, p))
 }
 
@@ -345,10 +347,7 @@ async fn authorize_get(
 }
 
 async fn authorize_post(State(state): State<AppState>, request: Request) -> Response {
-    if let Err(r) = check_origin(&state, request.headers()) {
-        return *r;
-    }
-    let (headers, params) = match form(request).await {
+    let (headers, params) = match form(&state, request).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -428,9 +427,6 @@ fn signed_in_redirect(state: &AppState, cookie: &str, next: &str) -> Response {
 }
 
 async fn login_post(State(state): State<AppState>, request: Request) -> Response {
-    if let Err(r) = check_origin(&state, request.headers()) {
-        return *r;
-    }
     let (ip, params) = match form_with_ip(&state, request).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -504,9 +500,6 @@ async fn signup_post(State(state): State<AppState>, request: Request) -> Respons
             "Ask the operator of this prodlink server for an account.",
         );
     }
-    if let Err(r) = check_origin(&state, request.headers()) {
-        return *r;
-    }
     let (ip, params) = match form_with_ip(&state, request).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -553,10 +546,7 @@ async fn logout_get(State(state): State<AppState>, headers: HeaderMap) -> Respon
 }
 
 async fn logout_post(State(state): State<AppState>, request: Request) -> Response {
-    if let Err(r) = check_origin(&state, request.headers()) {
-        return *r;
-    }
-    let (headers, params) = match form(request).await {
+    let (headers, params) = match form(&state, request).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -627,10 +617,7 @@ async fn account_get(State(state): State<AppState>, headers: HeaderMap) -> Respo
 }
 
 async fn account_revoke(State(state): State<AppState>, request: Request) -> Response {
-    if let Err(r) = check_origin(&state, request.headers()) {
-        return *r;
-    }
-    let (headers, params) = match form(request).await {
+    let (headers, params) = match form(&state, request).await {
         Ok(x) => x,
         Err(r) => return r,
     };

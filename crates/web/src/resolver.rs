@@ -186,6 +186,7 @@ async fn resolve(State(state): State<AppState>, request: Request) -> Response {
                 Ok(None) if lt == LinkType::DEFAULT_LINK => default,
                 // No rule names a product information page: prodlink's own page is one.
                 Ok(None) if lt == LinkType::PIP => ResolveOutput {
+                    destination_url: canonical.clone(),
                     destination_type: DestinationType::HostedPage,
                     fallback_applied: true,
                     matched_rule_scope: None,
@@ -253,7 +254,7 @@ async fn answer(
                     ),
                 };
             }
-            crate::hosted::page_if_changed(state, gtin, head, if_none_match).await
+            crate::hosted::page(state, gtin, head, if_none_match).await
         }
     }
 }
