@@ -18,10 +18,7 @@ local list_file = os.getenv("GTINS_FILE")
 local gtins = nil
 local idx = 0
 
-local threads = {}
-function setup(thread)
-  table.insert(threads, thread)
-end
+dofile("benches/wrk_report.lua")
 
 function init(args)
   failures = 0
@@ -50,16 +47,4 @@ function response(status, headers, body)
       or string.find(body, '"isError":true', 1, true) then
     failures = failures + 1
   end
-end
-
-function done(summary, latency, requests)
-  local failed = 0
-  for _, t in ipairs(threads) do
-    failed = failed + (t:get("failures") or 0)
-  end
-  io.write(string.format(
-    "RESULT requests=%d rps=%.0f p50_ms=%.3f p99_ms=%.3f failures=%d socket_errors=%d\n",
-    summary.requests, summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, failed,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end

@@ -6,6 +6,8 @@
 #   tests/external/conformance/run.sh [TARGET_DIR]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 root="$(cd "$here/../../.." && pwd)"
 target="${1:-${CARGO_TARGET_DIR:-$root/target}}"
 SUITE_VERSION="0.2.0-alpha.12"
@@ -19,12 +21,7 @@ trap cleanup EXIT
 
 "$target/debug/examples/conformance_server" "$work/conformance.db" 127.0.0.1:0 >"$work/out" 2>"$work/err" &
 server_pid=$!
-for _ in $(seq 100); do
-  grep -q "listening on" "$work/out" 2>/dev/null && break
-  sleep 0.1
-done
-base="$(sed -n 's/^listening on //p' "$work/out")"
-[ -n "$base" ] || { echo "conformance server did not start"; cat "$work/err"; exit 1; }
+base="$(wait_listening "$work/out" "$work/err" "$server_pid")"
 echo "conformance server at $base"
 
 npx -y -p node@22 -p "@modelcontextprotocol/conformance@$SUITE_VERSION" -- \
@@ -40,7 +37,6 @@ npx -y -p node@22 -p "@modelcontextprotocol/conformance@$SUITE_VERSION" -- \
 # tests/external/oauth.)
 bin="$target/debug/prodlink"
 [ -x "$bin" ] || cargo build --locked -q -p prodlink
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 as_port="$(free_port)"
 cb_port="$(free_port)"
 site="http://127.0.0.1:$as_port"
@@ -53,11 +49,7 @@ printf '%s\n' "$password" | "$bin" user add --email "$email" >/dev/null
 "$bin" serve --addr "127.0.0.1:$as_port" --site-url "$site" >"$work/as.out" 2>"$work/as.err" &
 as_pid=$!
 trap 'kill $as_pid 2>/dev/null || true; cleanup' EXIT
-for _ in $(seq 300); do
-  grep -q "listening on" "$work/as.out" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q "listening on" "$work/as.out" || { echo "prodlink did not start"; cat "$work/as.err"; exit 1; }
+wait_listening "$work/as.out" "$work/as.err" "$as_pid" >/dev/null
 C=(npx -y -p node@22 -p "@modelcontextprotocol/conformance@$SUITE_VERSION" -- conformance authorization --url "$site" -p "$cb_port")
 node "$here/drive-authorization.mjs" "$email" "$password" -- "${C[@]}" --client-id conformance-public
 node "$here/drive-authorization.mjs" "$email" "$password" -- "${C[@]}" --client-id conformance-public \

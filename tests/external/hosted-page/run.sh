@@ -5,6 +5,8 @@
 #   tests/external/hosted-page/run.sh [PRODLINK_BINARY] [SCREENSHOT_DIR]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 root="$(cd "$here/../../.." && pwd)"
 bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/prodlink}"
 shots="${2:-${CARGO_TARGET_DIR:-$root/target}/screenshots}"
@@ -19,12 +21,7 @@ trap cleanup EXIT
 PRODLINK_LOG=warn "$bin" --database "sqlite://$work/demo.db" serve --demo --addr 127.0.0.1:0 \
   --url-check-interval-secs 0 >"$work/out" 2>"$work/err" &
 pid=$!
-for _ in $(seq 600); do
-  grep -q "listening on" "$work/out" 2>/dev/null && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/err"; exit 1; }
-  sleep 0.2
-done
-base="$(sed -n 's/^listening on //p' "$work/out")"
+base="$(wait_listening "$work/out" "$work/err" "$pid")"
 # A product with ingredients and nutrition, one with a brand and a hosted-page rule, and an
 # unknown product (the friendly 404 page comes from the resolver's problem answer, so the
 # page checked there is a known GTIN without extras).

@@ -7,6 +7,8 @@
 #   tests/external/mcp-client/auth-run.sh [PRODLINK_BINARY]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 root="$(cd "$here/../../.." && pwd)"
 bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/prodlink}"
 [ -x "$bin" ] || { echo "no prodlink binary at $bin (run cargo build first)"; exit 2; }
@@ -16,7 +18,6 @@ work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 # A throwaway CA and a certificate for localhost.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=prodlink test CA" \
@@ -55,11 +56,7 @@ printf '%s\n' "$password" | "$bin" user add --email "$email" >/dev/null
 "$bin" serve --addr "127.0.0.1:$port" --site-url "$site" \
   --cimd-allow-private --cimd-ca-file "$work/ca.pem" >"$work/out" 2>"$work/err" &
 pids+=($!)
-for _ in $(seq 300); do
-  grep -q "listening on" "$work/out" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q "listening on" "$work/out" || { echo "prodlink did not start"; cat "$work/err"; exit 1; }
+wait_listening "$work/out" "$work/err" "${pids[-1]}" >/dev/null
 
 node "$here/auth-check.mjs" "$site/mcp/http" "$email" "$password"
 node "$here/auth-check.mjs" "$site/mcp" "$email" "$password" "$metadata_url"

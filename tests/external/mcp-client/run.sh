@@ -4,6 +4,8 @@
 #   tests/external/mcp-client/run.sh [PRODLINK_BINARY]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 root="$(cd "$here/../../.." && pwd)"
 bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/prodlink}"
 [ -x "$bin" ] || { echo "no prodlink binary at $bin (run cargo build first)"; exit 2; }
@@ -15,13 +17,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 PRODLINK_LOG=warn "$bin" --database "sqlite://$work/demo.db" serve --demo --addr 127.0.0.1:0 >"$work/out" 2>"$work/err" &
 pid=$!
-for _ in $(seq 600); do
-  grep -q "listening on" "$work/out" 2>/dev/null && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/err"; exit 1; }
-  sleep 0.2
-done
-base="$(sed -n 's/^listening on //p' "$work/out")"
-[ -n "$base" ] || { echo "prodlink did not start"; cat "$work/err"; exit 1; }
+base="$(wait_listening "$work/out" "$work/err" "$pid")"
 # Wait for the background search indexer to finish (health reports what is pending).
 node -e '
   const url = process.argv[1] + "/mcp/health";

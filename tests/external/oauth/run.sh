@@ -5,6 +5,8 @@
 #   tests/external/oauth/run.sh [PRODLINK_BINARY]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 root="$(cd "$here/../../.." && pwd)"
 bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/prodlink}"
 [ -x "$bin" ] || { echo "no prodlink binary at $bin (run cargo build first)"; exit 2; }
@@ -15,7 +17,7 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 export PRODLINK_LOG=warn PRODLINK_DATABASE="sqlite://$work/oauth.db"
-port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+port="$(free_port)"
 site="http://127.0.0.1:$port"
 email="oauth-check@example.com"
 password="a long test password $RANDOM"
@@ -26,10 +28,5 @@ client_id="$(sed -n 's/^client_id=//p' "$work/client")"
 client_secret="$(sed -n 's/^client_secret=//p' "$work/client")"
 "$bin" serve --addr "127.0.0.1:$port" --site-url "$site" >"$work/out" 2>"$work/err" &
 pid=$!
-for _ in $(seq 300); do
-  grep -q "listening on" "$work/out" 2>/dev/null && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/err"; exit 1; }
-  sleep 0.1
-done
-grep -q "listening on" "$work/out" || { echo "prodlink did not start"; cat "$work/err"; exit 1; }
+wait_listening "$work/out" "$work/err" "$pid" >/dev/null
 node "$here/check.mjs" "$site" "$email" "$password" "$client_id" "$client_secret"

@@ -1,0 +1,19 @@
+-- Shared by the wrk scripts (loaded with dofile from the repository root): keeps every wrk
+-- thread so `done` can add up their `failures` counters (each script's `init` sets it to 0
+-- and its `response` counts), and prints one RESULT line the bench scripts parse.
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function done(summary, latency, requests)
+  local failed = 0
+  for _, t in ipairs(threads) do
+    failed = failed + (t:get("failures") or 0)
+  end
+  io.write(string.format(
+    "RESULT requests=%d rps=%.0f p50_ms=%.3f p99_ms=%.3f failures=%d socket_errors=%d\n",
+    summary.requests, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, failed,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
