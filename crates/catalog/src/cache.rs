@@ -312,6 +312,7 @@ mod tests {
             time_zone: None,
             countries: None,
             languages: None,
+            title: None,
             metadata: MetadataPatch::default(),
         };
         assert!(cached.rules_for(gtin, None, None).await.unwrap().is_empty());

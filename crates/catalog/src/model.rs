@@ -529,6 +529,8 @@ pub struct RuleWrite {
     pub countries: Option<Vec<String>>,
     /// Language tags.
     pub languages: Option<Vec<String>>,
+    /// The link's human-readable title.
+    pub title: Option<String>,
     /// Metadata.
     pub metadata: MetadataPatch,
 }

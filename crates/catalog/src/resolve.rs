@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::error::ServiceError;
-use crate::rules::{RequestContext, Rule, choose};
+use crate::rules::{Decision, RequestContext, Rule, choose};
 use crate::service::{Catalog, parse_gtin_field};
 
 /// Where a scan goes.
@@ -168,6 +168,8 @@ pub struct LinksetLink {
     pub href: String,
     /// Human-readable title.
     pub title: String,
+    /// The languages of the target (BCP 47, e.g. `pt-BR`), empty when language-neutral.
+    pub hreflang: Vec<String>,
 }
 
 /// The links of one level (serial, batch or product) of a linkset.
@@ -175,7 +177,8 @@ pub struct LinksetLink {
 pub struct LinksetLevel {
     /// The level's Digital Link URI on this site: the linkset anchor.
     pub anchor: String,
-    /// `gs1:defaultLink` first, then the typed links.
+    /// `gs1:defaultLink` first (exactly one, title only), its language variants as
+    /// `gs1:defaultLinkMulti` when there are several, then the typed links.
     pub links: Vec<LinksetLink>,
 }
 
@@ -208,11 +211,56 @@ pub fn link_type_title(lt: LinkType) -> String {
     out
 }
 
+/// A language tag in BCP 47's conventional case: `pt-br` → `pt-BR`, `zh-hant` → `zh-Hant`.
+pub fn bcp47_case(tag: &str) -> String {
+    tag.split('-')
+        .enumerate()
+        .map(|(i, part)| match (i, part.len()) {
+            (0, _) => part.to_ascii_lowercase(),
+            (_, 2) => part.to_ascii_uppercase(),
+            (_, 4) => {
+                let mut p = part.to_ascii_lowercase();
+                p[..1].make_ascii_uppercase();
+                p
+            }
+            _ => part.to_ascii_lowercase(),
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Every link a set of rules offers for one link type to one request, ignoring its languages:
+/// the language-neutral choice (what a request without `Accept-Language` gets) first, then
+/// one per language some rule serves, each once.
+fn variants(rules: &[Rule], link_type: Option<&str>, ctx: &RequestContext) -> Vec<Decision> {
+    let mut languages: Vec<&str> = rules
+        .iter()
+        .filter(|r| r.link_type.as_deref() == link_type)
+        .filter_map(|r| r.criteria.languages())
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    languages.sort_unstable();
+    languages.dedup();
+    let neutral = RequestContext { languages: Vec::new(), ..ctx.clone() };
+    let mut out: Vec<Decision> = choose(rules, link_type, &neutral).into_iter().collect();
+    for l in languages {
+        let one = RequestContext { languages: vec![l.to_owned()], ..ctx.clone() };
+        if let Some(d) = choose(rules, link_type, &one)
+            && !out.iter().any(|o| o.rule_id == d.rule_id)
+        {
+            out.push(d);
+        }
+    }
+    out
+}
+
 impl Catalog {
     /// The linkset of a key (GS1 Resolver 2.9–2.11): for each level from the request's own up
-    /// to the GTIN, the default link and one link per link type a rule offers there, chosen
-    /// by the same engine as redirects for this request, plus the hosted page as `gs1:pip`
-    /// when no rule names another.
+    /// to the GTIN, the default link and the links each link type offers there — chosen by the
+    /// same engine as redirects for this request's time and country, one per language the
+    /// rules serve (with `hreflang`) — plus the hosted page as `gs1:pip` when no rule names
+    /// another.
     pub async fn linkset(
         &self,
         key: &ResolveKey,
@@ -267,22 +315,47 @@ impl Catalog {
                 })
                 .cloned()
                 .collect();
-            let target = |link_type: Option<&str>| {
-                choose(&here, link_type, ctx)
-                    .map(|d| d.custom_url.unwrap_or_else(|| hosted.clone()))
-            };
             let name =
                 product.as_ref().map_or_else(|| key.gtin.as_str().to_owned(), |p| p.name.clone());
-            let mut links = vec![LinksetLink {
-                link_type: LinkType::DEFAULT_LINK,
-                href: target(None).unwrap_or_else(|| hosted.clone()),
-                title: name.clone(),
-            }];
+            let link = |link_type: LinkType, d: &Decision, fallback_title: &str| LinksetLink {
+                link_type,
+                href: d.custom_url.clone().unwrap_or_else(|| hosted.clone()),
+                title: d.title.clone().unwrap_or_else(|| fallback_title.to_owned()),
+                hreflang: d
+                    .languages
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|l| bcp47_case(l))
+                    .collect(),
+            };
+            // Exactly one `gs1:defaultLink` (title only): what a request without
+            // `Accept-Language` gets. With language variants, all of them (that one included)
+            // are listed again as `gs1:defaultLinkMulti`.
+            let defaults = variants(&here, None, ctx);
+            let default = match defaults.first().filter(|d| d.languages.is_none()) {
+                Some(d) => link(LinkType::DEFAULT_LINK, d, &name),
+                None => LinksetLink {
+                    link_type: LinkType::DEFAULT_LINK,
+                    href: hosted.clone(),
+                    title: name.clone(),
+                    hreflang: Vec::new(),
+                },
+            };
+            let multi: Vec<LinksetLink> = defaults
+                .iter()
+                .filter(|d| d.languages.is_some())
+                .map(|d| link(LinkType::DEFAULT_LINK_MULTI, d, &name))
+                .collect();
+            let mut links = vec![default.clone()];
+            if !multi.is_empty() {
+                links.push(LinksetLink { link_type: LinkType::DEFAULT_LINK_MULTI, ..default });
+                links.extend(multi);
+            }
             for t in &types {
                 let Ok(lt) = LinkType::parse(t) else { continue };
-                if let Some(href) = target(Some(t)) {
-                    links.push(LinksetLink { link_type: lt, href, title: link_type_title(lt) });
-                }
+                let title = link_type_title(lt);
+                links.extend(variants(&here, Some(t), ctx).iter().map(|d| link(lt, d, &title)));
             }
             if !links.iter().any(|l| l.link_type == LinkType::PIP) {
                 // The hosted page itself; `linkType=gs1:pip` reaches it even when the
@@ -291,6 +364,7 @@ impl Catalog {
                     link_type: LinkType::PIP,
                     href: format!("{hosted}?linkType=gs1:pip"),
                     title: format!("{name}: product information"),
+                    hreflang: Vec::new(),
                 });
             }
             levels.push(LinksetLevel { anchor: hosted.clone(), links });

@@ -50,6 +50,8 @@ pub struct RuleRecord {
     pub languages: Option<String>,
     /// `unknown`, `alive` or `dead` (the custom-URL health check).
     pub url_status: String,
+    /// Human-readable title of the link (in the target's language), shown in linksets.
+    pub title: Option<String>,
 }
 
 /// What to do when a rule's custom URL is dead.
@@ -97,6 +99,8 @@ pub struct Rule {
     pub on_dead: DeadUrlPolicy,
     /// Whether the health check found the custom URL dead.
     pub url_dead: bool,
+    /// The link's title, when the rule gives one.
+    pub title: Option<String>,
     /// When it applies.
     pub criteria: Criteria,
 }
@@ -212,6 +216,7 @@ impl Rule {
             custom_url: r.custom_url.clone(),
             on_dead,
             url_dead: r.url_status == "dead",
+            title: r.title.clone(),
             criteria: Criteria {
                 starts_at: instant(&r.starts_at, "starts_at")?,
                 ends_at: instant(&r.ends_at, "ends_at")?,
@@ -285,8 +290,22 @@ impl RequestContext {
 }
 
 impl Criteria {
-    /// Whether every criterion holds for the request.
+    /// Whether every criterion holds for the request, a rule language matching any of the
+    /// request's languages (see [`language_matches`]).
     pub fn hold(&self, ctx: &RequestContext) -> bool {
+        self.hold_except_languages(ctx)
+            && self.languages.as_ref().is_none_or(|langs| {
+                ctx.languages.iter().any(|tag| langs.iter().any(|l| language_matches(l, tag)))
+            })
+    }
+
+    /// The rule's languages (lower case), when it is limited to some.
+    pub fn languages(&self) -> Option<&[String]> {
+        self.languages.as_deref()
+    }
+
+    /// Whether every criterion except the languages holds.
+    pub fn hold_except_languages(&self, ctx: &RequestContext) -> bool {
         if self.starts_at.is_some_and(|s| ctx.now < s) || self.ends_at.is_some_and(|e| ctx.now >= e)
         {
             return false;
@@ -321,19 +340,16 @@ impl Criteria {
         {
             return false;
         }
-        if let Some(languages) = &self.languages {
-            // A rule language matches a request tag exactly or as its primary subtag
-            // (`pt` matches `pt-br`; `pt-br` matches only `pt-br`).
-            let matched = ctx.languages.iter().any(|tag| {
-                let primary = tag.split('-').next().unwrap_or(tag);
-                languages.iter().any(|l| l == tag || l == primary)
-            });
-            if !matched {
-                return false;
-            }
-        }
         true
     }
+}
+
+/// Whether a rule language serves a request language tag, by BCP 47 lookup (RFC 4647 §3.4,
+/// one step): exactly, or as the tag's primary subtag (`pt` serves `pt-br`; `pt-br` serves only
+/// `pt-br`). Both lower case.
+pub fn language_matches(rule_language: &str, request_tag: &str) -> bool {
+    rule_language == request_tag
+        || request_tag.split('-').next().is_some_and(|primary| rule_language == primary)
 }
 
 /// The rule that decides, and what it decided.
@@ -347,39 +363,62 @@ pub struct Decision {
     pub destination: DestinationType,
     /// The custom URL, for `CUSTOM_URL`.
     pub custom_url: Option<String>,
+    /// The rule's title, when it gives one.
+    pub title: Option<String>,
+    /// The rule's languages (the link's `hreflang`), when it is limited to some.
+    pub languages: Option<Vec<String>>,
 }
 
-/// Walks `rules` from the most specific scope to GLOBAL (lowest `order_index` first within a
-/// scope) and returns the first whose link type is the one asked for (`None` = the default
-/// link) and whose criteria all hold. A dead custom URL skips the rule or falls back to the
-/// hosted page, as the rule says. `None` when no rule applies.
+/// Walks `rules` from the most specific scope to GLOBAL and returns the first rule, lowest
+/// `order_index` first within a scope, whose link type is the one asked for (`None` = the
+/// default link) and whose criteria all hold. A dead custom URL skips the rule or falls back
+/// to the hosted page, as the rule says. `None` when no rule applies.
+///
+/// Languages are negotiated per scope (GS1 Resolver 2.6.3): when several rules of the scope
+/// offer the link in different languages, the request's most preferred language (by
+/// `Accept-Language` q-value) that one of them serves is chosen, and only the rules serving
+/// that language (plus those with no language limit) remain in the running. So `fr, en;q=0.5`
+/// gets the French link even when the English rule comes first, and a language nobody serves
+/// falls through to the rules without a language limit.
 pub fn choose(rules: &[Rule], link_type: Option<&str>, ctx: &RequestContext) -> Option<Decision> {
-    let mut order: Vec<&Rule> = rules.iter().collect();
+    let mut order: Vec<&Rule> = rules
+        .iter()
+        .filter(|r| {
+            r.link_type.as_deref() == link_type
+                && !(r.url_dead
+                    && r.destination == DestinationType::CustomUrl
+                    && r.on_dead == DeadUrlPolicy::SkipRule)
+                && r.criteria.hold_except_languages(ctx)
+        })
+        .collect();
     order.sort_by_key(|r| (specificity(r.scope), r.order_index, r.id));
-    for rule in order {
-        if rule.link_type.as_deref() != link_type || !rule.criteria.hold(ctx) {
-            continue;
-        }
-        let decision = |destination, custom_url| Decision {
+    for scope in order.chunk_by(|a, b| a.scope == b.scope) {
+        let negotiated = ctx.languages.iter().find(|tag| {
+            scope.iter().any(|r| {
+                r.criteria.languages().is_some_and(|ls| ls.iter().any(|l| language_matches(l, tag)))
+            })
+        });
+        let winner = scope.iter().find(|r| match r.criteria.languages() {
+            None => true,
+            Some(ls) => negotiated.is_some_and(|tag| ls.iter().any(|l| language_matches(l, tag))),
+        });
+        let Some(rule) = winner else { continue };
+        let custom_url = match rule.destination {
+            DestinationType::CustomUrl if !rule.url_dead => rule.custom_url.clone(),
+            _ => None,
+        };
+        return Some(Decision {
             rule_id: rule.id,
             scope: rule.scope,
-            destination,
-            custom_url,
-        };
-        match rule.destination {
-            DestinationType::HostedPage => {
-                return Some(decision(DestinationType::HostedPage, None));
-            }
-            DestinationType::CustomUrl if !rule.url_dead => {
-                return Some(decision(DestinationType::CustomUrl, rule.custom_url.clone()));
-            }
-            DestinationType::CustomUrl => match rule.on_dead {
-                DeadUrlPolicy::SkipRule => continue,
-                DeadUrlPolicy::FallbackToHosted => {
-                    return Some(decision(DestinationType::HostedPage, None));
-                }
+            destination: if custom_url.is_some() {
+                DestinationType::CustomUrl
+            } else {
+                DestinationType::HostedPage
             },
-        }
+            custom_url,
+            title: rule.title.clone(),
+            languages: rule.criteria.languages().map(<[String]>::to_vec),
+        });
     }
     None
 }
@@ -410,6 +449,7 @@ mod tests {
             countries: None,
             languages: None,
             url_status: "alive".into(),
+            title: None,
         }
     }
 
@@ -571,5 +611,72 @@ mod tests {
         let e = Rule::parse(&r).unwrap_err();
         assert_eq!(e.id, 7);
         assert!(e.reason.contains("Mars/Olympus"), "{e}");
+    }
+
+    fn lang(id: i64, scope: &str, order: i64, languages: Option<&str>) -> Rule {
+        let mut r = record(id, scope, order);
+        r.languages = languages.map(str::to_owned);
+        Rule::parse(&r).unwrap()
+    }
+
+    fn winner(rules: &[Rule], accept_language: Option<&str>) -> Option<i64> {
+        let t: Timestamp = "2026-06-01T12:00:00Z".parse().unwrap();
+        let c = RequestContext::from_request(t, None, accept_language);
+        choose(rules, None, &c).map(|d| d.rule_id)
+    }
+
+    #[test]
+    fn languages_are_negotiated_within_a_scope() {
+        // One link in three languages: the request's most preferred language that a rule
+        // serves wins, whatever the rules' order.
+        let rules = [
+            lang(1, "PRODUCT", 0, Some(r#"["en"]"#)),
+            lang(2, "PRODUCT", 1, Some(r#"["fr"]"#)),
+            lang(3, "PRODUCT", 2, Some(r#"["pt"]"#)),
+        ];
+        assert_eq!(winner(&rules, Some("fr, en;q=0.5")), Some(2));
+        assert_eq!(winner(&rules, Some("en;q=0.4, fr;q=0.9")), Some(2));
+        assert_eq!(winner(&rules, Some("de, en;q=0.5")), Some(1), "de is served by nobody");
+        assert_eq!(winner(&rules, Some("pt-BR")), Some(3), "BCP 47 lookup: pt serves pt-BR");
+        assert_eq!(winner(&rules, Some("ja")), None, "no language served: no rule applies");
+        assert_eq!(winner(&rules, None), None);
+        // A language-neutral rule is the fallback when the request's languages are not served
+        // — and, being first by order_index, it wins outright where it comes first.
+        let mut with_neutral = rules.to_vec();
+        with_neutral.push(lang(4, "PRODUCT", 9, None));
+        assert_eq!(winner(&with_neutral, Some("ja")), Some(4));
+        assert_eq!(winner(&with_neutral, None), Some(4));
+        assert_eq!(winner(&with_neutral, Some("fr")), Some(2));
+        let first_neutral = [lang(5, "PRODUCT", 0, None), lang(6, "PRODUCT", 1, Some(r#"["fr"]"#))];
+        assert_eq!(winner(&first_neutral, Some("fr")), Some(5), "order_index decides first");
+        // The rule's region-specific language serves only that region.
+        let regional =
+            [lang(7, "PRODUCT", 0, Some(r#"["en-gb"]"#)), lang(8, "PRODUCT", 1, Some(r#"["en"]"#))];
+        assert_eq!(winner(&regional, Some("en-GB")), Some(7));
+        assert_eq!(winner(&regional, Some("en-US")), Some(8));
+        assert_eq!(winner(&regional, Some("en-US, en-GB;q=0.5")), Some(8));
+    }
+
+    #[test]
+    fn the_most_specific_scope_decides_before_languages() {
+        // The product's own French link beats the brand's English one even for a request that
+        // prefers English: the most specific scope offering any served language decides.
+        let rules =
+            [lang(1, "BRAND", 0, Some(r#"["en"]"#)), lang(2, "PRODUCT", 0, Some(r#"["fr"]"#))];
+        assert_eq!(winner(&rules, Some("en, fr;q=0.5")), Some(2));
+        assert_eq!(winner(&rules, Some("en")), Some(1), "the product scope serves no en");
+    }
+
+    #[test]
+    fn decisions_carry_title_and_languages() {
+        let mut r = record(1, "PRODUCT", 0);
+        r.languages = Some(r#"["fr","fr-CA"]"#.into());
+        r.title = Some("Informations produit".into());
+        let rules = [Rule::parse(&r).unwrap()];
+        let t: Timestamp = "2026-06-01T12:00:00Z".parse().unwrap();
+        let d =
+            choose(&rules, None, &RequestContext::from_request(t, None, Some("fr-CA"))).unwrap();
+        assert_eq!(d.title.as_deref(), Some("Informations produit"));
+        assert_eq!(d.languages, Some(vec!["fr".to_owned(), "fr-ca".to_owned()]));
     }
 }

@@ -468,7 +468,7 @@ async fn rules_import_checks_every_field_and_reimports_as_unchanged() {
     let good = [
         r#"{"scope":"PRODUCT","gtin":"9506000134352","custom_url":"https://acme.example/cereal"}"#,
         r#"{"scope":"BATCH","gtin":"09506000134352","batch":"LOT-9","link_type":"gs1:recallStatus","custom_url":"https://acme.example/recall","starts_at":"2026-01-01T00:00:00Z","ends_at":"2027-01-01T00:00:00Z"}"#,
-        r#"{"scope":"BRAND","brand":"ACME","order_index":2,"custom_url":"https://acme.example/winter","annual_start":"12-01","annual_end":"01-15","days_of_week":["mon","fri"],"time_start":"09:00","time_end":"17:00","time_zone":"America/New_York","countries":["us","CA"],"languages":["en","fr-ca"],"on_custom_url_dead":"SKIP_RULE"}"#,
+        r#"{"scope":"BRAND","brand":"ACME","order_index":2,"custom_url":"https://acme.example/winter","annual_start":"12-01","annual_end":"01-15","days_of_week":["mon","fri"],"time_start":"09:00","time_end":"17:00","time_zone":"America/New_York","countries":["us","CA"],"languages":["en","fr-ca"],"on_custom_url_dead":"SKIP_RULE","title":"Winter offers"}"#,
         r#"{"scope":"GLOBAL","destination_type":"HOSTED_PAGE"}"#,
     ];
     let bad = [
@@ -523,6 +523,10 @@ async fn rules_import_checks_every_field_and_reimports_as_unchanged() {
             "no brand named",
         ),
         (
+            r#"{"scope":"PRODUCT","gtin":"09506000134352","order_index":1,"title":"two\nlines"}"#,
+            "title",
+        ),
+        (
             r#"{"scope":"ORGANIZATION","organization":"Nobody Inc","custom_url":"https://x.example"}"#,
             "no organization",
         ),
@@ -541,6 +545,12 @@ async fn rules_import_checks_every_field_and_reimports_as_unchanged() {
     for (row, (_, needle)) in rejects.iter().zip(bad.iter()) {
         assert!(row[2].contains(needle), "expected {needle:?} in {:?}", row[2]);
     }
+    let stored = db.store.rules_for(gtin("09506000134352"), None, None).await.unwrap();
+    assert!(
+        stored.iter().any(|r| r.title.as_deref() == Some("Winter offers")
+            && r.languages.as_deref() == Some(r#"["en","fr-ca"]"#)),
+        "{stored:?}"
+    );
     // Re-import: nothing changes; then one rule changes.
     let again = import_path(&db.store, ImportKind::Rules, &f, db.dir.path()).await;
     assert_eq!(

@@ -267,7 +267,7 @@ fn demo_loads_into_an_empty_database_once() {
             _ => -1, // no sqlite3 binary: checked through HTTP below only
         }
     };
-    assert!(rules == 5 || rules == -1, "{rules} demo rules");
+    assert!(rules == 7 || rules == -1, "{rules} demo rules");
     let no_redirect = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -280,6 +280,25 @@ fn demo_loads_into_an_empty_database_once() {
     assert_eq!(
         recall.headers()["location"],
         "https://example.com/prodlink-demo/recalls/lindor-coconut?linkType=gs1:recallStatus"
+    );
+    let recipes = |lang: &str| {
+        no_redirect
+            .get(format!("{}/01/00009542009069?linkType=gs1:recipeInfo", server.base))
+            .header("accept-language", lang)
+            .send()
+            .unwrap()
+    };
+    assert!(
+        recipes("fr-CH, en;q=0.5").headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("https://example.com/prodlink-demo/lindt/recettes?")
+    );
+    assert!(
+        recipes("en-US").headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("https://example.com/prodlink-demo/lindt/recipes?")
     );
     let kept = get("/01/00009542015190");
     assert_eq!(kept.status(), 200, "a product rule keeps the hosted page");

@@ -183,7 +183,9 @@ async fn resolve(State(state): State<AppState>, request: Request) -> Response {
             let typed = ResolveKey { link_type: Some(lt), ..key.clone() };
             match state.catalog().resolve_rules(&typed, &ctx).await {
                 Ok(Some(d)) => d,
-                Ok(None) if lt == LinkType::DEFAULT_LINK => default,
+                Ok(None) if lt == LinkType::DEFAULT_LINK || lt == LinkType::DEFAULT_LINK_MULTI => {
+                    default
+                }
                 // No rule names a product information page: prodlink's own page is one.
                 Ok(None) if lt == LinkType::PIP => ResolveOutput {
                     destination_url: canonical.clone(),
@@ -264,6 +266,7 @@ async fn linkset(state: &AppState, key: &ResolveKey, ctx: &RequestContext, head:
         Ok(s) => s,
         Err(e) => return problem(state, e.code(), &e.public_detail()),
     };
+    let site = state.catalog().site_url();
     let objects: Vec<Value> = set
         .levels
         .iter()
@@ -272,11 +275,20 @@ async fn linkset(state: &AppState, key: &ResolveKey, ctx: &RequestContext, head:
             o.insert("anchor".into(), Value::String(level.anchor.clone()));
             o.insert("itemDescription".into(), Value::String(set.item_description.clone()));
             for l in &level.links {
-                let target = if l.link_type == LinkType::DEFAULT_LINK {
-                    json!({"href": l.href, "title": l.title})
-                } else {
-                    json!({"href": l.href, "title": l.title, "type": "text/html"})
-                };
+                // `defaultLink` carries a title only (Resolver 2.5.8); prodlink's own pages
+                // are known to be HTML, a brand's URL may be anything.
+                let mut target = Map::new();
+                target.insert("href".into(), Value::String(l.href.clone()));
+                target.insert("title".into(), Value::String(l.title.clone()));
+                if l.link_type != LinkType::DEFAULT_LINK {
+                    if l.href.starts_with(site) {
+                        target.insert("type".into(), Value::String("text/html".into()));
+                    }
+                    if !l.hreflang.is_empty() {
+                        target.insert("hreflang".into(), json!(l.hreflang));
+                    }
+                }
+                let target = Value::Object(target);
                 match o.entry(l.link_type.uri()) {
                     serde_json::map::Entry::Vacant(v) => {
                         v.insert(Value::Array(vec![target]));

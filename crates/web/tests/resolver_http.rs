@@ -333,3 +333,82 @@ async fn preflight_and_description_file() {
     assert_eq!(v["supportedPrimaryKeys"], serde_json::json!(["01"]));
     assert_eq!(v["jsonLdContextLocation"], web::resolver::LINKSET_CONTEXT);
 }
+
+#[tokio::test]
+async fn accept_language_picks_among_a_links_languages() {
+    let s = start().await;
+    // The default link and gs1:recipeInfo, each in English and French (English first).
+    for (order, link_type, lang, url, title) in [
+        (0, None, "en", "https://brand.example/en", "Sample Cereal"),
+        (1, None, "fr", "https://brand.example/fr", "Céréales exemple"),
+        (2, Some("gs1:recipeInfo"), "en", "https://brand.example/recipes", "Recipes"),
+        (3, Some("gs1:recipeInfo"), "fr-ca", "https://brand.example/recettes", "Recettes"),
+    ] {
+        sqlx::query(
+            "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, link_type, \
+             destination_type, custom_url, languages, title, created_at, updated_at) \
+             VALUES ('PRODUCT', ?1, ?1, ?2, ?3, 'CUSTOM_URL', ?4, json_array(?5), ?6, 'x', 'x')",
+        )
+        .bind(GTIN)
+        .bind(order)
+        .bind(link_type)
+        .bind(url)
+        .bind(lang)
+        .bind(title)
+        .execute(s.db.pool())
+        .await
+        .unwrap();
+    }
+    let path = format!("/01/{GTIN}");
+    for (accept_language, expected) in [
+        ("fr-FR, en;q=0.5", "https://brand.example/fr"),
+        ("en-GB", "https://brand.example/en"),
+        ("de, fr;q=0.3, en;q=0.2", "https://brand.example/fr"),
+    ] {
+        let r = s.get_with(&path, "accept-language", accept_language).await;
+        assert_eq!(r.status(), StatusCode::TEMPORARY_REDIRECT, "{accept_language}");
+        assert_eq!(location(&r), expected, "{accept_language}");
+        assert!(r.headers()["vary"].to_str().unwrap().contains("Accept-Language"));
+    }
+    // No language served (or none sent): no rule applies, the hosted page answers.
+    for r in [s.get_with(&path, "accept-language", "ja").await, s.get(&path).await] {
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let typed = format!("/01/{GTIN}?linkType=gs1:recipeInfo");
+    let r = s.get_with(&typed, "accept-language", "fr-CA, en;q=0.1").await;
+    assert!(location(&r).starts_with("https://brand.example/recettes?"), "{}", location(&r));
+    let r = s.get_with(&typed, "accept-language", "fr-FR, en;q=0.1").await;
+    assert!(
+        location(&r).starts_with("https://brand.example/recipes?"),
+        "fr-CA does not serve fr-FR"
+    );
+    assert_eq!(s.get(&typed).await.status(), StatusCode::NOT_FOUND, "no language: no recipe link");
+
+    // The linkset lists every language with hreflang and the rule's title; the one
+    // defaultLink is what a request without Accept-Language gets, and the language
+    // variants are gs1:defaultLinkMulti.
+    let v: Value = s.get(&format!("{path}?linkType=linkset")).await.json().await.unwrap();
+    let set = &v["linkset"][0];
+    let default = set["https://ref.gs1.org/voc/defaultLink"].as_array().unwrap();
+    assert_eq!(default.len(), 1);
+    assert_eq!(default[0]["href"], format!("{}{path}", s.base));
+    let multi = set["https://ref.gs1.org/voc/defaultLinkMulti"].as_array().unwrap();
+    let hrefs: Vec<(&str, &Value, &str)> = multi
+        .iter()
+        .map(|l| (l["href"].as_str().unwrap(), &l["hreflang"], l["title"].as_str().unwrap()))
+        .collect();
+    assert_eq!(hrefs.len(), 3, "{multi:?}");
+    assert_eq!(hrefs[0].0, format!("{}{path}", s.base));
+    assert!(hrefs[0].1.is_null(), "the neutral default has no hreflang");
+    assert_eq!(hrefs[1], ("https://brand.example/en", &serde_json::json!(["en"]), "Sample Cereal"));
+    assert_eq!(
+        hrefs[2],
+        ("https://brand.example/fr", &serde_json::json!(["fr"]), "Céréales exemple")
+    );
+    let recipes = set["https://ref.gs1.org/voc/recipeInfo"].as_array().unwrap();
+    assert_eq!(recipes.len(), 2);
+    assert_eq!(recipes[0]["hreflang"], serde_json::json!(["en"]));
+    assert_eq!(recipes[1]["hreflang"], serde_json::json!(["fr-CA"]), "BCP 47 case");
+    assert_eq!(recipes[1]["title"], "Recettes");
+    assert!(recipes[1].get("type").is_none(), "a brand URL's media type is not known");
+}

@@ -9,7 +9,9 @@
 //!  "annual_start": "12-01", "annual_end": "01-15", "days_of_week": ["mon", "fri"],
 //!  "time_start": "09:00", "time_end": "17:00", "time_zone": "America/New_York"}
 //! ```
-//! `brand` (name) and `organization` (name) name the target of BRAND and ORGANIZATION rules.
+//! `brand` (name) and `organization` (name) name the target of BRAND and ORGANIZATION rules;
+//! `title` is the link's human-readable title (in its language), `languages` the languages it
+//! serves (negotiated against `Accept-Language` when several rules of a scope offer a link).
 
 use super::records::{Record, read_records};
 use super::source::Source;
@@ -259,6 +261,12 @@ pub(crate) fn rule(rec: &Record) -> Result<RuleWrite, String> {
         time_zone,
         countries,
         languages,
+        title: match text(rec, "title") {
+            Some(t) if t.chars().count() > 200 || t.chars().any(char::is_control) => {
+                return Err("title: give at most 200 characters on one line".into());
+            }
+            t => t,
+        },
         metadata: MetadataPatch::new(rec.metadata()?).map_err(|e| format!("metadata: {e}"))?,
     })
 }

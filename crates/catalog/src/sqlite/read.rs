@@ -321,7 +321,7 @@ pub(super) async fn rules_for(
     let rows = sqlx::query(
         "SELECT r.id, r.scope, r.order_index, r.enabled, r.link_type, r.destination_type, r.custom_url, \
                 r.on_custom_url_dead, r.starts_at, r.ends_at, r.annual_start, r.annual_end, r.days_of_week, \
-                r.time_start, r.time_end, r.time_zone, r.countries, r.languages, r.url_status \
+                r.time_start, r.time_end, r.time_zone, r.countries, r.languages, r.url_status, r.title \
          FROM resolver_rules r \
          WHERE r.enabled = 1 AND r.scope_key IN ( \
              ?1 || '/21/' || ?2, ?1 || '/10/' || ?3, ?1, \
@@ -356,6 +356,7 @@ pub(super) async fn rules_for(
                 countries: r.try_get("countries")?,
                 languages: r.try_get("languages")?,
                 url_status: r.try_get("url_status")?,
+                title: r.try_get("title")?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()

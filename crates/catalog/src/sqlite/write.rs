@@ -1022,15 +1022,15 @@ async fn try_upsert_rule(
     let changed = sqlx::query(
         "INSERT INTO resolver_rules (scope, scope_gtin, scope_qualifier, brand_id, organization_id, scope_key, order_index, \
              enabled, link_type, destination_type, custom_url, on_custom_url_dead, starts_at, ends_at, annual_start, annual_end, \
-             days_of_week, time_start, time_end, time_zone, countries, languages, metadata, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?24) \
+             days_of_week, time_start, time_end, time_zone, countries, languages, metadata, created_at, updated_at, title) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?24, ?25) \
          ON CONFLICT(scope, scope_key, order_index) DO UPDATE SET \
              enabled = excluded.enabled, link_type = excluded.link_type, destination_type = excluded.destination_type, \
              custom_url = excluded.custom_url, on_custom_url_dead = excluded.on_custom_url_dead, starts_at = excluded.starts_at, \
              ends_at = excluded.ends_at, annual_start = excluded.annual_start, annual_end = excluded.annual_end, \
              days_of_week = excluded.days_of_week, time_start = excluded.time_start, time_end = excluded.time_end, \
              time_zone = excluded.time_zone, countries = excluded.countries, languages = excluded.languages, \
-             metadata = excluded.metadata, updated_at = excluded.updated_at, \
+             metadata = excluded.metadata, title = excluded.title, updated_at = excluded.updated_at, \
              url_status = CASE WHEN resolver_rules.custom_url IS excluded.custom_url THEN resolver_rules.url_status ELSE 'unknown' END, \
              url_failures = CASE WHEN resolver_rules.custom_url IS excluded.custom_url THEN resolver_rules.url_failures ELSE 0 END, \
              url_checked_at = CASE WHEN resolver_rules.custom_url IS excluded.custom_url THEN resolver_rules.url_checked_at ELSE NULL END \
@@ -1041,7 +1041,8 @@ async fn try_upsert_rule(
              OR resolver_rules.annual_end IS NOT excluded.annual_end OR resolver_rules.days_of_week IS NOT excluded.days_of_week \
              OR resolver_rules.time_start IS NOT excluded.time_start OR resolver_rules.time_end IS NOT excluded.time_end \
              OR resolver_rules.time_zone IS NOT excluded.time_zone OR resolver_rules.countries IS NOT excluded.countries \
-             OR resolver_rules.languages IS NOT excluded.languages OR resolver_rules.metadata IS NOT excluded.metadata",
+             OR resolver_rules.languages IS NOT excluded.languages OR resolver_rules.metadata IS NOT excluded.metadata \
+             OR resolver_rules.title IS NOT excluded.title",
     )
     .bind(scope)
     .bind(gtin)
@@ -1067,6 +1068,7 @@ async fn try_upsert_rule(
     .bind(list(&r.languages))
     .bind(metadata)
     .bind(&now)
+    .bind(&r.title)
     .execute(&mut *tx)
     .await?
     .rows_affected();
