@@ -1,8 +1,11 @@
 //! The hosted product page (SPEC §5): what a shopper sees after scanning when the brand chose
-//! prodlink's page. Server-rendered HTML, no JavaScript, mobile-first, with landmarks, one
-//! `h1`, alt text, `lang`, inline CSS; schema.org `Product` JSON-LD and Open Graph tags so
-//! links preview well; an ETag so repeat visits get 304; a friendly 404 page for products the
-//! catalog does not have.
+//! prodlink's page. Server-rendered HTML that needs no JavaScript, mobile-first, with
+//! landmarks, one `h1`, alt text, `lang`, inline CSS; schema.org `Product` JSON-LD and Open
+//! Graph tags so links preview well; an ETag so repeat visits get 304; a friendly 404 page for
+//! products the catalog does not have. Nearby availability: one small inline script (allowed
+//! by its hash in the CSP) asks the browser for its location when the shopper presses the
+//! button and reloads the page with `?lat=…&lng=…` rounded to about 100 m; the server renders
+//! the nearest stores that have the product.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -32,7 +35,51 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dt{color:var(--muted)}dd{margin:0}
 footer{color:var(--muted);font-size:.875rem;border-top:1px solid var(--line)}
 a{color:var(--accent)}
+ol.stores{padding-left:1.25rem}ol.stores li{margin:.5rem 0}.stock{font-weight:600}
+button{font:inherit;padding:.5rem 1rem;border-radius:.5rem;border:1px solid var(--accent);background:var(--accent);color:var(--bg);cursor:pointer}
+button:disabled{opacity:.6}
 ";
+
+/// The page's only script: shows the location button and, when pressed, reloads the page with
+/// the browser's position (rounded to 3 decimals, about 100 m).
+const LOCATE_JS: &str = "(()=>{const b=document.getElementById('locate'),s=document.getElementById('locate-status');\
+if(!b||!navigator.geolocation)return;b.hidden=false;b.addEventListener('click',()=>{b.disabled=true;s.textContent='Finding your location…';\
+navigator.geolocation.getCurrentPosition(p=>{const u=new URL(location.href);u.searchParams.set('lat',p.coords.latitude.toFixed(3));\
+u.searchParams.set('lng',p.coords.longitude.toFixed(3));u.hash='nearby';location.assign(u.href)},\
+e=>{b.disabled=false;s.textContent='Your location is not available ('+e.message+').'},{timeout:15000,maximumAge:600000})})})();";
+
+/// The pages' Content-Security-Policy: inline styles, images from anywhere, and the one
+/// script above by its hash.
+static CSP: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
+    use base64::Engine as _;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(LOCATE_JS));
+    let csp = format!(
+        "default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'; img-src https: http: data:; base-uri 'none'; form-action 'none'"
+    );
+    HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+});
+
+/// How many stores the page lists.
+const NEARBY_LIMIT: usize = 10;
+
+/// The shopper's position from `?lat=…&lng=…`, as sent.
+#[derive(Debug, Clone, Copy)]
+pub struct Near<'a> {
+    /// Latitude text.
+    pub lat: &'a str,
+    /// Longitude text.
+    pub lng: &'a str,
+}
+
+/// What the nearby section shows.
+enum Nearby {
+    /// No position yet: the button.
+    Ask,
+    /// The stores found.
+    Found(catalog::service::AvailabilityOutput),
+    /// The position was unusable.
+    Bad(String),
+}
 
 fn label_basis(f: LabelFormat) -> &'static str {
     match f {
@@ -79,7 +126,13 @@ fn shell(title: &str, head_extra: Markup, body: Markup) -> Markup {
     }
 }
 
-fn respond(status: StatusCode, markup: Markup, head: bool, etag: Option<String>) -> Response {
+fn respond(
+    status: StatusCode,
+    markup: Markup,
+    head: bool,
+    etag: Option<String>,
+    private: bool,
+) -> Response {
     let body = markup.into_string();
     let len = body.len();
     let mut r = Response::new(if head { Body::empty() } else { Body::from(body) });
@@ -87,13 +140,14 @@ fn respond(status: StatusCode, markup: Markup, head: bool, etag: Option<String>)
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; base-uri 'none'; form-action 'none'"),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, CSP.clone());
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    // A page showing where the shopper is stays out of shared caches.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if private { "private, no-store" } else { "public, max-age=60" }),
+    );
     if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
         h.insert(header::ETAG, tag);
     }
@@ -101,12 +155,14 @@ fn respond(status: StatusCode, markup: Markup, head: bool, etag: Option<String>)
 }
 
 /// The page for a GTIN: 200 with the product (304 when `if_none_match` names its current
-/// ETag), a friendly 404 page without.
+/// ETag), a friendly 404 page without. With `near`, the stores nearest to it that have the
+/// product are listed.
 pub async fn page(
     state: &AppState,
     gtin: gs1::Gtin14,
     head: bool,
     if_none_match: Option<&str>,
+    near: Option<Near<'_>>,
 ) -> Response {
     let detail = match state.catalog().get_product_detail(gtin.as_str()).await {
         Ok(d) => d,
@@ -129,9 +185,29 @@ pub async fn page(
             shell("Product not found", html! {}, body),
             head,
             None,
+            false,
         );
     };
-    let markup = render(state, &detail, p);
+    let nearby = match near {
+        None => Nearby::Ask,
+        Some(n) => match (n.lat.trim().parse::<f64>(), n.lng.trim().parse::<f64>()) {
+            (Ok(lat), Ok(lng)) => {
+                match state.catalog().check_availability(gtin.as_str(), lat, lng, None).await {
+                    Ok(found) => Nearby::Found(found),
+                    Err(e) if e.code() == catalog::ErrorCode::ValidationError => {
+                        Nearby::Bad("That location is not a valid latitude and longitude.".into())
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "hosted page: availability failed");
+                        Nearby::Bad("Stores near you cannot be shown right now.".into())
+                    }
+                }
+            }
+            _ => Nearby::Bad("That location is not a valid latitude and longitude.".into()),
+        },
+    };
+    let private = near.is_some();
+    let markup = render(state, &detail, p, &nearby);
     let body = markup.into_string();
     let etag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(body.as_bytes()))[..20]);
     if if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
@@ -142,13 +218,63 @@ pub async fn page(
         }
         return r;
     }
-    respond(StatusCode::OK, PreEscaped(body), head, Some(etag))
+    respond(StatusCode::OK, PreEscaped(body), head, Some(etag), private)
+}
+
+fn stock_label(status: &str) -> &'static str {
+    match status {
+        "in_stock" => "In stock",
+        "low_stock" => "Low stock",
+        "out_of_stock" => "Out of stock",
+        _ => "Stock unknown",
+    }
+}
+
+fn nearby_section(nearby: &Nearby) -> Markup {
+    html! {
+        section aria-labelledby="nearby" {
+            h2 #nearby { "Nearby stores" }
+            @match nearby {
+                Nearby::Ask => {
+                    p { "Share your location to see which stores near you have it." }
+                }
+                Nearby::Bad(msg) => { p role="alert" { (msg) } }
+                Nearby::Found(a) if a.locations.is_empty() => {
+                    p { "No store within " (amount(a.radius_km)) " km of you has it." }
+                }
+                Nearby::Found(a) => {
+                    p { "Nearest stores that have it, within " (amount(a.radius_km)) " km:" }
+                    ol.stores {
+                        @for l in a.locations.iter().take(NEARBY_LIMIT) {
+                            li {
+                                strong { (l.store_name) } " (" (l.retailer) ") — " (amount(l.distance_km)) " km"
+                                br;
+                                @let place = [l.address.as_deref(), l.city.as_deref(), l.region.as_deref(), l.postal_code.as_deref()]
+                                    .into_iter().flatten().collect::<Vec<_>>().join(", ");
+                                @if !place.is_empty() { (place) br; }
+                                (format!("{:.2}", l.price)) " " (l.currency) " · "
+                                span.stock { (stock_label(&l.inventory_status)) }
+                            }
+                        }
+                    }
+                }
+            }
+            p {
+                button type="button" id="locate" hidden {
+                    @if matches!(nearby, Nearby::Found(_)) { "Update my location" } @else { "Find stores near me" }
+                }
+            }
+            p id="locate-status" aria-live="polite" {}
+            noscript { p { "Finding stores near you needs JavaScript and your permission to share your location." } }
+        }
+    }
 }
 
 fn render(
     state: &AppState,
     d: &ProductDetailOutput,
     p: &catalog::service::ProductSummary,
+    nearby: &Nearby,
 ) -> Markup {
     let site = state.catalog().site_url();
     let url = format!("{site}/01/{}", p.gtin);
@@ -242,7 +368,9 @@ fn render(
                     }
                 }
             }
+            (nearby_section(nearby))
         }
+        script { (PreEscaped(LOCATE_JS)) }
     };
     shell(&title, head_extra, body)
 }

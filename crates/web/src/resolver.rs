@@ -207,22 +207,40 @@ async fn resolve(State(state): State<AppState>, request: Request) -> Response {
     };
     let query = request.uri().query().map(str::to_owned);
     let etag = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
-    let mut res = answer(&state, &chosen, link.gtin(), query.as_deref(), &accept, head, etag).await;
+    let near = match (parsed.other_param("lat"), parsed.other_param("lng")) {
+        (Some(lat), Some(lng)) => Some(crate::hosted::Near { lat, lng }),
+        _ => None,
+    };
+    let asked = Asked { query: query.as_deref(), accept: &accept, head, if_none_match: etag, near };
+    let mut res = answer(&state, &chosen, link.gtin(), &asked).await;
     if let Ok(v) = HeaderValue::from_str(&linkset_link) {
         res.headers_mut().insert(header::LINK, v);
     }
     with_cors(res)
 }
 
+/// What the request asked for, beyond the item and link type.
+#[derive(Clone, Copy)]
+struct Asked<'a> {
+    /// The raw query string, carried on to redirect targets.
+    query: Option<&'a str>,
+    /// `Accept` media types, in order.
+    accept: &'a [String],
+    /// A HEAD request.
+    head: bool,
+    /// `If-None-Match`.
+    if_none_match: Option<&'a str>,
+    /// The shopper's position, for the hosted page's nearby stores.
+    near: Option<crate::hosted::Near<'a>>,
+}
+
 async fn answer(
     state: &AppState,
     out: &ResolveOutput,
     gtin: gs1::Gtin14,
-    query: Option<&str>,
-    accept: &[String],
-    head: bool,
-    if_none_match: Option<&str>,
+    asked: &Asked<'_>,
 ) -> Response {
+    let Asked { query, accept, head, if_none_match, near } = *asked;
     match out.destination_type {
         DestinationType::CustomUrl => {
             let mut location = out.destination_url.clone();
@@ -256,7 +274,7 @@ async fn answer(
                     ),
                 };
             }
-            crate::hosted::page(state, gtin, head, if_none_match).await
+            crate::hosted::page(state, gtin, head, if_none_match, near).await
         }
     }
 }

@@ -412,3 +412,87 @@ async fn accept_language_picks_among_a_links_languages() {
     assert_eq!(recipes[1]["title"], "Recettes");
     assert!(recipes[1].get("type").is_none(), "a brand URL's media type is not known");
 }
+
+#[tokio::test]
+async fn the_hosted_page_lists_nearby_stores_for_a_shared_location() {
+    use base64::Engine as _;
+    use catalog::CatalogStore as _;
+    use catalog::iso::{CountryCode, CurrencyCode};
+    use catalog::model::{InventoryStatus, MetadataPatch, OfferWrite, StoreWrite};
+    use sha2::Digest as _;
+    let s = start().await;
+    let store = |store_ref: &str, name: &str, lat: f64, lng: f64| StoreWrite {
+        retailer: "Corner Grocer".into(),
+        store_ref: store_ref.into(),
+        name: name.into(),
+        address: Patch::Set(format!("{store_ref} Main St")),
+        city: Patch::Set("Springfield".into()),
+        region: Patch::Set("IL".into()),
+        postal_code: Patch::Set("62701".into()),
+        country: CountryCode::parse("US").unwrap(),
+        lat,
+        lng,
+        metadata: MetadataPatch::default(),
+    };
+    s.db.upsert_stores(&[
+        store("1", "Downtown & Co", 39.800, -89.650),
+        store("2", "Uptown", 39.850, -89.650),
+        store("3", "Far away", 45.0, -93.0),
+    ])
+    .await
+    .unwrap();
+    let offer = |store_ref: &str, cents: i64, stock| OfferWrite {
+        gtin: gs1::Gtin14::parse(GTIN).unwrap(),
+        retailer: "Corner Grocer".into(),
+        store_ref: store_ref.into(),
+        price_minor: cents,
+        currency: CurrencyCode::parse("USD").unwrap(),
+        inventory_status: Some(stock),
+        active: Some(true),
+        metadata: MetadataPatch::default(),
+    };
+    s.db.upsert_offers(&[
+        offer("1", 399, InventoryStatus::InStock),
+        offer("2", 349, InventoryStatus::LowStock),
+        offer("3", 299, InventoryStatus::InStock),
+    ])
+    .await
+    .unwrap();
+
+    // Without a location: the button (hidden until the script shows it), the script allowed
+    // by its hash in the CSP, and a note for browsers without JavaScript.
+    let r = s.get(&format!("/01/{GTIN}")).await;
+    assert_eq!(r.headers()["cache-control"], "public, max-age=60");
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"<button type="button" id="locate" hidden>"#), "{html}");
+    assert!(html.contains("<noscript>"));
+    let script = html.split("<script>").nth(1).unwrap().split("</script>").next().unwrap();
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script));
+    assert!(csp.contains(&format!("script-src 'sha256-{hash}'")), "{csp}");
+    assert!(script.contains("navigator.geolocation"));
+
+    // With one: the stores within the radius, nearest first, with address, price and stock;
+    // the page stays out of shared caches.
+    let r = s.get(&format!("/01/{GTIN}?lat=39.801&lng=-89.650")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "private, no-store");
+    let html = r.text().await.unwrap();
+    let downtown = html.find("Downtown &amp; Co").expect("the nearest store, escaped");
+    let uptown = html.find("Uptown").expect("the second store");
+    assert!(downtown < uptown, "nearest first");
+    assert!(!html.contains("Far away"), "outside the radius");
+    assert!(html.contains("3.99 USD") && html.contains("Low stock"), "{html}");
+    assert!(html.contains("1 Main St, Springfield, IL, 62701"));
+    assert!(html.contains("Update my location"));
+
+    // Nothing near, and positions that are not positions.
+    let r = s.get(&format!("/01/{GTIN}?lat=-33.9&lng=151.2")).await;
+    assert!(r.text().await.unwrap().contains("No store within"));
+    for bad in ["lat=91&lng=0", "lat=abc&lng=1", "lat=NaN&lng=1"] {
+        let r = s.get(&format!("/01/{GTIN}?{bad}")).await;
+        assert_eq!(r.status(), StatusCode::OK, "{bad}: the page still shows");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("not a valid latitude and longitude"), "{bad}");
+    }
+}

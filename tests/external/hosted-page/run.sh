@@ -25,4 +25,6 @@ base="$(wait_listening "$work/out" "$work/err" "$pid")"
 # A product with ingredients and nutrition, one with a brand and a hosted-page rule, and an
 # unknown product (the friendly 404 page comes from the resolver's problem answer, so the
 # page checked there is a known GTIN without extras).
-node "$here/check.mjs" "$base" "$shots" /01/03258561120546 /01/00009542015190 /01/00000087177756
+# Nearby availability: a demo product sold in Sikeston, MO, seen from there.
+NEARBY_PATH=/01/00070309071537 NEARBY_AT=36.8912,-89.5836 \
+  node "$here/check.mjs" "$base" "$shots" /01/03258561120546 /01/00009542015190 /01/00000087177756
