@@ -11,7 +11,10 @@
 #        flow, refresh rotation, revocation and introspection;
 #      - the conformance suite's authorization-server scenarios run against `prodlink serve`;
 #      - hosted product pages in headless Chromium (Debian's chromium): screenshots at phone
-#        and desktop widths saved to target/screenshots, and axe-core accessibility checks.
+#        and desktop widths saved to target/screenshots, axe-core accessibility checks, and
+#        nearby stores after the browser shares a location;
+#      - the resolver's linksets and description file against schemas written from GS1's
+#        (Ajv), link types and URIs against digital-link.js, `?linkType=` against each link.
 # Needs: a Rust toolchain, openssl, chromium, Node.js >= 20 with npm (packages and Node 22 for the conformance
 # suite are fetched from the npm registry).
 set -euo pipefail
@@ -27,7 +30,7 @@ echo "== Rust tests"
 cargo test --workspace --locked --features gs1/record-uris
 
 echo "== Node packages (tests/external)"
-for dir in tests/external/digital-link tests/external/mcp-client tests/external/oauth tests/external/hosted-page; do
+for dir in tests/external/digital-link tests/external/mcp-client tests/external/oauth tests/external/hosted-page tests/external/resolver; do
   [ -d "$dir/node_modules" ] || npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
 done
 
@@ -46,6 +49,9 @@ tests/external/oauth/run.sh "$target/debug/prodlink"
 
 echo "== hosted product pages in headless Chromium: screenshots and axe-core"
 tests/external/hosted-page/run.sh "$target/debug/prodlink" "$target/screenshots"
+
+echo "== GS1 resolver: linksets and description file (Ajv, digital-link.js)"
+tests/external/resolver/run.sh "$target/debug/prodlink"
 
 echo "== official MCP conformance suite against a live server"
 tests/external/conformance/run.sh "$target"
