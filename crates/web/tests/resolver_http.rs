@@ -496,3 +496,412 @@ async fn the_hosted_page_lists_nearby_stores_for_a_shared_location() {
         assert!(html.contains("not a valid latitude and longitude"), "{bad}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// reference/gs1.md §7, "Implementation checklist for our Rust resolver": one test per
+// requirement, in the checklist's order (some also appear in the broader tests above).
+// ---------------------------------------------------------------------------------------------
+
+/// §7 paths 1: parse the raw request target; an encoded `/` (`%2F`) is part of a value, not a
+/// path separator.
+#[tokio::test]
+async fn checklist_01_encoded_slash_stays_inside_the_value() {
+    let s = start().await;
+    s.rule("BATCH", Some("AB/C"), None, "https://brand.example/ab-c", "").await;
+    let r = s.get(&format!("/01/{GTIN}/10/AB%2FC")).await;
+    assert_eq!(r.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(location(&r), "https://brand.example/ab-c");
+    let v: Value =
+        s.get(&format!("/01/{GTIN}/10/AB%2FC?linkType=linkset")).await.json().await.unwrap();
+    assert_eq!(v["linkset"][0]["anchor"], format!("{}/01/{GTIN}/10/AB%2FC", s.base));
+    assert_eq!(
+        s.get(&format!("/01/{GTIN}/10/AB/C")).await.status(),
+        400,
+        "a real slash is a segment"
+    );
+}
+
+/// §7 paths 2: strip one trailing `/` (same status and Location); more is an error.
+#[tokio::test]
+async fn checklist_02_one_trailing_slash_is_tolerated() {
+    let s = start().await;
+    s.rule("BATCH", Some("L1"), None, "https://brand.example/l1", "").await;
+    for path in [format!("/01/{GTIN}/10/L1"), format!("/01/{OTHER}")] {
+        let (a, b) = (s.get(&path).await, s.get(&format!("{path}/")).await);
+        assert_eq!(a.status(), b.status(), "{path}");
+        assert_eq!(a.headers().get("location"), b.headers().get("location"), "{path}");
+    }
+    assert_eq!(s.get(&format!("/01/{GTIN}//")).await.status(), 400);
+}
+
+/// §7 paths 3: the primary key is found from the right: a qualifier value that looks like an AI
+/// stays a value, and a custom path stem before the key is not this resolver's.
+#[tokio::test]
+async fn checklist_03_primary_key_found_from_the_right() {
+    let s = start().await;
+    s.rule("BATCH", Some("01"), None, "https://brand.example/lot-01", "").await;
+    assert_eq!(
+        location(&s.get(&format!("/01/{GTIN}/10/01")).await),
+        "https://brand.example/lot-01"
+    );
+    let r = s.get(&format!("/shop/01/{GTIN}")).await;
+    assert_eq!(r.status(), 404, "this resolver serves Digital Links at the root only");
+}
+
+/// §7 paths 4: AI formats, CSET 82, check digits, qualifier order and duplicates are
+/// validated: 400 (never 200 or 404) with a problem body naming the fault.
+#[tokio::test]
+async fn checklist_04_syntax_is_validated() {
+    let s = start().await;
+    for (bad, needle) in [
+        (format!("/01/{}", "00614141123453"), "check digit"),
+        (format!("/01/{GTIN}/10/{}", "A".repeat(21)), "10"),
+        (format!("/01/{GTIN}/10/A%7EB"), "10"),
+        (format!("/01/{GTIN}/10/A%20B"), "10"),
+        (format!("/01/{GTIN}/21/S/10/B"), "order"),
+        (format!("/01/{GTIN}/10/A/10/B"), "10"),
+        (format!("/01/{GTIN}/22/V/235/T"), "235"),
+        ("/01/123".to_owned(), "GTIN"),
+    ] {
+        let r = s.get(&bad).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert_cors(&r);
+        let v: Value = r.json().await.unwrap();
+        let detail = v["detail"].as_str().unwrap();
+        assert!(detail.to_lowercase().contains(&needle.to_lowercase()), "{bad}: {detail}");
+    }
+    // Every valid GTIN shape resolves (walking up to the product).
+    for good in ["/22/V1", "/10/B1", "/21/S1", "/22/V1/10/B1/21/S1", "/235/T1", "/10/A%21B"] {
+        assert_eq!(s.get(&format!("/01/{GTIN}{good}")).await.status(), 200, "{good}");
+    }
+}
+
+/// §7 paths 5: data attributes belong in the query; in the path they are a 400.
+#[tokio::test]
+async fn checklist_05_data_attributes_in_the_query_only() {
+    let s = start().await;
+    assert_eq!(s.get(&format!("/01/{GTIN}/17/261231")).await.status(), 400);
+    assert_eq!(s.get(&format!("/01/{GTIN}/3103/000189")).await.status(), 400);
+    assert_eq!(s.get(&format!("/01/{GTIN}?17=261231&3103=000189")).await.status(), 200);
+}
+
+/// §7 paths 6: 8-, 12- and 13-digit GTINs are padded to 14 before lookup; what prodlink
+/// emits uses the 14-digit form.
+#[tokio::test]
+async fn checklist_06_short_gtins_are_padded() {
+    let s = start().await;
+    for short in ["614141123452", "0614141123452"] {
+        let r = s.get(&format!("/01/{short}")).await;
+        assert_eq!(r.status(), 200, "{short}");
+        assert!(
+            r.headers()["link"].to_str().unwrap().contains(&format!("/01/{GTIN}?linkType=linkset"))
+        );
+    }
+    // GTIN-8 96385074 is valid but unknown here: 404, not 400.
+    assert_eq!(s.get("/01/96385074").await.status(), 404);
+}
+
+/// §7 paths 7: the canonical key is the GTIN-14 plus the ordered qualifiers: rules registered
+/// once match every spelling of the same item.
+#[tokio::test]
+async fn checklist_07_canonical_key() {
+    let s = start().await;
+    s.rule("BATCH", Some("L7"), None, "https://brand.example/l7", "").await;
+    for spelling in [
+        format!("/01/{GTIN}/10/L7"),
+        "/01/614141123452/10/L7".into(),
+        format!("/01/{GTIN}/10/%4C7"),
+    ] {
+        assert_eq!(location(&s.get(&spelling).await), "https://brand.example/l7", "{spelling}");
+    }
+}
+
+/// §7 lookup 1: the exact level first, then walk up (serial > batch > product) inside one
+/// request — no redirect to the less specific URI.
+#[tokio::test]
+async fn checklist_08_walk_up_within_one_request() {
+    let s = start().await;
+    s.rule("PRODUCT", None, None, "https://brand.example/product", "").await;
+    s.rule("BATCH", Some("B1"), None, "https://brand.example/batch", "").await;
+    s.rule("SERIAL", Some("S1"), None, "https://brand.example/serial", "").await;
+    for (path, want) in [
+        ("/10/B1/21/S1", "https://brand.example/serial"),
+        ("/21/S1", "https://brand.example/serial"),
+        ("/10/B1/21/S2", "https://brand.example/batch"),
+        ("/10/B2/21/S2", "https://brand.example/product"),
+        ("/10/KL8G", "https://brand.example/product"),
+        ("", "https://brand.example/product"),
+    ] {
+        assert_eq!(location(&s.get(&format!("/01/{GTIN}{path}")).await), want, "{path}");
+    }
+}
+
+/// §7 lookup 2: 404 when nothing is registered at any level.
+#[tokio::test]
+async fn checklist_09_unknown_at_every_level_is_404() {
+    let s = start().await;
+    for path in ["/01/09506000134369", "/01/09506000134369/10/LOT", "/01/09506000134369/21/S"] {
+        let r = s.get(path).await;
+        assert_eq!(r.status(), 404, "{path}");
+        assert_cors(&r);
+        assert!(
+            r.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json")
+        );
+    }
+}
+
+/// §7 choosing 1: `linkType=linkset|all` or `Accept: application/linkset+json` answers the
+/// linkset with 200 — even where the default link is a redirect.
+#[tokio::test]
+async fn checklist_10_linkset_is_served_not_redirected() {
+    let s = start().await;
+    s.rule("PRODUCT", None, None, "https://brand.example/product", "").await;
+    for (q, accept) in [
+        ("?linkType=linkset", None),
+        ("?linkType=all", None),
+        ("", Some("application/linkset+json")),
+    ] {
+        let path = format!("/01/{GTIN}{q}");
+        let r = match accept {
+            Some(a) => s.get_with(&path, "accept", a).await,
+            None => s.get(&path).await,
+        };
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(r.headers().get("location").is_none());
+        assert_eq!(r.headers()["content-type"], "application/linkset+json");
+    }
+}
+
+/// §7 choosing 2: `linkType=X` redirects to X when there is one, else 404 (no fallback to the
+/// default link).
+#[tokio::test]
+async fn checklist_11_requested_link_type_or_404() {
+    let s = start().await;
+    s.rule("PRODUCT", None, None, "https://brand.example/product", "").await;
+    s.rule("PRODUCT", None, Some("gs1:certificationInfo"), "https://brand.example/certs", "").await;
+    let r = s.get(&format!("/01/{GTIN}?linkType=gs1:certificationInfo")).await;
+    assert!(location(&r).starts_with("https://brand.example/certs?"));
+    for missing in ["gs1:nosuchlt", "gs1:recallStatus", "https://ref.gs1.org/voc/nutritionalInfo"] {
+        assert_eq!(
+            s.get(&format!("/01/{GTIN}?linkType={missing}")).await.status(),
+            404,
+            "{missing}"
+        );
+    }
+}
+
+/// §7 choosing 3: without a link type, the default link — its language variant matching the
+/// request (`defaultLinkMulti`) first, then the one `defaultLink`.
+#[tokio::test]
+async fn checklist_12_default_link_multi_then_default_link() {
+    let s = start().await;
+    s.rule("PRODUCT", None, None, "https://brand.example/any", "").await;
+    sqlx::query(
+        "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, destination_type, \
+         custom_url, languages, created_at, updated_at) \
+         VALUES ('PRODUCT', ?1, ?1, 5, 'CUSTOM_URL', 'https://brand.example/de', '[\"de\"]', 'x', 'x')",
+    )
+    .bind(GTIN)
+    .execute(s.db.pool())
+    .await
+    .unwrap();
+    // The neutral rule comes first by order_index: it is the default for everyone.
+    assert_eq!(
+        location(&s.get_with(&format!("/01/{GTIN}"), "accept-language", "de").await),
+        "https://brand.example/any"
+    );
+    sqlx::query("UPDATE resolver_rules SET order_index = 9 WHERE languages IS NULL")
+        .execute(s.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&s.get_with(&format!("/01/{GTIN}"), "accept-language", "de-AT").await),
+        "https://brand.example/de"
+    );
+    assert_eq!(location(&s.get(&format!("/01/{GTIN}")).await), "https://brand.example/any");
+    let r = s
+        .get_with(&format!("/01/{GTIN}?linkType=gs1:defaultLinkMulti"), "accept-language", "de")
+        .await;
+    assert_eq!(location(&r), "https://brand.example/de?linkType=gs1:defaultLinkMulti");
+}
+
+/// §7 choosing 4: ties are broken by `Accept-Language` (BCP 47 lookup, q-values); rules are
+/// totally ordered by scope and `order_index`, so no request is ever ambiguous: never a 300.
+#[tokio::test]
+async fn checklist_13_ties_by_language_never_300() {
+    let s = start().await;
+    for (order, lang, url) in [
+        (0, "en", "https://brand.example/en-1"),
+        (1, "en", "https://brand.example/en-2"),
+        (2, "nl", "https://brand.example/nl"),
+    ] {
+        sqlx::query(
+            "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, destination_type, \
+             custom_url, languages, created_at, updated_at) \
+             VALUES ('PRODUCT', ?1, ?1, ?2, 'CUSTOM_URL', ?3, json_array(?4), 'x', 'x')",
+        )
+        .bind(GTIN)
+        .bind(order)
+        .bind(url)
+        .bind(lang)
+        .execute(s.db.pool())
+        .await
+        .unwrap();
+    }
+    for (al, want) in [
+        ("nl-BE, en;q=0.8", "https://brand.example/nl"),
+        ("en;q=0.9, nl;q=0.1", "https://brand.example/en-1"),
+        ("en-US", "https://brand.example/en-1"),
+    ] {
+        let r = s.get_with(&format!("/01/{GTIN}"), "accept-language", al).await;
+        assert_eq!(r.status(), StatusCode::TEMPORARY_REDIRECT, "{al}");
+        assert_eq!(location(&r), want, "{al}");
+    }
+}
+
+/// §7 redirect 1: 307 with the raw incoming query appended (`&` when the target has a `?`),
+/// `;` delimiters and singletons as sent.
+#[tokio::test]
+async fn checklist_14_redirects_append_the_raw_query() {
+    let s = start().await;
+    s.rule("PRODUCT", None, None, "https://brand.example/p?src=qr", "").await;
+    let r = s.get(&format!("/01/{GTIN}?foo=bar;x=1&flag&17=261231")).await;
+    assert_eq!(r.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(location(&r), "https://brand.example/p?src=qr&foo=bar;x=1&flag&17=261231");
+}
+
+/// §7 redirect 2: every resolution answer links to the linkset.
+#[tokio::test]
+async fn checklist_15_link_to_the_linkset_always() {
+    let s = start().await;
+    s.rule("BATCH", Some("B1"), None, "https://brand.example/b1", "").await;
+    for (path, status) in [
+        (format!("/01/{GTIN}/10/B1"), 307),
+        (format!("/01/{OTHER}"), 200),
+        (format!("/01/{GTIN}/10/B2?x=1"), 200),
+    ] {
+        for r in
+            [s.get(&path).await, s.http.head(format!("{}{path}", s.base)).send().await.unwrap()]
+        {
+            assert_eq!(r.status().as_u16(), status, "{path}");
+            let link = r.headers()["link"].to_str().unwrap();
+            let canonical = path.split('?').next().unwrap();
+            assert_eq!(
+                link,
+                format!(
+                    "<{}{canonical}?linkType=linkset>; rel=\"linkset\"; type=\"application/linkset+json\"",
+                    s.base
+                ),
+            );
+            assert!(!link.contains("rel=\"gs1:"), "no legacy per-link-type links");
+        }
+    }
+}
+
+/// §7 redirect 3: compressed Digital Links. prodlink does not decompress (legacy compression is
+/// optional in Resolver 1.2; EPC binary compression is not implemented): such paths are a
+/// plain 404, never a 5xx or a 200.
+#[tokio::test]
+async fn checklist_16_compressed_links_are_not_served() {
+    let s = start().await;
+    for path in ["/CxFKk4XBoIdXg", "/ARFKk4XB0CDKWcnpq"] {
+        let r = s.get(path).await;
+        assert_eq!(r.status(), 404, "{path}");
+    }
+}
+
+/// §7 redirect 4: CORS on every response — 200, 3xx, 4xx, linksets and the preflight.
+#[tokio::test]
+async fn checklist_17_cors_everywhere() {
+    let s = start().await;
+    s.rule("PRODUCT", None, None, "https://brand.example/p", "").await;
+    for path in [
+        format!("/01/{GTIN}"),
+        format!("/01/{OTHER}"),
+        format!("/01/{GTIN}?linkType=linkset"),
+        format!("/01/{GTIN}?linkType=gs1:nosuchlt"),
+        format!("/01/{GTIN}/foo"),
+        "/01/09506000134369".into(),
+        "/.well-known/gs1resolver".into(),
+    ] {
+        let r = s.get_with(&path, "origin", "https://scanner.example").await;
+        assert_cors(&r);
+        assert!(
+            r.headers()["access-control-expose-headers"].to_str().unwrap().contains("Location"),
+            "{path}"
+        );
+    }
+}
+
+/// §7 redirect 5: HEAD answers like GET without a body, whatever the status.
+#[tokio::test]
+async fn checklist_18_head_is_get_without_a_body() {
+    let s = start().await;
+    s.rule("PRODUCT", None, None, "https://brand.example/p", "").await;
+    for path in [
+        format!("/01/{GTIN}"),
+        format!("/01/{OTHER}"),
+        format!("/01/{GTIN}?linkType=linkset"),
+        format!("/01/{GTIN}/foo"),
+        "/01/09506000134369".into(),
+    ] {
+        let get = s.get(&path).await;
+        let head = s.http.head(format!("{}{path}", s.base)).send().await.unwrap();
+        assert_eq!(get.status(), head.status(), "{path}");
+        assert_eq!(get.headers().get("location"), head.headers().get("location"), "{path}");
+        assert_eq!(get.headers().get("content-type"), head.headers().get("content-type"), "{path}");
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+    }
+}
+
+/// §7 linkset output: full-URI keys, `itemDescription` in every object, one object per level,
+/// link objects with only href/title/type/hreflang/context, a title-only `defaultLink`, the
+/// linkset media type and the JSON-LD context header.
+#[tokio::test]
+async fn checklist_19_linkset_shape() {
+    let s = start().await;
+    s.rule("PRODUCT", None, Some("gs1:recallStatus"), "https://brand.example/recall", "").await;
+    s.rule("SERIAL", Some("S1"), None, "https://brand.example/s1", "").await;
+    let r = s.get(&format!("/01/{GTIN}/10/B1/21/S1?linkType=linkset")).await;
+    assert_eq!(r.headers()["content-type"], "application/linkset+json");
+    assert!(
+        r.headers()["link"]
+            .to_str()
+            .unwrap()
+            .contains("https://ref.gs1.org/standards/resolver/linkset-context")
+    );
+    let v: Value = r.json().await.unwrap();
+    let levels = v["linkset"].as_array().unwrap();
+    let anchors: Vec<&str> = levels.iter().map(|l| l["anchor"].as_str().unwrap()).collect();
+    let base = format!("{}/01/{GTIN}", s.base);
+    assert_eq!(anchors, [format!("{base}/10/B1/21/S1"), format!("{base}/10/B1"), base.clone()]);
+    for level in levels {
+        assert!(level["itemDescription"].is_string());
+        for (key, links) in level.as_object().unwrap() {
+            if key == "anchor" || key == "itemDescription" {
+                continue;
+            }
+            assert!(key.starts_with("https://ref.gs1.org/voc/"), "{key}");
+            for link in links.as_array().unwrap() {
+                for member in link.as_object().unwrap().keys() {
+                    assert!(
+                        ["href", "title", "type", "hreflang", "context"].contains(&member.as_str()),
+                        "{member}"
+                    );
+                }
+                if key.ends_with("/defaultLink") {
+                    assert_eq!(link.as_object().unwrap().len(), 2, "title only: {link}");
+                }
+            }
+        }
+    }
+    assert_eq!(
+        levels[0]["https://ref.gs1.org/voc/defaultLink"][0]["href"],
+        "https://brand.example/s1"
+    );
+    assert_eq!(levels[2]["https://ref.gs1.org/voc/defaultLink"][0]["href"], base);
+    assert!(
+        levels.iter().all(|l| l["https://ref.gs1.org/voc/recallStatus"][0]["href"]
+            == "https://brand.example/recall")
+    );
+}
