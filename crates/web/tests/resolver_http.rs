@@ -100,6 +100,31 @@ impl Server {
         .bind(countries);
         q.execute(self.db.pool()).await.unwrap();
     }
+
+    /// A product rule limited to one language, at a given position.
+    async fn language_rule(
+        &self,
+        order: i64,
+        link_type: Option<&str>,
+        language: &str,
+        url: &str,
+        title: Option<&str>,
+    ) {
+        sqlx::query(
+            "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, link_type, \
+             destination_type, custom_url, languages, title, created_at, updated_at) \
+             VALUES ('PRODUCT', ?1, ?1, ?2, ?3, 'CUSTOM_URL', ?4, json_array(?5), ?6, 'x', 'x')",
+        )
+        .bind(GTIN)
+        .bind(order)
+        .bind(link_type)
+        .bind(url)
+        .bind(language)
+        .bind(title)
+        .execute(self.db.pool())
+        .await
+        .unwrap();
+    }
 }
 
 fn product(gtin: &str, name: &str) -> ProductWrite {
@@ -344,20 +369,7 @@ async fn accept_language_picks_among_a_links_languages() {
         (2, Some("gs1:recipeInfo"), "en", "https://brand.example/recipes", "Recipes"),
         (3, Some("gs1:recipeInfo"), "fr-ca", "https://brand.example/recettes", "Recettes"),
     ] {
-        sqlx::query(
-            "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, link_type, \
-             destination_type, custom_url, languages, title, created_at, updated_at) \
-             VALUES ('PRODUCT', ?1, ?1, ?2, ?3, 'CUSTOM_URL', ?4, json_array(?5), ?6, 'x', 'x')",
-        )
-        .bind(GTIN)
-        .bind(order)
-        .bind(link_type)
-        .bind(url)
-        .bind(lang)
-        .bind(title)
-        .execute(s.db.pool())
-        .await
-        .unwrap();
+        s.language_rule(order, link_type, lang, url, Some(title)).await;
     }
     let path = format!("/01/{GTIN}");
     for (accept_language, expected) in [
@@ -696,15 +708,7 @@ async fn checklist_11_requested_link_type_or_404() {
 async fn checklist_12_default_link_multi_then_default_link() {
     let s = start().await;
     s.rule("PRODUCT", None, None, "https://brand.example/any", "").await;
-    sqlx::query(
-        "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, destination_type, \
-         custom_url, languages, created_at, updated_at) \
-         VALUES ('PRODUCT', ?1, ?1, 5, 'CUSTOM_URL', 'https://brand.example/de', '[\"de\"]', 'x', 'x')",
-    )
-    .bind(GTIN)
-    .execute(s.db.pool())
-    .await
-    .unwrap();
+    s.language_rule(5, None, "de", "https://brand.example/de", None).await;
     // The neutral rule comes first by order_index: it is the default for everyone.
     assert_eq!(
         location(&s.get_with(&format!("/01/{GTIN}"), "accept-language", "de").await),
@@ -735,18 +739,7 @@ async fn checklist_13_ties_by_language_never_300() {
         (1, "en", "https://brand.example/en-2"),
         (2, "nl", "https://brand.example/nl"),
     ] {
-        sqlx::query(
-            "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, destination_type, \
-             custom_url, languages, created_at, updated_at) \
-             VALUES ('PRODUCT', ?1, ?1, ?2, 'CUSTOM_URL', ?3, json_array(?4), 'x', 'x')",
-        )
-        .bind(GTIN)
-        .bind(order)
-        .bind(url)
-        .bind(lang)
-        .execute(s.db.pool())
-        .await
-        .unwrap();
+        s.language_rule(order, None, lang, url, None).await;
     }
     for (al, want) in [
         ("nl-BE, en;q=0.8", "https://brand.example/nl"),

@@ -7,21 +7,10 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../lib.sh
 source "$here/../lib.sh"
-root="$(cd "$here/../../.." && pwd)"
-bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/prodlink}"
+check_setup "$here" "${1:-}"
 shots="${2:-${CARGO_TARGET_DIR:-$root/target}/screenshots}"
-[ -x "$bin" ] || { echo "no prodlink binary at $bin (run cargo build first)"; exit 2; }
 command -v "${CHROMIUM:-chromium}" >/dev/null || { echo "installing chromium"; apt-get install -y -q --no-install-recommends chromium >/dev/null; }
-[ -d "$here/node_modules" ] || npm ci --prefix "$here" --no-audit --no-fund --loglevel=error
-
-work="$(mktemp -d)"
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-PRODLINK_LOG=warn "$bin" --database "sqlite://$work/demo.db" serve --demo --addr 127.0.0.1:0 \
-  --url-check-interval-secs 0 >"$work/out" 2>"$work/err" &
-pid=$!
-base="$(wait_listening "$work/out" "$work/err" "$pid")"
+serve_demo --url-check-interval-secs 0
 # A product with ingredients and nutrition, one with a brand and a hosted-page rule, and an
 # unknown product (the friendly 404 page comes from the resolver's problem answer, so the
 # page checked there is a known GTIN without extras).

@@ -9,15 +9,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../lib.sh
 source "$here/../lib.sh"
-root="$(cd "$here/../../.." && pwd)"
-bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/prodlink}"
-[ -x "$bin" ] || { echo "no prodlink binary at $bin (run cargo build first)"; exit 2; }
-[ -d "$here/node_modules" ] || npm ci --prefix "$here" --no-audit --no-fund --loglevel=error
-
-work="$(mktemp -d)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+check_setup "$here" "${1:-}"
 
 # A throwaway CA and a certificate for localhost.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=prodlink test CA" \

@@ -6,18 +6,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../lib.sh
 source "$here/../lib.sh"
-root="$(cd "$here/../../.." && pwd)"
-bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/prodlink}"
-[ -x "$bin" ] || { echo "no prodlink binary at $bin (run cargo build first)"; exit 2; }
-[ -d "$here/node_modules" ] || npm ci --prefix "$here" --no-audit --no-fund --loglevel=error
-
-work="$(mktemp -d)"
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-PRODLINK_LOG=warn "$bin" --database "sqlite://$work/demo.db" serve --demo --addr 127.0.0.1:0 >"$work/out" 2>"$work/err" &
-pid=$!
-base="$(wait_listening "$work/out" "$work/err" "$pid")"
+check_setup "$here" "${1:-}"
+serve_demo
 # Wait for the background search indexer to finish (health reports what is pending).
 node -e '
   const url = process.argv[1] + "/mcp/health";
