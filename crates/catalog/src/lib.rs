@@ -6,6 +6,7 @@
 //! never see HTTP; surfaces never run SQL. A PostgreSQL backend implements the same trait.
 
 pub mod cache;
+pub mod datamatrix_image;
 pub mod demo;
 pub mod error;
 pub mod geo;

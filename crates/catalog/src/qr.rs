@@ -27,6 +27,33 @@ pub fn url_host(url: &str) -> &str {
     rest.split(['/', '?', '#']).next().unwrap_or(rest)
 }
 
+/// The request field an AI comes from: `batch` (AI 10), `serial` (AI 21), else `gtin`.
+pub fn field_of_ai(ai: Option<&str>) -> &'static str {
+    match ai {
+        Some("21") => "serial",
+        Some("10") => "batch",
+        _ => "gtin",
+    }
+}
+
+/// The Digital Link of a GTIN with optional batch/lot and serial, each checked by the `gs1`
+/// crate; an invalid one is an error naming its field.
+pub fn digital_link(
+    gtin: &str,
+    batch: Option<&str>,
+    serial: Option<&str>,
+) -> Result<DigitalLink, ServiceError> {
+    let gtin = parse_gtin_field("gtin", gtin)?;
+    let mut b = DigitalLink::builder(gtin);
+    if let Some(batch) = batch {
+        b = b.batch(batch);
+    }
+    if let Some(serial) = serial {
+        b = b.serial(serial);
+    }
+    b.build().map_err(|e| ServiceError::invalid(field_of_ai(e.ai()), e.to_string()))
+}
+
 impl Catalog {
     /// Builds the Digital Link URI.
     pub fn generate_qr_url(
@@ -35,28 +62,17 @@ impl Catalog {
         batch: Option<&str>,
         serial: Option<&str>,
     ) -> Result<QrUrlOutput, ServiceError> {
-        let gtin = parse_gtin_field("gtin", gtin)?;
-        let mut b = DigitalLink::builder(gtin);
-        if let Some(batch) = batch {
-            b = b.batch(batch);
-        }
-        if let Some(serial) = serial {
-            b = b.serial(serial);
-        }
-        let link = b.build().map_err(|e| {
-            let field = match e.ai() {
-                Some("21") => "serial",
-                Some("10") => "batch",
-                _ => "gtin",
-            };
-            ServiceError::invalid(field, e.to_string())
-        })?;
-        let qr_url = link.to_uri(self.site_url());
-        Ok(QrUrlOutput {
+        let link = digital_link(gtin, batch, serial)?;
+        Ok(self.qr_url_output(&link))
+    }
+
+    /// The [`QrUrlOutput`] of a link on this site.
+    pub fn qr_url_output(&self, link: &DigitalLink) -> QrUrlOutput {
+        QrUrlOutput {
             host: url_host(self.site_url()).to_owned(),
-            gtin14: gtin.as_str().to_owned(),
-            qr_url,
-        })
+            gtin14: link.gtin().as_str().to_owned(),
+            qr_url: link.to_uri(self.site_url()),
+        }
     }
 }
 

@@ -89,13 +89,18 @@ pub fn png(text: &str, ec: ErrorCorrection, module_px: u32) -> Result<Vec<u8>, S
             pixels[y * side + mx * scale..y * side + (mx + 1) * scale].fill(0);
         }
     }
+    encode_greyscale_png(&pixels, side)
+}
+
+/// A square 8-bit greyscale PNG of `side`×`side` pixels, row by row.
+pub(crate) fn encode_greyscale_png(pixels: &[u8], side: usize) -> Result<Vec<u8>, ServiceError> {
     let mut out = Vec::with_capacity(side * side / 8 + 128);
     let side32 = u32::try_from(side).map_err(|e| ServiceError::Internal(Box::new(e)))?;
     let mut enc = png::Encoder::new(&mut out, side32, side32);
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Eight);
     let mut w = enc.write_header().map_err(|e| ServiceError::Internal(Box::new(e)))?;
-    w.write_image_data(&pixels).map_err(|e| ServiceError::Internal(Box::new(e)))?;
+    w.write_image_data(pixels).map_err(|e| ServiceError::Internal(Box::new(e)))?;
     w.finish().map_err(|e| ServiceError::Internal(Box::new(e)))?;
     Ok(out)
 }

@@ -2,7 +2,9 @@
 //! discovery documents, the browser flow (sign-in, consent with CSRF and Origin checks, code,
 //! token, refresh), the page security headers, and every way the MCP endpoint answers a
 //! caller: 401 for a bad token, 403 step-up without the scope, success plus a durable audit row
-//! with it, -32003 when the quota or a rate limit is used up.
+//! with it, -32003 when the quota or a rate limit is used up. The REST image routes
+//! (`/api/v1/qr`, `/api/v1/datamatrix`) answer the same way, and their images are decoded with
+//! independent readers (rqrr for QR, rxing for Data Matrix).
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -94,6 +96,53 @@ fn decode_qr_png(bytes: &[u8]) -> String {
     let grids = img.detect_grids();
     assert_eq!(grids.len(), 1);
     grids[0].decode().unwrap().1
+}
+
+/// Decodes the one Data Matrix in a greyscale PNG with rxing (the zxing port, independent of
+/// the encoder): the text, and the symbology identifier (`]d1` plain data, `]d2` FNC1 first).
+fn decode_datamatrix_png(bytes: &[u8]) -> (String, String) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Grayscale);
+    decode_datamatrix_pixels(buf, info.width, info.height)
+}
+
+fn decode_datamatrix_pixels(pixels: Vec<u8>, w: u32, h: u32) -> (String, String) {
+    use rxing::{RXingResultMetadataType, RXingResultMetadataValue, Reader as _};
+    let source = rxing::Luma8LuminanceSource::new(pixels, w, h).unwrap();
+    let mut image = rxing::BinaryBitmap::new(rxing::common::HybridBinarizer::new(source));
+    let result = rxing::datamatrix::DataMatrixReader.decode(&mut image).unwrap();
+    let metadata = result.getRXingResultMetadata();
+    let id = match metadata.get(&RXingResultMetadataType::SYMBOLOGY_IDENTIFIER) {
+        Some(RXingResultMetadataValue::SymbologyIdentifier(id)) => id.clone(),
+        other => panic!("no symbology identifier: {other:?}"),
+    };
+    (result.getText().to_owned(), id)
+}
+
+/// Draws an image SVG (a viewBox `0 0 N N` and one path of `M{x} {y}h{n}v1h-{n}z` runs) at
+/// `scale` pixels per module: its side in modules and the greyscale pixels.
+fn rasterize_svg(svg: &str, scale: usize) -> (usize, Vec<u8>) {
+    let attr = |name: &str| svg.split(&format!(" {name}=\"")).nth(1).unwrap().split('"').next();
+    let view_box: Vec<usize> =
+        attr("viewBox").unwrap().split(' ').map(|n| n.parse().unwrap()).collect();
+    assert_eq!(view_box[..3], [0, 0, view_box[2]]);
+    assert_eq!(view_box[2], view_box[3], "square");
+    let (side, big) = (view_box[2], view_box[2] * scale);
+    let mut pixels = vec![255u8; big * big];
+    for run in attr("d").unwrap().split('M').filter(|r| !r.is_empty()) {
+        let (xy, rest) = run.split_once('h').unwrap();
+        let (x, y) = xy.split_once(' ').unwrap();
+        let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
+        let n: usize = rest.split_once('v').unwrap().0.parse().unwrap();
+        assert_eq!(rest, format!("{n}v1h-{n}z"));
+        assert!(x + n <= side && y < side, "inside the viewBox");
+        for py in y * scale..(y + 1) * scale {
+            pixels[py * big + x * scale..py * big + (x + n) * scale].fill(0);
+        }
+    }
+    (side, pixels)
 }
 
 fn query_param(url: &str, name: &str) -> Option<String> {
@@ -755,4 +804,114 @@ async fn rest_qr_images_need_the_scope_and_count_against_the_quota() {
     .await
     .unwrap();
     assert_eq!(rows, 3, "two images and one refusal are audited");
+}
+
+#[tokio::test]
+async fn rest_datamatrix_images_decode_to_the_link_or_the_element_string() {
+    let s = start_with(|c, _| c.qr_per_day = 4).await;
+    let get = |token: Option<String>, path: &str, query: &str| {
+        let url = format!("{}/api/v1/{path}?{query}", s.base);
+        async move {
+            let mut r = client().get(url);
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            r.send().await.unwrap()
+        }
+    };
+    let r = get(None, "datamatrix", "gtin=614141123452").await;
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("resource_metadata="));
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let narrow = s.auth.mint_token(EMAIL, "products:read").await.unwrap().access_token;
+    let r = get(Some(narrow), "datamatrix", "gtin=614141123452").await;
+    assert_eq!(r.status(), 403);
+    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
+
+    let token = s.auth.mint_token(EMAIL, "qr:generate").await.unwrap().access_token;
+    for (path, query, field, says) in [
+        ("datamatrix", "gtin=614141123453", "gtin", ""),
+        ("datamatrix", "gtin=614141123452&format=gif", "format", "svg or png"),
+        ("datamatrix", "gtin=614141123452&size=10", "size", "64"),
+        ("datamatrix", "gtin=614141123452&content=ean", "content", "element_string"),
+        ("datamatrix", "gtin=614141123452&content=uri&content=uri", "content", "repeated"),
+        ("datamatrix", "gtin=614141123452&batch=a%20b", "batch", ""),
+        ("datamatrix", "gtin=614141123452&error_correction=H", "error_correction", "QR codes only"),
+        ("qr", "gtin=614141123452&content=uri", "content", "Data Matrix only"),
+    ] {
+        let r = get(Some(token.clone()), path, query).await;
+        assert_eq!(r.status(), 422, "{path}?{query}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error_code"], "validation_error");
+        assert_eq!(v["errors"][0]["field"], field, "{path}?{query}: {v}");
+        assert!(v["errors"][0]["message"].as_str().unwrap().contains(says), "{v}");
+    }
+
+    // URI mode (the default): the Digital Link as plain data, `]d1`.
+    let want = format!("{}/01/00614141123452/10/AB-1/21/SN9", s.base);
+    let r = get(
+        Some(token.clone()),
+        "datamatrix",
+        "gtin=614141123452&batch=AB-1&serial=SN9&format=png&size=300",
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["x-digital-link"], want.as_str());
+    let png = r.bytes().await.unwrap();
+    assert_eq!(decode_datamatrix_png(&png), (want.clone(), "]d1".to_owned()));
+    let png_side =
+        png::Decoder::new(std::io::Cursor::new(&png[..])).read_info().unwrap().info().width;
+    assert!(png_side <= 300, "{png_side}");
+
+    // Element-string mode: FNC1 first (`]d2`), GS after the batch/lot.
+    let r = get(
+        Some(token.clone()),
+        "datamatrix",
+        "gtin=614141123452&batch=AB-1&serial=SN9&format=PNG&content=element_string",
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-digital-link"], want.as_str());
+    let (text, id) = decode_datamatrix_png(&r.bytes().await.unwrap());
+    assert_eq!(id, "]d2");
+    assert_eq!(text, "010061414112345210AB-1\u{1d}21SN9", "AI 01, AI 10, GS, AI 21");
+
+    // SVG: one square document whose viewBox is the symbol (a square ECC 200 size) plus a
+    // 2-module quiet zone on each side, the same symbol as the PNG, and it decodes.
+    let r = get(Some(token.clone()), "datamatrix", "gtin=614141123452&batch=AB-1&serial=SN9").await;
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    let svg = r.text().await.unwrap();
+    assert!(svg.starts_with("<?xml ") && svg.ends_with("</svg>"), "{svg}");
+    assert_eq!(svg.matches("<svg ").count(), 1, "{svg}");
+    assert_eq!(svg.matches("/>").count(), 2, "a rect and a path: {svg}");
+    let (side, pixels) = rasterize_svg(&svg, 4);
+    let square_sizes = [10, 12, 14, 16, 18, 20, 22, 24, 26, 32, 36, 40, 44, 48, 52, 64, 72, 80];
+    assert!(square_sizes.contains(&(side - 4)), "{side}");
+    assert_eq!(png_side as usize, side * (300 / side), "the PNG has the same module count");
+    assert!(svg.contains(&format!(" width=\"{}\"", 512_usize.div_ceil(side) * side)), "{svg}");
+    assert!(pixels[..side * 4 * 4 * 2].iter().all(|p| *p == 255), "quiet zone");
+    let big = (side * 4) as u32;
+    assert_eq!(decode_datamatrix_pixels(pixels, big, big), (want, "]d1".to_owned()));
+
+    // The quota (4 a day) is shared with the QR route and the MCP tool.
+    let r = get(Some(token.clone()), "qr", "gtin=614141123452").await;
+    assert_eq!(r.status(), 200);
+    let r = get(Some(token), "datamatrix", "gtin=614141123452").await;
+    assert_eq!(r.status(), 429);
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT arguments FROM audit_events WHERE arguments LIKE '%\"via\":\"rest\"%' ORDER BY id",
+    )
+    .fetch_all(s.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 5, "four images and one refusal are audited: {rows:?}");
+    assert!(
+        rows[1].contains("\"symbology\":\"datamatrix\"")
+            && rows[1].contains("\"content\":\"element_string\""),
+        "{rows:?}"
+    );
+    assert!(rows[3].contains("\"symbology\":\"qr\""), "{rows:?}");
 }
