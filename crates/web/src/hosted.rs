@@ -7,7 +7,10 @@
 //! button and reloads the page with `?lat=…&lng=…` rounded to about 100 m; the server renders
 //! the nearest stores that have the product.
 
-use axum::body::Body;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use catalog::model::LabelFormat;
@@ -126,17 +129,10 @@ fn shell(title: &str, head_extra: Markup, body: Markup) -> Markup {
     }
 }
 
-fn respond(
-    status: StatusCode,
-    markup: Markup,
-    head: bool,
-    etag: Option<String>,
-    private: bool,
-) -> Response {
-    let body = markup.into_string();
-    let len = body.len();
-    let mut r = Response::new(if head { Body::empty() } else { Body::from(body) });
-    *r.status_mut() = status;
+fn respond(page: &Rendered, head: bool, private: bool) -> Response {
+    let len = page.body.len();
+    let mut r = Response::new(if head { Body::empty() } else { Body::from(page.body.clone()) });
+    *r.status_mut() = page.status;
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
@@ -148,10 +144,38 @@ fn respond(
         header::CACHE_CONTROL,
         HeaderValue::from_static(if private { "private, no-store" } else { "public, max-age=60" }),
     );
-    if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+    if let Some(tag) = page.etag.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
         h.insert(header::ETAG, tag);
     }
     r
+}
+
+/// A rendered page: status, HTML and (for product pages) its ETag.
+#[derive(Debug, Clone)]
+pub(crate) struct Rendered {
+    status: StatusCode,
+    body: Bytes,
+    etag: Option<String>,
+}
+
+/// How long a rendered page (without a location) is reused: no staler than the store's own
+/// product cache, and long enough that a burst of scans of one product renders it once.
+const PAGE_TTL: Duration = Duration::from_secs(1);
+
+/// Recently rendered product pages by GTIN (pages with a location are never kept).
+pub(crate) struct PageCache {
+    pages: quick_cache::sync::Cache<gs1::Gtin14, (Instant, Arc<Rendered>)>,
+}
+
+impl PageCache {
+    /// A cache of at most `capacity` pages.
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self { pages: quick_cache::sync::Cache::new(capacity.max(1)) }
+    }
+
+    fn fresh(&self, gtin: gs1::Gtin14) -> Option<Arc<Rendered>> {
+        self.pages.get(&gtin).filter(|(at, _)| at.elapsed() < PAGE_TTL).map(|(_, page)| page)
+    }
 }
 
 /// The page for a GTIN: 200 with the product (304 when `if_none_match` names its current
@@ -164,14 +188,46 @@ pub async fn page(
     if_none_match: Option<&str>,
     near: Option<Near<'_>>,
 ) -> Response {
+    let cache = &state.inner.pages;
+    let page = match near.is_none().then(|| cache.fresh(gtin)).flatten() {
+        Some(page) => page,
+        None => match render_page(state, gtin, near).await {
+            Ok(page) => {
+                let page = Arc::new(page);
+                if near.is_none() {
+                    cache.pages.insert(gtin, (Instant::now(), Arc::clone(&page)));
+                }
+                page
+            }
+            Err(problem) => return problem,
+        },
+    };
+    if let Some(etag) = &page.etag
+        && if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        if let Ok(v) = HeaderValue::from_str(etag) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return r;
+    }
+    respond(&page, head, near.is_some())
+}
+
+async fn render_page(
+    state: &AppState,
+    gtin: gs1::Gtin14,
+    near: Option<Near<'_>>,
+) -> Result<Rendered, Response> {
     let detail = match state.catalog().get_product_detail(gtin.as_str()).await {
         Ok(d) => d,
         Err(e) => {
-            return crate::problem::problem(
+            return Err(crate::problem::problem(
                 state.catalog().site_url(),
                 e.code(),
                 &e.public_detail(),
-            );
+            ));
         }
     };
     let Some(p) = &detail.product else {
@@ -180,13 +236,11 @@ pub async fn page(
             p { "The code you scanned (GTIN " code { (gtin.as_str()) } ") is valid, but this catalog has no information about it." }
             p { "Check the package for the brand's website, or try again later." }
         };
-        return respond(
-            StatusCode::NOT_FOUND,
-            shell("Product not found", html! {}, body),
-            head,
-            None,
-            false,
-        );
+        return Ok(Rendered {
+            status: StatusCode::NOT_FOUND,
+            body: Bytes::from(shell("Product not found", html! {}, body).into_string()),
+            etag: None,
+        });
     };
     let nearby = match near {
         None => Nearby::Ask,
@@ -206,19 +260,9 @@ pub async fn page(
             _ => Nearby::Bad("That location is not a valid latitude and longitude.".into()),
         },
     };
-    let private = near.is_some();
-    let markup = render(state, &detail, p, &nearby);
-    let body = markup.into_string();
+    let body = render(state, &detail, p, &nearby).into_string();
     let etag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(body.as_bytes()))[..20]);
-    if if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
-        let mut r = Response::new(Body::empty());
-        *r.status_mut() = StatusCode::NOT_MODIFIED;
-        if let Ok(v) = HeaderValue::from_str(&etag) {
-            r.headers_mut().insert(header::ETAG, v);
-        }
-        return r;
-    }
-    respond(StatusCode::OK, PreEscaped(body), head, Some(etag), private)
+    Ok(Rendered { status: StatusCode::OK, body: Bytes::from(body), etag: Some(etag) })
 }
 
 fn stock_label(status: &str) -> &'static str {

@@ -85,6 +85,8 @@ struct Inner {
     http: HttpSettings,
     started: Instant,
     model: health::ModelStatus,
+    /// Recently rendered hosted pages.
+    pages: hosted::PageCache,
 }
 
 impl AppState {
@@ -110,6 +112,7 @@ impl AppState {
                 http,
                 started: Instant::now(),
                 model,
+                pages: hosted::PageCache::new(10_000),
             }),
         }
     }
