@@ -186,22 +186,7 @@ pub fn svg(payload: &Payload, min_size: u32) -> Result<String, ServiceError> {
 /// The Data Matrix as a greyscale PNG of `module_px` pixels per module (quiet zone included).
 pub fn png(payload: &Payload, module_px: u32) -> Result<Vec<u8>, ServiceError> {
     let (bits, width) = modules(payload)?;
-    let scale = module_px.max(1) as usize;
-    let side = (width + 2 * QUIET_ZONE) * scale;
-    if side > MAX_PNG_PIXELS as usize {
-        return Err(ServiceError::invalid(
-            "size",
-            format!("the image would be {side} pixels wide; at most {MAX_PNG_PIXELS}"),
-        ));
-    }
-    let mut pixels = vec![255u8; side * side];
-    for (i, _) in bits.iter().enumerate().filter(|(_, dark)| **dark) {
-        let (mx, my) = (i % width + QUIET_ZONE, i / width + QUIET_ZONE);
-        for y in my * scale..(my + 1) * scale {
-            pixels[y * side + mx * scale..y * side + (mx + 1) * scale].fill(0);
-        }
-    }
-    crate::qr_image::encode_greyscale_png(&pixels, side)
+    crate::qr_image::modules_png(&bits, width, QUIET_ZONE, module_px)
 }
 
 /// The side of the PNG [`png`] makes, in pixels.

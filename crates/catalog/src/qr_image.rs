@@ -69,10 +69,21 @@ pub fn svg(text: &str, ec: ErrorCorrection, min_size: u32) -> Result<String, Ser
 /// The QR code as a greyscale PNG of `module_px` pixels per module (quiet zone included).
 pub fn png(text: &str, ec: ErrorCorrection, module_px: u32) -> Result<Vec<u8>, ServiceError> {
     let qr = code(text, ec)?;
-    let modules = qr.width();
-    let colors = qr.to_colors();
+    let dark: Vec<bool> = qr.to_colors().iter().map(|c| *c == Color::Dark).collect();
+    modules_png(&dark, qr.width(), QUIET_ZONE, module_px)
+}
+
+/// A 2-D barcode as a square greyscale PNG: `dark` holds `width`×`width` modules row by row,
+/// drawn `module_px` pixels each inside a light quiet zone of `quiet` modules. Refuses images
+/// wider than [`MAX_PNG_PIXELS`] (a field error on `size`).
+pub(crate) fn modules_png(
+    dark: &[bool],
+    width: usize,
+    quiet: usize,
+    module_px: u32,
+) -> Result<Vec<u8>, ServiceError> {
     let scale = module_px.max(1) as usize;
-    let side = (modules + 2 * QUIET_ZONE) * scale;
+    let side = (width + 2 * quiet) * scale;
     if side > MAX_PNG_PIXELS as usize {
         return Err(ServiceError::invalid(
             "size",
@@ -80,11 +91,8 @@ pub fn png(text: &str, ec: ErrorCorrection, module_px: u32) -> Result<Vec<u8>, S
         ));
     }
     let mut pixels = vec![255u8; side * side];
-    for (i, c) in colors.iter().enumerate() {
-        if *c != Color::Dark {
-            continue;
-        }
-        let (mx, my) = (i % modules + QUIET_ZONE, i / modules + QUIET_ZONE);
+    for (i, _) in dark.iter().enumerate().filter(|(_, d)| **d) {
+        let (mx, my) = (i % width + quiet, i / width + quiet);
         for y in my * scale..(my + 1) * scale {
             pixels[y * side + mx * scale..y * side + (mx + 1) * scale].fill(0);
         }
@@ -93,7 +101,7 @@ pub fn png(text: &str, ec: ErrorCorrection, module_px: u32) -> Result<Vec<u8>, S
 }
 
 /// A square 8-bit greyscale PNG of `side`×`side` pixels, row by row.
-pub(crate) fn encode_greyscale_png(pixels: &[u8], side: usize) -> Result<Vec<u8>, ServiceError> {
+fn encode_greyscale_png(pixels: &[u8], side: usize) -> Result<Vec<u8>, ServiceError> {
     let mut out = Vec::with_capacity(side * side / 8 + 128);
     let side32 = u32::try_from(side).map_err(|e| ServiceError::Internal(Box::new(e)))?;
     let mut enc = png::Encoder::new(&mut out, side32, side32);
