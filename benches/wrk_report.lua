@@ -7,13 +7,15 @@ function setup(thread)
 end
 
 function done(summary, latency, requests)
-  local failed = 0
+  local failed, repeated = 0, 0
   for _, t in ipairs(threads) do
     failed = failed + (t:get("failures") or 0)
+    repeated = repeated + (t:get("repeats") or 0)
   end
   io.write(string.format(
-    "RESULT requests=%d rps=%.0f p50_ms=%.3f p99_ms=%.3f failures=%d socket_errors=%d\n",
+    "RESULT requests=%d rps=%.0f p50_ms=%.3f p95_ms=%.3f p99_ms=%.3f failures=%d socket_errors=%d repeats=%d\n",
     summary.requests, summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, failed,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000, failed,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    repeated))
 end

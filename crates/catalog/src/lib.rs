@@ -19,6 +19,7 @@ pub mod qr_image;
 pub mod resolve;
 pub mod rules;
 pub mod search;
+pub mod semantic;
 pub mod service;
 pub mod sqlite;
 pub mod store;

@@ -29,6 +29,8 @@ pub const BOOST_RADIUS_KM: f64 = 50.0;
 pub const MAX_PROXIMITY_BOOST: f64 = 0.5;
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 500;
+/// Default weight of the semantic leg in the fused ranking.
+pub const DEFAULT_SEMANTIC_RATIO: f64 = 0.5;
 /// Most filter keys accepted.
 pub const MAX_FILTERS: usize = 10;
 
@@ -148,19 +150,30 @@ fn filters_from(map: &Map<String, Value>) -> Result<SearchFilters, FieldError> {
     Ok(f)
 }
 
-/// Fuses lexical (and, later, semantic) candidates into one ranking with scores in 0–1: each
-/// leg's scores are divided by its best score, then weighted by `semantic_ratio`.
+/// What the last candidate of a leg still counts (the first counts 1).
+const FUSION_FLOOR: f64 = 0.1;
+
+/// Fuses lexical and semantic candidates into one ranking with scores in 0–1: each leg's
+/// scores are scaled min–max onto 0.1–1 within its own candidates (BM25 and cosine are on
+/// unrelated scales), then weighted by `semantic_ratio` and summed, so a product both legs
+/// found outranks one only a single leg found at the same rank. (Min–max beat dividing by
+/// the best score and reciprocal-rank fusion on `benches/relevance.sh`.)
 pub fn fuse(
     lexical: &[LexicalHit],
     semantic: &[LexicalHit],
     semantic_ratio: f64,
 ) -> Vec<(Gtin14, f64)> {
-    let ratio = if semantic.is_empty() { 0.0 } else { semantic_ratio.clamp(0.0, 1.0) };
+    let ratio = match (lexical.is_empty(), semantic.is_empty()) {
+        (_, true) => 0.0,
+        (true, false) => 1.0,
+        (false, false) => semantic_ratio.clamp(0.0, 1.0),
+    };
     let mut scores: HashMap<Gtin14, f64> = HashMap::new();
     let mut order: Vec<Gtin14> = Vec::new();
     for (hits, weight) in [(lexical, 1.0 - ratio), (semantic, ratio)] {
-        let best = hits.iter().map(|h| h.score).fold(0.0_f64, f64::max);
-        if best <= 0.0 || weight <= 0.0 {
+        let best = hits.iter().map(|h| h.score).fold(f64::MIN, f64::max);
+        let worst = hits.iter().map(|h| h.score).fold(f64::MAX, f64::min);
+        if hits.is_empty() || weight <= 0.0 {
             continue;
         }
         for h in hits {
@@ -168,7 +181,12 @@ pub fn fuse(
                 order.push(h.gtin);
                 0.0
             });
-            *entry += weight * (h.score / best);
+            let norm = if best > worst {
+                FUSION_FLOOR + (1.0 - FUSION_FLOOR) * (h.score - worst) / (best - worst)
+            } else {
+                1.0
+            };
+            *entry += weight * norm;
         }
     }
     let mut fused: Vec<(Gtin14, f64)> = order.into_iter().map(|g| (g, scores[&g])).collect();
@@ -236,8 +254,23 @@ impl Catalog {
 
         // Candidates: more than asked for, so the proximity boost can reorder them.
         let pool = (limit * 3).clamp(50, 300);
-        let lexical = self.store().search_lexical(query, &filters, pool).await?;
-        let mut ranked = fuse(&lexical, &[], 0.0);
+        let ratio = self.semantic_ratio();
+        let lexical = async {
+            if ratio >= 1.0 && self.semantic().is_some_and(|s| s.ready()) {
+                return Ok(Vec::new());
+            }
+            self.store().search_lexical(query, &filters, pool).await.map_err(ServiceError::from)
+        };
+        let semantic = async {
+            match self.semantic() {
+                Some(s) if ratio > 0.0 => {
+                    s.candidates(self.store().as_ref(), query, &filters, pool).await
+                }
+                _ => Ok(Vec::new()),
+            }
+        };
+        let (lexical, semantic) = tokio::join!(lexical, semantic);
+        let mut ranked = fuse(&lexical?, &semantic?, ratio);
 
         let mut distances: HashMap<Gtin14, f64> = HashMap::new();
         if let Some(center) = point {
@@ -329,13 +362,34 @@ mod tests {
         let lex = vec![
             LexicalHit { gtin: g("4012345000009"), score: 20.0 },
             LexicalHit { gtin: g("9506000134352"), score: 10.0 },
+            LexicalHit { gtin: g("95012346"), score: 15.0 },
         ];
-        let only_lex = fuse(&lex, &[], 0.7);
-        assert_eq!(only_lex, vec![(g("4012345000009"), 1.0), (g("9506000134352"), 0.5)]);
-        let sem = vec![LexicalHit { gtin: g("9506000134352"), score: 0.9 }];
-        let both = fuse(&lex, &sem, 0.5);
-        assert_eq!(both[0], (g("9506000134352"), 0.75));
-        assert_eq!(both[1], (g("4012345000009"), 0.5));
+        let close = |got: &[(Gtin14, f64)], want: &[(&str, f64)]| {
+            assert_eq!(got.len(), want.len(), "{got:?}");
+            for ((gg, gs), (wg, ws)) in got.iter().zip(want) {
+                assert_eq!(gg, &g(wg));
+                assert!((gs - ws).abs() < 1e-9, "{got:?}");
+            }
+        };
+        close(
+            &fuse(&lex, &[], 0.7),
+            &[("4012345000009", 1.0), ("95012346", 0.55), ("9506000134352", 0.1)],
+        );
+        let sem = vec![
+            LexicalHit { gtin: g("9506000134352"), score: 0.9 },
+            LexicalHit { gtin: g("96385074"), score: 0.3 },
+        ];
+        // Found by both legs: 0.5 × 0.1 + 0.5 × 1 beats the lexical leg's best alone.
+        close(
+            &fuse(&lex, &sem, 0.5),
+            &[
+                ("9506000134352", 0.55),
+                ("4012345000009", 0.5),
+                ("95012346", 0.275),
+                ("96385074", 0.05),
+            ],
+        );
+        assert_eq!(fuse(&[], &sem, 0.0).len(), 2, "a lone leg counts whatever its weight");
     }
 
     #[test]

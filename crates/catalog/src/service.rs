@@ -29,6 +29,8 @@ pub const MAX_LOCATIONS: usize = 100;
 pub struct Catalog {
     store: Arc<dyn CatalogStore>,
     site_url: Arc<str>,
+    semantic: Option<Arc<crate::semantic::Semantic>>,
+    semantic_ratio: f64,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -209,7 +211,30 @@ fn round2(x: f64) -> f64 {
 impl Catalog {
     /// Services over a store; `site_url` is the public base URL (no trailing slash needed).
     pub fn new(store: Arc<dyn CatalogStore>, site_url: &str) -> Self {
-        Self { store, site_url: site_url.trim_end_matches('/').into() }
+        Self {
+            store,
+            site_url: site_url.trim_end_matches('/').into(),
+            semantic: None,
+            semantic_ratio: crate::search::DEFAULT_SEMANTIC_RATIO,
+        }
+    }
+
+    /// Adds the semantic search leg, weighted by `semantic_ratio` (0 = lexical only,
+    /// 1 = semantic only; clamped to 0–1).
+    pub fn with_semantic(mut self, semantic: Arc<crate::semantic::Semantic>, ratio: f64) -> Self {
+        self.semantic = Some(semantic);
+        self.semantic_ratio = if ratio.is_finite() { ratio.clamp(0.0, 1.0) } else { 0.0 };
+        self
+    }
+
+    /// The semantic leg, when a model is loaded.
+    pub fn semantic(&self) -> Option<&Arc<crate::semantic::Semantic>> {
+        self.semantic.as_ref()
+    }
+
+    /// The weight of the semantic leg in the fused ranking.
+    pub fn semantic_ratio(&self) -> f64 {
+        self.semantic_ratio
     }
 
     /// The store.

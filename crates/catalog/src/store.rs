@@ -38,6 +38,33 @@ pub enum StoreError {
     Config(String),
 }
 
+/// A product waiting to be embedded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbedJob {
+    /// The product.
+    pub gtin: Gtin14,
+    /// Its searchable text (name, brand, category, description, ingredients), joined.
+    pub text: String,
+    /// The same five fields apart (empty when missing), embedded one by one and weighted.
+    pub fields: [String; 5],
+    /// The hash of the text its current embedding (by the same model) was made from.
+    pub stored_hash: Option<Vec<u8>>,
+}
+
+/// The result of one [`EmbedJob`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingWrite {
+    /// The product.
+    pub gtin: Gtin14,
+    /// Hash of the embedded text.
+    pub text_hash: Vec<u8>,
+    /// The new vector, or `None` when the text is unchanged (the job is just dequeued).
+    pub vector: Option<Vec<f32>>,
+}
+
+/// A page of stored embeddings and the cursor of the next page (`None` at the end).
+pub type EmbeddingPage = (Vec<(Gtin14, Vec<f32>)>, Option<i64>);
+
 /// Catalog storage. Implementations must be cheap to share (`Arc<dyn CatalogStore>`).
 #[async_trait]
 pub trait CatalogStore: Send + Sync + 'static {
@@ -102,6 +129,38 @@ pub trait CatalogStore: Send + Sync + 'static {
 
     /// Products waiting to be (re)indexed for search.
     async fn search_backlog(&self) -> Result<u64, StoreError>;
+
+    /// Products passing the filters (at most `limit`), for the semantic leg.
+    async fn matching_products(
+        &self,
+        filters: &SearchFilters,
+        limit: usize,
+    ) -> Result<Vec<Gtin14>, StoreError>;
+
+    /// Queues for embedding every product without an embedding by `model`; returns how many
+    /// were queued.
+    async fn requeue_embeddings(&self, model: &str) -> Result<u64, StoreError>;
+
+    /// Up to `max` queued products with their text (oldest first).
+    async fn embed_jobs(&self, model: &str, max: usize) -> Result<Vec<EmbedJob>, StoreError>;
+
+    /// Stores embeddings by `model` and dequeues their products, in one transaction.
+    async fn save_embeddings(
+        &self,
+        model: &str,
+        batch: &[EmbeddingWrite],
+    ) -> Result<(), StoreError>;
+
+    /// Stored embeddings by `model` after the cursor `after` (0 to start), at most `limit`.
+    async fn embeddings_page(
+        &self,
+        model: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<EmbeddingPage, StoreError>;
+
+    /// Products waiting to be embedded.
+    async fn embed_backlog(&self) -> Result<u64, StoreError>;
 
     /// A value from the database's own key/value facts (`prodlink_meta`).
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;

@@ -201,9 +201,16 @@ pub struct ServeArgs {
     pub demo: Option<bool>,
 
     /// Directory holding the sentence-embedding model (model.safetensors, tokenizer.json,
-    /// config.json) for semantic search.
+    /// config.json) for semantic search [default: models/all-MiniLM-L6-v2 when it exists, as
+    /// `scripts/fetch-model.sh` leaves it]. A static embedding distilled from the model is
+    /// cached there (distilled.safetensors) on first use.
     #[arg(long, env = "PRODLINK_MODEL_DIR", value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
+
+    /// Weight of the semantic leg in search ranking, 0 (lexical only) to 1 (semantic only)
+    /// [default: 0.5].
+    #[arg(long, env = "PRODLINK_SEMANTIC_RATIO", value_name = "RATIO")]
+    pub semantic_ratio: Option<f64>,
 
     /// Extra host names accepted in the Host header of MCP requests, comma-separated
     /// (loopback and the site URL's host are always accepted; `*` accepts any, e.g. behind a
@@ -272,6 +279,17 @@ pub struct ImportArgs {
     #[arg(long, env = "PRODLINK_NO_PROGRESS", num_args = 0..=1, default_missing_value = "true",
           value_name = "BOOL", value_parser = BoolishValueParser::new())]
     pub no_progress: Option<bool>,
+
+    /// The sentence-embedding model: after the import, products whose text is new or changed
+    /// are embedded for semantic search [default: models/all-MiniLM-L6-v2 when it exists].
+    #[arg(long, env = "PRODLINK_MODEL_DIR", value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+
+    /// Leave embedding to the server's background indexer (the import ends sooner; semantic
+    /// search covers the new products once the server has embedded them).
+    #[arg(long, env = "PRODLINK_NO_EMBED", num_args = 0..=1, default_missing_value = "true",
+          value_name = "BOOL", value_parser = BoolishValueParser::new())]
+    pub no_embed: Option<bool>,
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ pub struct FileSettings {
     pub demo: Option<bool>,
     /// `model_dir`
     pub model_dir: Option<PathBuf>,
+    /// `semantic_ratio`
+    pub semantic_ratio: Option<f64>,
     /// `log`
     pub log: Option<String>,
     /// `log_format`
@@ -112,6 +114,8 @@ pub struct ServeSettings {
     pub demo: bool,
     /// Sentence-embedding model directory.
     pub model_dir: Option<PathBuf>,
+    /// Weight of the semantic leg, 0–1.
+    pub semantic_ratio: f64,
     /// Extra hosts allowed in MCP requests.
     pub allowed_hosts: Vec<String>,
     /// Extra origins allowed in MCP requests.

@@ -536,3 +536,145 @@ fn accounts_clients_and_minted_tokens_work_against_a_running_server() {
     assert_eq!(meta["issuer"], site);
     assert!(server.terminate().success());
 }
+
+fn model_dir() -> PathBuf {
+    let dir = std::env::var_os("PRODLINK_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2")
+    });
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "no model at {} — run scripts/fetch-model.sh (or set PRODLINK_MODEL_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+fn search_names(base: &str, query: &str) -> Vec<String> {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "search_products", "arguments": {"query": query, "limit": 3}}});
+    let res: Value = http()
+        .post(format!("{base}/mcp/http"))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&body)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    res["result"]["structuredContent"]["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{res}"))
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn import_embeds_changed_products_and_serve_reports_the_semantic_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "sem.db");
+    let model = model_dir();
+    let file = dir.path().join("catalog.jsonl");
+    let write = |spaghetti_description: &str| {
+        std::fs::write(
+            &file,
+            format!(
+                "{}\n{}\n{}\n",
+                r#"{"gtin":"04012345000009","name":"Cola soft drink","brand":"Fizz"}"#,
+                r#"{"gtin":"04012345000016","name":"Hand soap","brand":"Clean","description":"Liquid soap for hands"}"#,
+                serde_json::json!({"gtin": "04012345000023", "name": "Gluten-free spaghetti",
+                    "brand": "Pastaio", "description": spaghetti_description}),
+            ),
+        )
+        .unwrap();
+    };
+    let import = || {
+        let out = prodlink()
+            .args(["--database", &db, "import", "catalog", "--no-progress", "--model-dir"])
+            .arg(&model)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    write("Corn and rice pasta");
+    let out = import();
+    assert!(
+        out.contains("embedding:  3 products embedded, 0 unchanged skipped, 3 in the index"),
+        "{out}"
+    );
+    // Same text: nothing is embedded again. One description changed: only that product is.
+    let out = import();
+    assert!(out.contains("embedding:  0 products embedded"), "{out}");
+    write("Corn and rice pasta, bronze-cut");
+    let out = import();
+    assert!(
+        out.contains("embedding:  1 products embedded, 0 unchanged skipped, 3 in the index"),
+        "{out}"
+    );
+    // --no-embed leaves the queue to the server.
+    write("Corn pasta");
+    let out = prodlink()
+        .args([
+            "--database",
+            &db,
+            "import",
+            "catalog",
+            "--no-progress",
+            "--no-embed",
+            "--model-dir",
+        ])
+        .arg(&model)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("embedding:"));
+
+    let server = Server::start(
+        prodlink()
+            .args(["--database", &db, "serve", "--addr", "127.0.0.1:0", "--semantic-ratio", "0.7"])
+            .arg("--model-dir")
+            .arg(&model),
+    );
+    let mut health: Value = Value::Null;
+    for _ in 0..600 {
+        health = server.get("/mcp/health").json().unwrap();
+        let sem = &health["search"]["semantic"];
+        if sem["ready"] == true
+            && sem["pending"] == 0
+            && health["search"]["lexical"]["pending"] == 0
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let sem = &health["search"]["semantic"];
+    assert_eq!(sem["ready"], true, "{health}");
+    assert_eq!(sem["indexed"], 3, "{health}");
+    assert_eq!(sem["pending"], 0, "{health}");
+    assert_eq!(sem["embedded_since_start"], 1, "{health}"); // the product changed with --no-embed
+    assert!(sem["model"].as_str().unwrap().starts_with("distilled/fields-"), "{health}");
+    assert_eq!(health["search"]["semantic_ratio"], 0.7, "{health}");
+    assert_eq!(health["model"]["loaded"], true, "{health}");
+    // No word in common with the product: only the semantic leg can find it.
+    assert_eq!(
+        search_names(&server.base, "noodles").first().map(String::as_str),
+        Some("Gluten-free spaghetti")
+    );
+    assert!(server.terminate().success());
+
+    // Without a model the server says so and searches lexically.
+    let server = Server::start(
+        prodlink()
+            .args(["--database", &db, "serve", "--addr", "127.0.0.1:0", "--model-dir"])
+            .arg(dir.path().join("no-model")),
+    );
+    let health: Value = server.get("/mcp/health").json().unwrap();
+    assert_eq!(health["model"]["loaded"], false, "{health}");
+    assert!(health["model"]["reason"].as_str().unwrap().contains("lexical"), "{health}");
+    assert_eq!(health["search"]["semantic"], Value::Null, "{health}");
+    assert_eq!(search_names(&server.base, "spaghetti"), ["Gluten-free spaghetti"]);
+    assert!(search_names(&server.base, "noodles").is_empty());
+    assert!(server.terminate().success());
+}

@@ -7,6 +7,12 @@
 
 use std::path::Path;
 
+mod distilled;
+mod index;
+
+pub use distilled::Distilled;
+pub use index::VectorIndex;
+
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
@@ -101,6 +107,20 @@ impl MiniLm {
             self.tokenizer.encode(text, true).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         Ok(e.get_ids().to_vec())
     }
+
+    /// The tokenizer (padding off, truncation at [`MAX_TOKENS`]).
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// The last hidden states `(n, 3, dim)` of `n` three-piece sequences without padding.
+    pub fn forward_ids(&self, seqs: &[[u32; 3]]) -> Result<Tensor, EmbedError> {
+        let flat: Vec<u32> = seqs.iter().flatten().copied().collect();
+        let ids = Tensor::from_vec(flat, (seqs.len(), 3), &self.device)?;
+        let mask = ids.ones_like()?;
+        let types = ids.zeros_like()?;
+        Ok(self.model.forward(&ids, &types, Some(&mask))?)
+    }
 }
 
 impl Embedder for MiniLm {
@@ -139,4 +159,21 @@ impl Embedder for MiniLm {
         let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
         Ok(mean.broadcast_div(&norm)?.to_vec2::<f32>()?)
     }
+}
+
+/// A short id of the model in `dir` for the given embedder kind: the kind, plus a hash of
+/// `config.json`, `tokenizer.json` and the size of `model.safetensors`. Vectors stored under
+/// another id are re-embedded.
+pub fn model_id(dir: &Path, kind: &str) -> Result<String, EmbedError> {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(read(dir, "config.json")?);
+    h.update(read(dir, "tokenizer.json")?);
+    let path = dir.join("model.safetensors");
+    let len = std::fs::metadata(&path)
+        .map_err(|source| EmbedError::Io { path: path.display().to_string(), source })?
+        .len();
+    h.update(len.to_le_bytes());
+    let digest = h.finalize();
+    Ok(format!("{kind}:{}", digest[..6].iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }

@@ -33,8 +33,19 @@ pub async fn health(State(state): State<AppState>) -> Response {
     let catalog = state.catalog();
     let uptime = state.inner.started.elapsed().as_secs();
     let backlog = catalog.store().search_backlog().await.map_err(catalog::ServiceError::from);
-    match (catalog.counts().await, backlog) {
-        (Ok(counts), Ok(pending)) => Json(json!({
+    let semantic = match catalog.semantic() {
+        Some(sem) => sem.status(catalog.store().as_ref()).await.map(Some),
+        None => Ok(None),
+    };
+    let mut model = state.inner.model.clone();
+    if let Ok(Some(s)) = &semantic {
+        model.loaded = s.model_loaded;
+        model.reason = s.model_error.clone().or_else(|| {
+            (!s.model_loaded).then(|| "loading; searches are lexical until it is".to_owned())
+        });
+    }
+    match (catalog.counts().await, backlog.and_then(|b| semantic.map(|s| (b, s)))) {
+        (Ok(counts), Ok((pending, semantic))) => Json(json!({
             "status": "ok",
             "version": VERSION,
             "backend": catalog.store().backend(),
@@ -42,8 +53,10 @@ pub async fn health(State(state): State<AppState>) -> Response {
             "catalog": counts,
             "search": {
                 "lexical": {"indexed": counts.products.saturating_sub(pending), "pending": pending},
+                "semantic": semantic,
+                "semantic_ratio": catalog.semantic().map(|_| catalog.semantic_ratio()),
             },
-            "model": state.inner.model,
+            "model": model,
         }))
         .into_response(),
         (Err(e), _) | (_, Err(e)) => {

@@ -3,6 +3,7 @@
 //! `migrations/sqlite`, reads through a small connection pool, writes in `BEGIN IMMEDIATE`
 //! transactions (so concurrent writers queue on the busy timeout instead of failing).
 
+mod embeddings;
 mod read;
 mod search;
 mod write;
@@ -191,6 +192,47 @@ impl crate::store::CatalogStore for SqliteStore {
 
     async fn search_backlog(&self) -> Result<u64, StoreError> {
         search::search_backlog(&self.pool).await
+    }
+
+    async fn matching_products(
+        &self,
+        filters: &crate::search::SearchFilters,
+        limit: usize,
+    ) -> Result<Vec<gs1::Gtin14>, StoreError> {
+        search::matching_products(&self.pool, filters, limit).await
+    }
+
+    async fn requeue_embeddings(&self, model: &str) -> Result<u64, StoreError> {
+        embeddings::requeue(&self.pool, model).await
+    }
+
+    async fn embed_jobs(
+        &self,
+        model: &str,
+        max: usize,
+    ) -> Result<Vec<crate::store::EmbedJob>, StoreError> {
+        embeddings::jobs(&self.pool, model, max).await
+    }
+
+    async fn save_embeddings(
+        &self,
+        model: &str,
+        batch: &[crate::store::EmbeddingWrite],
+    ) -> Result<(), StoreError> {
+        embeddings::save(&self.pool, model, batch).await
+    }
+
+    async fn embeddings_page(
+        &self,
+        model: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<crate::store::EmbeddingPage, StoreError> {
+        embeddings::page(&self.pool, model, after, limit).await
+    }
+
+    async fn embed_backlog(&self) -> Result<u64, StoreError> {
+        embeddings::backlog(&self.pool).await
     }
 
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {

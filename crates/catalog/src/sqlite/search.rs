@@ -3,7 +3,7 @@
 //! background indexer that keeps the index in step with `search_dirty`.
 
 use gs1::Gtin14;
-use sqlx::{Row, SqlitePool};
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
 use super::read::{bind_area, gtin_list_json, parse_gtin};
 use crate::geo::{BoundingBox, Point};
@@ -32,6 +32,48 @@ pub(super) fn fts_query(text: &str) -> Option<String> {
     Some(terms.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" OR "))
 }
 
+/// The filters of [`SearchFilters`] over `products p`, bound as `?2` brand key, `?3` category
+/// id (its subcategories match too), `?4` country, `?5` metadata as a JSON object.
+const FILTERS: &str = "(?2 IS NULL OR p.brand_id = (SELECT id FROM brands WHERE name_key = ?2)) \
+    AND (?3 IS NULL OR p.category_id IN ( \
+          WITH RECURSIVE sub(id) AS ( \
+            SELECT ?3 UNION SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) \
+          SELECT id FROM sub)) \
+    AND (?4 IS NULL OR p.country_of_origin = ?4) \
+    AND (?5 IS NULL OR NOT EXISTS ( \
+          SELECT 1 FROM json_each(?5) f WHERE (p.metadata ->> f.key) IS NOT f.value))";
+
+fn metadata_json(filters: &SearchFilters) -> Option<String> {
+    if filters.metadata.is_empty() {
+        return None;
+    }
+    let m: serde_json::Map<String, serde_json::Value> = filters
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    Some(serde_json::Value::Object(m).to_string())
+}
+
+/// Products passing the filters (at most `limit`), for the semantic leg.
+pub(super) async fn matching_products(
+    pool: &SqlitePool,
+    filters: &SearchFilters,
+    limit: usize,
+) -> Result<Vec<Gtin14>, StoreError> {
+    let rows: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT p.gtin FROM products p WHERE {FILTERS} LIMIT ?1"
+    )))
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .bind(filters.brand.as_deref())
+    .bind(filters.category_id.as_deref())
+    .bind(filters.country_of_origin.as_deref())
+    .bind(metadata_json(filters))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|g| parse_gtin(g)).collect()
+}
+
 pub(super) async fn search_lexical(
     pool: &SqlitePool,
     query: &str,
@@ -39,36 +81,17 @@ pub(super) async fn search_lexical(
     limit: usize,
 ) -> Result<Vec<LexicalHit>, StoreError> {
     let Some(fts) = fts_query(query) else { return Ok(Vec::new()) };
-    let metadata = if filters.metadata.is_empty() {
-        None
-    } else {
-        let m: serde_json::Map<String, serde_json::Value> = filters
-            .metadata
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
-        Some(serde_json::Value::Object(m).to_string())
-    };
     // Column weights: name 10, brand 6, category 3, description 2, ingredients 1.
-    let rows = sqlx::query(
+    let rows = sqlx::query(AssertSqlSafe(format!(
         "SELECT p.gtin, bm25(products_fts, 10.0, 6.0, 3.0, 2.0, 1.0) AS rank \
          FROM products_fts JOIN products p ON p.id = products_fts.rowid \
-         WHERE products_fts MATCH ?1 \
-           AND (?2 IS NULL OR p.brand_id = (SELECT id FROM brands WHERE name_key = ?2)) \
-           AND (?3 IS NULL OR p.category_id IN ( \
-                 WITH RECURSIVE sub(id) AS ( \
-                   SELECT ?3 UNION SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) \
-                 SELECT id FROM sub)) \
-           AND (?4 IS NULL OR p.country_of_origin = ?4) \
-           AND (?5 IS NULL OR NOT EXISTS ( \
-                 SELECT 1 FROM json_each(?5) f WHERE (p.metadata ->> f.key) IS NOT f.value)) \
-         ORDER BY rank LIMIT ?6",
-    )
+         WHERE products_fts MATCH ?1 AND {FILTERS} ORDER BY rank LIMIT ?6"
+    )))
     .bind(fts)
     .bind(filters.brand.as_deref())
     .bind(filters.category_id.as_deref())
     .bind(filters.country_of_origin.as_deref())
-    .bind(metadata)
+    .bind(metadata_json(filters))
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .fetch_all(pool)
     .await?;
@@ -111,6 +134,19 @@ pub(super) async fn offer_locations(
         .collect()
 }
 
+/// The searchable text of `products p` as five columns: name, brand, category (with its
+/// parent), description and ingredients in label order. The full-text index and the
+/// embeddings both read it, so both legs see the same product.
+pub(super) const TEXT_COLUMNS: &str = "p.name, b.name, \
+    trim(coalesce(c.name, '') || ' ' || coalesce(parent.name, '')), p.description, \
+    (SELECT group_concat(i.name, ', ') FROM \
+       (SELECT name FROM ingredients WHERE product_id = p.id ORDER BY priority) i)";
+/// The joins [`TEXT_COLUMNS`] needs.
+pub(super) const TEXT_JOINS: &str = "products p \
+    LEFT JOIN brands b ON b.id = p.brand_id \
+    LEFT JOIN categories c ON c.id = p.category_id \
+    LEFT JOIN categories parent ON parent.id = c.parent_id";
+
 pub(super) async fn index_search(pool: &SqlitePool, max: usize) -> Result<usize, StoreError> {
     // A read first, so an idle indexer never takes the write lock.
     let queued: Option<i64> = sqlx::query_scalar("SELECT product_id FROM search_dirty LIMIT 1")
@@ -133,18 +169,11 @@ pub(super) async fn index_search(pool: &SqlitePool, max: usize) -> Result<usize,
         .bind(&list)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO products_fts (rowid, name, brand, category, description, ingredients) \
-         SELECT p.id, p.name, b.name, \
-                trim(coalesce(c.name, '') || ' ' || coalesce(parent.name, '')), p.description, \
-                (SELECT group_concat(i.name, ', ') FROM \
-                   (SELECT name FROM ingredients WHERE product_id = p.id ORDER BY priority) i) \
-         FROM products p \
-         LEFT JOIN brands b ON b.id = p.brand_id \
-         LEFT JOIN categories c ON c.id = p.category_id \
-         LEFT JOIN categories parent ON parent.id = c.parent_id \
-         WHERE p.id IN (SELECT value FROM json_each(?))",
-    )
+         SELECT p.id, {TEXT_COLUMNS} FROM {TEXT_JOINS} \
+         WHERE p.id IN (SELECT value FROM json_each(?))"
+    )))
     .bind(&list)
     .execute(&mut *tx)
     .await?;

@@ -36,7 +36,11 @@ pub async fn run(database: &str, args: McpStdioArgs, file: &FileSettings) -> any
     config.qr_per_day = file.qr_per_day.unwrap_or(config.qr_per_day);
     config.qr_per_month = file.qr_per_month.unwrap_or(config.qr_per_month);
     let auth = opened.auth(config).await?;
-    let catalog = Catalog::new(store.clone(), &site_url);
+    let mut catalog = Catalog::new(store.clone(), &site_url);
+    let (semantic, _) = super::semantic_leg(file.model_dir.as_deref(), store.clone());
+    if let Some(sem) = semantic {
+        catalog = catalog.with_semantic(sem, file.semantic_ratio.unwrap_or(0.5).clamp(0.0, 1.0));
+    }
     catalog.spawn_search_indexer(Duration::from_secs(2));
     let server = McpServer::new(catalog, web::VERSION)
         .with_gate(std::sync::Arc::new(web::security::AuthGate::new(auth)));

@@ -61,3 +61,63 @@ pub async fn open_sqlite(url: &str) -> anyhow::Result<SqliteStore> {
     }
     anyhow::bail!("unsupported database URL {url:?}: expected sqlite://PATH or postgres://…")
 }
+
+/// Where `scripts/fetch-model.sh` puts the model, used when no `--model-dir` is given.
+pub const DEFAULT_MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
+
+/// The model directory to use: `--model-dir`, else the default one when it holds a model.
+pub fn model_dir(dir: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
+    match dir {
+        Some(d) => Some(d.to_path_buf()),
+        None if std::path::Path::new(DEFAULT_MODEL_DIR).join("config.json").is_file() => {
+            Some(DEFAULT_MODEL_DIR.into())
+        }
+        None => None,
+    }
+}
+
+/// The id vectors are stored under for the model in `dir`: the distilled static embedding
+/// with the field weights (vectors made with another model or weighting are re-made).
+pub fn embedder_id(dir: &std::path::Path) -> Result<String, search::EmbedError> {
+    let weights: Vec<String> =
+        catalog::semantic::FIELD_WEIGHTS.iter().map(|w| format!("{:.0}", w * 100.0)).collect();
+    search::model_id(dir, &format!("distilled/fields-{}", weights.join("-")))
+}
+
+/// The semantic search leg for a model directory (the default one when it exists), with its
+/// background indexer started: the distilled static embedding of the model is loaded (or
+/// distilled once and cached) off the async threads while the server already answers
+/// lexically. Without a model the server warns and searches lexically.
+pub fn semantic_leg(
+    dir: Option<&std::path::Path>,
+    store: Arc<dyn CatalogStore>,
+) -> (Option<Arc<catalog::semantic::Semantic>>, web::health::ModelStatus) {
+    use web::health::ModelStatus;
+    let Some(dir) = model_dir(dir) else {
+        tracing::warn!(
+            "no sentence-embedding model (run scripts/fetch-model.sh or pass --model-dir); \
+             searches are lexical only"
+        );
+        return (None, ModelStatus::not_loaded(None, "no --model-dir given; searches are lexical"));
+    };
+    let shown = dir.display().to_string();
+    let id = match embedder_id(&dir) {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::warn!(error = %e, dir = %shown, "no usable sentence-embedding model; searches are lexical only");
+            return (
+                None,
+                ModelStatus::not_loaded(Some(shown), format!("{e}; searches are lexical")),
+            );
+        }
+    };
+    let sem = Arc::new(catalog::semantic::Semantic::new(
+        id,
+        std::thread::available_parallelism().map_or(2, |n| n.get()),
+    ));
+    sem.spawn_indexer(store, std::time::Duration::from_secs(2), move || {
+        let d = search::Distilled::load_or_distill(&dir)?;
+        Ok(Arc::new(d) as Arc<dyn search::Embedder>)
+    });
+    (Some(sem), ModelStatus { loaded: true, dir: Some(shown), reason: None })
+}

@@ -9,7 +9,6 @@ use std::time::Duration;
 use anyhow::Context as _;
 use catalog::Catalog;
 use catalog::demo::DemoDecision;
-use web::health::ModelStatus;
 use web::{AppState, HttpSettings};
 
 use crate::cli::ServeArgs;
@@ -50,6 +49,14 @@ fn resolve(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow::Resu
         site_url,
         demo: args.demo.or(file.demo).unwrap_or(false),
         model_dir: args.model_dir.or(file.model_dir.clone()),
+        semantic_ratio: {
+            let r = args.semantic_ratio.or(file.semantic_ratio).unwrap_or(0.5);
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&r),
+                "--semantic-ratio must be between 0 and 1, got {r}"
+            );
+            r
+        },
         allowed_hosts: args.allowed_hosts.or(file.allowed_hosts.clone()).unwrap_or_default(),
         allowed_origins: args.allowed_origins.or(file.allowed_origins.clone()).unwrap_or_default(),
         max_body_bytes,
@@ -121,13 +128,7 @@ pub async fn run(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow
         }
     }
 
-    let model = match &s.model_dir {
-        Some(dir) => ModelStatus::not_loaded(
-            Some(dir.display().to_string()),
-            "semantic search is not available in this version; searches are lexical",
-        ),
-        None => ModelStatus::not_loaded(None, "no --model-dir given; searches are lexical"),
-    };
+    let (semantic, model) = super::semantic_leg(s.model_dir.as_deref(), store.clone());
     let listener = tokio::net::TcpListener::bind(s.addr)
         .await
         .with_context(|| format!("cannot listen on {}", s.addr))?;
@@ -144,7 +145,10 @@ pub async fn run(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow
     let auth = opened.auth(auth_config).await?;
     super::accounts::sync_file_clients(&auth, file).await?;
 
-    let catalog = Catalog::new(store.clone(), &s.site_url);
+    let mut catalog = Catalog::new(store.clone(), &s.site_url);
+    if let Some(sem) = semantic {
+        catalog = catalog.with_semantic(sem, s.semantic_ratio);
+    }
     catalog.spawn_search_indexer(Duration::from_secs(2));
     if let Some(h) = s.url_health.clone() {
         match web::url_health::UrlHealth::new(store.clone(), h) {

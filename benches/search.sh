@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Search latency and throughput: `search_products` through MCP over Streamable HTTP on the demo
+# catalog (83,917 products, fully embedded), release build, every query never sent before (so
+# the query-embedding cache never hits; wrk reports any repeat). Queries are two or three
+# leading words of real product names, deduplicated and shuffled.
+#   - latency: one connection, one search at a time (p50/p95/p99);
+#   - throughput: 4 and 16 connections (searches/s with p50/p95);
+#   - query-embedding time alone, in-process, for the same queries (distilled static embedding
+#     as served, and all-MiniLM-L6-v2 for comparison).
+# Targets (2-core machine, wrk sharing the cores): p50 <= 15 ms, p95 <= 30 ms, >= 100 searches/s.
+#   benches/search.sh [SECONDS_PER_RUN] [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-10}"
+runs="${2:-3}"
+command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -q wrk >/dev/null; }
+scripts/fetch-model.sh >/dev/null
+cargo build --release --locked -q -p prodlink -p search --example query_embed
+bin="${CARGO_TARGET_DIR:-target}/release/prodlink"
+example="${CARGO_TARGET_DIR:-target}/release/examples/query_embed"
+
+work="$(mktemp -d)"
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+# Distinct queries: 2–3 leading words of product names, lower-cased, shuffled with a fixed seed.
+gzip -dc data/demo/off-2018-subset.tsv.gz | tail -n +2 | cut -f2 | python3 -c '
+import random, re, sys
+seen, out = set(), []
+for i, line in enumerate(sys.stdin):
+    words = re.findall(r"[^\W\d_]{2,}", line.lower())
+    if len(words) < 2:
+        continue
+    q = " ".join(words[: 2 + i % 2])
+    if q not in seen:
+        seen.add(q)
+        out.append(q)
+random.Random(6).shuffle(out)
+print("\n".join(out))' >"$work/queries.txt"
+total="$(wc -l <"$work/queries.txt")"
+
+"$bin" --database "sqlite://$work/bench.db" serve --demo --addr 127.0.0.1:0 \
+  --rate-limit-anonymous 0 --rate-limit-client 0 >"$work/out" 2>"$work/log" &
+pid=$!
+for _ in $(seq 600); do grep -q "listening on" "$work/out" 2>/dev/null && break; sleep 0.2; done
+base="$(sed -n 's/^listening on //p' "$work/out")"
+start=$(date +%s)
+until curl -sf "$base/mcp/health" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["search"]
+sem = s["semantic"]
+sys.exit(0 if s["lexical"]["pending"] == 0 and sem and sem["ready"] and sem["pending"] == 0 else 1)'; do
+  sleep 1
+done
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $total distinct queries; catalog indexed (lexical + semantic) $(($(date +%s) - start)) s after start"
+curl -s "$base/mcp/health" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["search"]
+print("semantic index:", json.dumps(s["semantic"]), "semantic_ratio", s["semantic_ratio"])'
+
+# Each run gets its own slice of the queries, so no query reaches the server twice.
+used=0
+slice() { # count -> file with the next COUNT unused queries
+  local n="$1"
+  [ $((used + n)) -le "$total" ] || { echo "not enough distinct queries ($total)" >&2; exit 1; }
+  sed -n "$((used + 1)),$((used + n))p" "$work/queries.txt" >"$work/slice.txt"
+  used=$((used + n))
+}
+run() { # name connections threads
+  local name="$1" c="$2" t="$3" line
+  for i in $(seq "$runs"); do
+    slice $((c * secs * 250))
+    line="$(THREADS="$t" QUERIES_FILE="$work/slice.txt" wrk -t"$t" -c"$c" -d"${secs}s" \
+      -s benches/search_call.lua "$base/mcp/http" | grep '^RESULT')"
+    echo "$name run $i: ${line#RESULT }"
+    echo "$line" >>"$work/$name.results"
+  done
+}
+median() { # file field
+  sed -E "s/.* $2=([0-9.]+).*/\1/" "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+slice 2000
+THREADS=1 QUERIES_FILE="$work/slice.txt" wrk -t1 -c1 -d3s -s benches/search_call.lua "$base/mcp/http" >/dev/null # warm-up
+run latency_c1 1 1
+run throughput_c4 4 2
+run throughput_c16 16 2
+kill "$pid"; pid=""
+
+echo "median over $runs runs:"
+for r in latency_c1 throughput_c4 throughput_c16; do
+  echo "  $r: $(median "$work/$r.results" rps) searches/s, p50 $(median "$work/$r.results" p50_ms) ms, p95 $(median "$work/$r.results" p95_ms) ms, p99 $(median "$work/$r.results" p99_ms) ms"
+done
+echo "targets: p50 <= 15 ms, p95 <= 30 ms (one at a time), >= 100 searches/s"
+sed -n "1,2000p" "$work/queries.txt" | "$example" models/all-MiniLM-L6-v2 2000

@@ -1,0 +1,464 @@
+//! The semantic leg of `search_products` (SPEC §6): a sentence embedder, the in-memory vector
+//! index of every embedded product (loaded from the store at start, so a restart re-embeds
+//! nothing), an LRU cache of query vectors, the semaphore that bounds CPU work (overload is
+//! answered at once with `-32003`), and the background embedder that drains the store's queue
+//! and skips products whose text did not change.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use gs1::Gtin14;
+use search::{Embedder, VectorIndex};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::error::ServiceError;
+use crate::search::{LexicalHit, SearchFilters};
+use crate::store::{CatalogStore, EmbedJob, EmbeddingWrite};
+
+/// Products read from the queue per round.
+const JOBS_PER_ROUND: usize = 256;
+/// Texts per embedding call (sorted by length first, so a batch pads little).
+const TEXTS_PER_CALL: usize = 32;
+/// Stored vectors read per page at start.
+const LOAD_PAGE: usize = 5_000;
+/// Query vectors kept.
+const QUERY_CACHE: usize = 10_000;
+/// How long a search waits for a CPU permit before it is refused as overloaded.
+const QUEUE_WAIT: Duration = Duration::from_millis(100);
+/// How often the background embedder logs its progress.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// Most products a filter may leave for the semantic leg to rank among.
+const MAX_FILTERED: usize = 1_000_000;
+
+/// How much each field of a product's text counts in its vector — name, brand, category,
+/// description, ingredients — each field embedded alone, its unit vector weighted and summed.
+/// (A product's vector is about what it is: embedded as one text, a long ingredient list
+/// outweighs a three-word name. The weights were chosen on `benches/relevance.sh`.)
+pub const FIELD_WEIGHTS: [f32; 5] = [1.0, 0.3, 1.0, 0.6, 0.3];
+
+/// The semantic search state shared by every request and the background embedder.
+pub struct Semantic {
+    embedder: OnceLock<Arc<dyn Embedder>>,
+    failure: Mutex<Option<String>>,
+    model: String,
+    index: RwLock<VectorIndex<Gtin14>>,
+    cache: quick_cache::sync::Cache<String, Arc<Vec<f32>>>,
+    permits: Arc<Semaphore>,
+    loaded: AtomicBool,
+    embedded: AtomicU64,
+    embed_micros: AtomicU64,
+    field_weights: [f32; 5],
+}
+
+impl std::fmt::Debug for Semantic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Semantic").field("model", &self.model).finish_non_exhaustive()
+    }
+}
+
+/// What `/mcp/health` reports about the semantic leg.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SemanticStatus {
+    /// The embedder's id (vectors by another id are re-embedded).
+    pub model: String,
+    /// The model is loaded.
+    pub model_loaded: bool,
+    /// Why the model could not be loaded.
+    pub model_error: Option<String>,
+    /// Stored vectors are loaded; until then only the lexical leg answers.
+    pub ready: bool,
+    /// Products with a vector in the index.
+    pub indexed: usize,
+    /// Products waiting to be embedded.
+    pub pending: u64,
+    /// Products embedded by this process.
+    pub embedded_since_start: u64,
+    /// Embedding throughput of this process so far (products per second of embedding work).
+    pub products_per_second: Option<f64>,
+}
+
+/// One unit vector per product: each non-empty field embedded (all of a batch's fields in
+/// one call), weighted, summed and normalized. A product without text gets a zero vector,
+/// which matches nothing.
+fn embed_fields(
+    embedder: &dyn Embedder,
+    products: &[[String; 5]],
+    weights: [f32; 5],
+) -> Result<Vec<Vec<f32>>, search::EmbedError> {
+    let mut texts: Vec<(usize, f32, &str)> = Vec::new();
+    for (i, fields) in products.iter().enumerate() {
+        for (field, w) in fields.iter().zip(weights) {
+            if !field.is_empty() && w > 0.0 {
+                texts.push((i, w, field.as_str()));
+            }
+        }
+    }
+    let refs: Vec<&str> = texts.iter().map(|t| t.2).collect();
+    let vectors = if refs.is_empty() { Vec::new() } else { embedder.embed(&refs)? };
+    let mut out = vec![vec![0f32; embedder.dim()]; products.len()];
+    for ((i, w, _), v) in texts.iter().zip(vectors) {
+        for (a, b) in out[*i].iter_mut().zip(v) {
+            *a += w * b;
+        }
+    }
+    for v in &mut out {
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            v.iter_mut().for_each(|x| *x /= norm);
+        }
+    }
+    Ok(out)
+}
+
+fn text_hash(text: &str) -> Vec<u8> {
+    Sha256::digest(text.as_bytes())[..16].to_vec()
+}
+
+/// The cache key of a query: case and spacing do not change an uncased model's vector.
+fn query_key(query: &str) -> String {
+    query.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+fn embed_failed(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(format!("embedding failed: {e}").into())
+}
+
+impl Semantic {
+    /// A semantic leg whose model is still to be attached (see [`Semantic::spawn_indexer`]);
+    /// vectors are stored under the id `model`, and at most `permits` embeddings or scans
+    /// run at once.
+    pub fn new(model: impl Into<String>, permits: usize) -> Self {
+        Self {
+            embedder: OnceLock::new(),
+            failure: Mutex::new(None),
+            model: model.into(),
+            index: RwLock::new(VectorIndex::new(0)),
+            cache: quick_cache::sync::Cache::new(QUERY_CACHE),
+            permits: Arc::new(Semaphore::new(permits.max(1))),
+            loaded: AtomicBool::new(false),
+            embedded: AtomicU64::new(0),
+            embed_micros: AtomicU64::new(0),
+            field_weights: FIELD_WEIGHTS,
+        }
+    }
+
+    /// Other field weights than [`FIELD_WEIGHTS`] (for experiments: vectors stored under the
+    /// same model id would mix weightings, so give such a leg its own id).
+    pub fn with_field_weights(mut self, weights: [f32; 5]) -> Self {
+        self.field_weights = weights;
+        self
+    }
+
+    /// A semantic leg over a loaded embedder.
+    pub fn with_embedder(
+        embedder: Arc<dyn Embedder>,
+        model: impl Into<String>,
+        permits: usize,
+    ) -> Self {
+        let s = Self::new(model, permits);
+        s.attach(embedder);
+        s
+    }
+
+    /// Attaches the model (once; later calls are ignored).
+    pub fn attach(&self, embedder: Arc<dyn Embedder>) {
+        let dim = embedder.dim();
+        if self.embedder.set(embedder).is_ok()
+            && let Ok(mut index) = self.index.write()
+        {
+            *index = VectorIndex::new(dim);
+        }
+    }
+
+    fn embedder(&self) -> Result<&Arc<dyn Embedder>, ServiceError> {
+        self.embedder.get().ok_or_else(|| embed_failed("the model is not loaded"))
+    }
+
+    /// The embedder's id.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// Whether the model and the stored vectors are loaded (until then searches are lexical).
+    pub fn ready(&self) -> bool {
+        self.loaded.load(Ordering::Acquire)
+    }
+
+    /// Whether the model is loaded.
+    pub fn model_loaded(&self) -> bool {
+        self.embedder.get().is_some()
+    }
+
+    /// Progress for health reports.
+    pub async fn status(&self, store: &dyn CatalogStore) -> Result<SemanticStatus, ServiceError> {
+        let pending = store.embed_backlog().await?;
+        let embedded = self.embedded.load(Ordering::Relaxed);
+        let micros = self.embed_micros.load(Ordering::Relaxed);
+        Ok(SemanticStatus {
+            model: self.model.clone(),
+            model_loaded: self.model_loaded(),
+            model_error: self.failure.lock().ok().and_then(|f| f.clone()),
+            ready: self.ready(),
+            indexed: self.index.read().map(|i| i.len()).unwrap_or(0),
+            pending,
+            embedded_since_start: embedded,
+            products_per_second: (micros > 0)
+                .then(|| (embedded as f64 / (micros as f64 / 1e6) * 10.0).round() / 10.0),
+        })
+    }
+
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, ServiceError> {
+        match tokio::time::timeout(QUEUE_WAIT, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(ServiceError::RateLimited {
+                detail: "search is at capacity; retry in a moment".into(),
+                retry_after: 1,
+            }),
+        }
+    }
+
+    /// The `k` products nearest to the query among those passing the filters, with their
+    /// cosine similarity. Empty until the stored vectors are loaded.
+    pub async fn candidates(
+        self: &Arc<Self>,
+        store: &dyn CatalogStore,
+        query: &str,
+        filters: &SearchFilters,
+        k: usize,
+    ) -> Result<Vec<LexicalHit>, ServiceError> {
+        if !self.ready() {
+            return Ok(Vec::new());
+        }
+        let allowed: Option<HashSet<Gtin14>> = if *filters == SearchFilters::default() {
+            None
+        } else {
+            Some(store.matching_products(filters, MAX_FILTERED).await?.into_iter().collect())
+        };
+        if allowed.as_ref().is_some_and(HashSet::is_empty) {
+            return Ok(Vec::new());
+        }
+        let key = query_key(query);
+        let cached = self.cache.get(&key);
+        let permit = self.permit().await?;
+        let this = Arc::clone(self);
+        let hits = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let vector = match cached {
+                Some(v) => v,
+                None => {
+                    let v = this
+                        .embedder()?
+                        .embed(&[key.as_str()])
+                        .map_err(embed_failed)?
+                        .pop()
+                        .ok_or_else(|| embed_failed("no vector"))?;
+                    let v = Arc::new(v);
+                    this.cache.insert(key, Arc::clone(&v));
+                    v
+                }
+            };
+            let index = this.index.read().map_err(|_| embed_failed("index lock poisoned"))?;
+            Ok::<_, ServiceError>(match &allowed {
+                None => index.search(&vector, k, |_| true),
+                Some(set) => index.search(&vector, k, |g| set.contains(g)),
+            })
+        })
+        .await
+        .map_err(embed_failed)??;
+        Ok(hits.into_iter().map(|(gtin, s)| LexicalHit { gtin, score: f64::from(s) }).collect())
+    }
+
+    /// Loads the stored vectors by this model into memory, after queueing every product
+    /// without one. Searches use the semantic leg from then on.
+    pub async fn load(&self, store: &dyn CatalogStore) -> Result<usize, ServiceError> {
+        self.embedder()?;
+        let queued = store.requeue_embeddings(&self.model).await?;
+        if queued > 0 {
+            tracing::info!(queued, model = %self.model, "products queued for embedding");
+        }
+        let mut after = 0;
+        let mut total = 0;
+        loop {
+            let (page, next) = store.embeddings_page(&self.model, after, LOAD_PAGE).await?;
+            total += page.len();
+            {
+                let mut index = self.index.write().map_err(|_| embed_failed("lock poisoned"))?;
+                for (gtin, v) in &page {
+                    if !index.insert(*gtin, v) {
+                        tracing::warn!(gtin = %gtin.as_str(), "stored embedding has the wrong length; re-embedding");
+                    }
+                }
+            }
+            match next {
+                Some(n) if page.len() == LOAD_PAGE => after = n,
+                _ => break,
+            }
+        }
+        self.loaded.store(true, Ordering::Release);
+        Ok(total)
+    }
+
+    /// Embeds one round of queued products; returns how many were dequeued (0 when the queue
+    /// is empty). Products whose text is unchanged are dequeued without embedding.
+    pub async fn index_round(
+        self: &Arc<Self>,
+        store: &dyn CatalogStore,
+    ) -> Result<usize, ServiceError> {
+        let jobs = store.embed_jobs(&self.model, JOBS_PER_ROUND).await?;
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let mut writes: Vec<EmbeddingWrite> = Vec::with_capacity(jobs.len());
+        let mut todo: Vec<(EmbedJob, Vec<u8>)> = Vec::new();
+        for job in jobs {
+            let hash = text_hash(&job.text);
+            if job.stored_hash.as_deref() == Some(hash.as_slice()) {
+                writes.push(EmbeddingWrite { gtin: job.gtin, text_hash: hash, vector: None });
+            } else {
+                todo.push((job, hash));
+            }
+        }
+        todo.sort_by_key(|(j, _)| j.text.len());
+        for chunk in todo.chunks(TEXTS_PER_CALL) {
+            let permit = self.permits.clone().acquire_owned().await.map_err(embed_failed)?;
+            let fields: Vec<[String; 5]> = chunk.iter().map(|(j, _)| j.fields.clone()).collect();
+            let embedder = Arc::clone(self.embedder()?);
+            let weights = self.field_weights;
+            let started = Instant::now();
+            let vectors = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                embed_fields(embedder.as_ref(), &fields, weights)
+            })
+            .await
+            .map_err(embed_failed)?
+            .map_err(embed_failed)?;
+            self.embed_micros.fetch_add(
+                u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                Ordering::Relaxed,
+            );
+            for ((job, hash), v) in chunk.iter().zip(vectors) {
+                writes.push(EmbeddingWrite {
+                    gtin: job.gtin,
+                    text_hash: hash.clone(),
+                    vector: Some(v),
+                });
+            }
+        }
+        store.save_embeddings(&self.model, &writes).await?;
+        let mut embedded = 0;
+        {
+            let mut index = self.index.write().map_err(|_| embed_failed("lock poisoned"))?;
+            for w in &writes {
+                if let Some(v) = &w.vector {
+                    index.insert(w.gtin, v);
+                    embedded += 1;
+                }
+            }
+        }
+        self.embedded.fetch_add(embedded, Ordering::Relaxed);
+        Ok(writes.len())
+    }
+
+    /// Embeds queued products until none is left; returns how many were dequeued.
+    pub async fn index_backlog(
+        self: &Arc<Self>,
+        store: &dyn CatalogStore,
+    ) -> Result<usize, ServiceError> {
+        let mut total = 0;
+        loop {
+            match self.index_round(store).await? {
+                0 => return Ok(total),
+                n => total += n,
+            }
+        }
+    }
+
+    /// Loads the model with `load_model` (on a blocking thread: it can take a while), then
+    /// the stored vectors, then keeps embedding queued products until the process ends,
+    /// checking for new ones every `idle` (imports by other processes queue them too).
+    /// Searches are lexical until the vectors are loaded, and stay lexical if the model
+    /// cannot be loaded (the reason is logged and reported by [`Semantic::status`]).
+    pub fn spawn_indexer<F>(
+        self: &Arc<Self>,
+        store: Arc<dyn CatalogStore>,
+        idle: Duration,
+        load_model: F,
+    ) -> tokio::task::JoinHandle<()>
+    where
+        F: FnOnce() -> Result<Arc<dyn Embedder>, search::EmbedError> + Send + 'static,
+    {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            if !this.model_loaded() {
+                let started = Instant::now();
+                match tokio::task::spawn_blocking(load_model).await {
+                    Ok(Ok(embedder)) => {
+                        this.attach(embedder);
+                        tracing::info!(model = %this.model, secs = started.elapsed().as_secs_f64(), "embedding model loaded");
+                    }
+                    Ok(Err(e)) => return this.fail(e.to_string()),
+                    Err(e) => return this.fail(e.to_string()),
+                }
+            }
+            loop {
+                match this.load(store.as_ref()).await {
+                    Ok(n) => {
+                        tracing::info!(vectors = n, model = %this.model, "semantic index loaded");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "loading embeddings failed; retrying");
+                        tokio::time::sleep(idle * 5).await;
+                    }
+                }
+            }
+            let mut last_report = Instant::now();
+            loop {
+                match this.index_round(store.as_ref()).await {
+                    Ok(0) => tokio::time::sleep(idle).await,
+                    Ok(n) => {
+                        if last_report.elapsed() >= PROGRESS_EVERY {
+                            last_report = Instant::now();
+                            if let Ok(s) = this.status(store.as_ref()).await {
+                                tracing::info!(
+                                    indexed = s.indexed,
+                                    pending = s.pending,
+                                    per_second = s.products_per_second,
+                                    "embedding products"
+                                );
+                            }
+                        }
+                        tracing::debug!(embedded = n, "semantic index updated");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "embedding failed; retrying");
+                        tokio::time::sleep(idle * 5).await;
+                    }
+                }
+            }
+        })
+    }
+
+    fn fail(&self, reason: String) {
+        tracing::error!(model = %self.model, error = %reason, "the embedding model could not be loaded; searches are lexical only");
+        if let Ok(mut f) = self.failure.lock() {
+            *f = Some(reason);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_keys_ignore_case_and_spacing() {
+        assert_eq!(query_key("  Gluten-free   PASTA "), "gluten-free pasta");
+        assert_eq!(text_hash("a").len(), 16);
+        assert_ne!(text_hash("a"), text_hash("b"));
+    }
+}

@@ -1,0 +1,160 @@
+//! Product embeddings on SQLite: the `embed_dirty` queue the background embedder drains, the
+//! `product_embeddings` table it fills, and paged reads that load the vectors at start.
+
+use gs1::Gtin14;
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
+
+use super::read::parse_gtin;
+use super::search::{TEXT_COLUMNS, TEXT_JOINS};
+use crate::store::{EmbedJob, EmbeddingWrite, StoreError};
+
+fn vector_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn vector_from(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
+    if !bytes.len().is_multiple_of(4) {
+        return Err(StoreError::Corrupt(format!("an embedding has {} bytes", bytes.len())));
+    }
+    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+/// Joins the five text columns into the text that is embedded.
+fn join_text(parts: &[String; 5]) -> String {
+    let mut out = String::new();
+    for p in parts.iter().filter(|p| !p.is_empty()) {
+        if !out.is_empty() {
+            out.push_str(". ");
+        }
+        out.push_str(p);
+    }
+    out
+}
+
+pub(super) async fn requeue(pool: &SqlitePool, model: &str) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "INSERT OR IGNORE INTO embed_dirty (product_id) SELECT p.id FROM products p \
+         WHERE NOT EXISTS (SELECT 1 FROM product_embeddings e \
+                           WHERE e.product_id = p.id AND e.model = ?)",
+    )
+    .bind(model)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn jobs(
+    pool: &SqlitePool,
+    model: &str,
+    max: usize,
+) -> Result<Vec<EmbedJob>, StoreError> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT p.gtin, {TEXT_COLUMNS}, \
+                (SELECT e.text_hash FROM product_embeddings e \
+                 WHERE e.product_id = p.id AND e.model = ?1) AS stored \
+         FROM {TEXT_JOINS} JOIN embed_dirty d ON d.product_id = p.id \
+         ORDER BY d.product_id LIMIT ?2"
+    )))
+    .bind(model)
+    .bind(i64::try_from(max).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let field = |i: usize| -> Result<String, StoreError> {
+                Ok(r.try_get::<Option<String>, _>(i)?.unwrap_or_default().trim().to_owned())
+            };
+            let fields = [field(1)?, field(2)?, field(3)?, field(4)?, field(5)?];
+            Ok(EmbedJob {
+                gtin: parse_gtin(&r.try_get::<String, _>(0)?)?,
+                text: join_text(&fields),
+                fields,
+                stored_hash: r.try_get("stored")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn save(
+    pool: &SqlitePool,
+    model: &str,
+    batch: &[EmbeddingWrite],
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for w in batch {
+        if let Some(v) = &w.vector {
+            sqlx::query(
+                "INSERT OR REPLACE INTO product_embeddings (product_id, model, text_hash, vector) \
+                 SELECT id, ?2, ?3, ?4 FROM products WHERE gtin = ?1",
+            )
+            .bind(w.gtin.as_str())
+            .bind(model)
+            .bind(&w.text_hash)
+            .bind(vector_bytes(v))
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "DELETE FROM embed_dirty WHERE product_id = (SELECT id FROM products WHERE gtin = ?)",
+        )
+        .bind(w.gtin.as_str())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn page(
+    pool: &SqlitePool,
+    model: &str,
+    after: i64,
+    limit: usize,
+) -> Result<(Vec<(Gtin14, Vec<f32>)>, Option<i64>), StoreError> {
+    let rows = sqlx::query(
+        "SELECT e.product_id, p.gtin, e.vector FROM product_embeddings e \
+         JOIN products p ON p.id = e.product_id \
+         WHERE e.model = ? AND e.product_id > ? ORDER BY e.product_id LIMIT ?",
+    )
+    .bind(model)
+    .bind(after)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await?;
+    let next = rows.last().map(|r| r.try_get::<i64, _>(0)).transpose()?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            Ok((
+                parse_gtin(&r.try_get::<String, _>(1)?)?,
+                vector_from(&r.try_get::<Vec<u8>, _>(2)?)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((items, next))
+}
+
+pub(super) async fn backlog(pool: &SqlitePool) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM embed_dirty").fetch_one(pool).await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_round_trip_and_text_skips_blanks() {
+        let v = vec![0.25f32, -1.5, 3.0e-7];
+        assert_eq!(vector_from(&vector_bytes(&v)).unwrap(), v);
+        assert!(vector_from(&[0, 1, 2]).is_err());
+        let t = join_text(&[
+            "Spaghetti".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            "durum wheat".into(),
+        ]);
+        assert_eq!(t, "Spaghetti. durum wheat");
+    }
+}
