@@ -15,7 +15,8 @@ secs="${1:-10}"
 runs="${2:-3}"
 command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -q wrk >/dev/null; }
 scripts/fetch-model.sh >/dev/null
-cargo build --release --locked -q -p prodlink -p search --example query_embed
+cargo build --release --locked -q -p prodlink
+cargo build --release --locked -q -p search --example query_embed
 bin="${CARGO_TARGET_DIR:-target}/release/prodlink"
 example="${CARGO_TARGET_DIR:-target}/release/examples/query_embed"
 
@@ -45,12 +46,14 @@ total="$(wc -l <"$work/queries.txt")"
 pid=$!
 for _ in $(seq 600); do grep -q "listening on" "$work/out" 2>/dev/null && break; sleep 0.2; done
 base="$(sed -n 's/^listening on //p' "$work/out")"
+[ -n "$base" ] || { echo "prodlink did not start:"; cat "$work/log"; exit 1; }
 start=$(date +%s)
-until curl -sf "$base/mcp/health" | python3 -c '
+until curl -sf "$base/mcp/health" 2>/dev/null | python3 -c '
 import json, sys
 s = json.load(sys.stdin)["search"]
 sem = s["semantic"]
-sys.exit(0 if s["lexical"]["pending"] == 0 and sem and sem["ready"] and sem["pending"] == 0 else 1)'; do
+sys.exit(0 if s["lexical"]["pending"] == 0 and sem and sem["ready"] and sem["pending"] == 0 else 1)' 2>/dev/null; do
+  [ $(($(date +%s) - start)) -lt 900 ] || { echo "the catalog was not indexed within 15 minutes"; tail "$work/log"; exit 1; }
   sleep 1
 done
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $total distinct queries; catalog indexed (lexical + semantic) $(($(date +%s) - start)) s after start"
@@ -70,7 +73,7 @@ slice() { # count -> file with the next COUNT unused queries
 run() { # name connections threads
   local name="$1" c="$2" t="$3" line
   for i in $(seq "$runs"); do
-    slice $((c * secs * 250))
+    slice $((secs * 400))
     line="$(THREADS="$t" QUERIES_FILE="$work/slice.txt" wrk -t"$t" -c"$c" -d"${secs}s" \
       -s benches/search_call.lua "$base/mcp/http" | grep '^RESULT')"
     echo "$name run $i: ${line#RESULT }"

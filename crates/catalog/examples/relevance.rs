@@ -151,44 +151,25 @@ async fn main() -> Result<(), Error> {
     if which.contains("distilled") {
         embedders.push(("distilled (static)", Arc::new(Distilled::load_or_distill(model_dir)?)));
     }
-    // FIELD_WEIGHTS="1,0.3,1,0.6,0.3;1,1,1,1,1" compares weightings (name, brand, category,
-    // description, ingredients); the default is the one the server uses.
-    let weightings: Vec<[f32; 5]> = match std::env::var("FIELD_WEIGHTS") {
-        Ok(list) => list
-            .split(';')
-            .map(|w| {
-                let v: Vec<f32> = w.split(',').map(str::parse).collect::<Result<_, _>>()?;
-                <[f32; 5]>::try_from(v).map_err(|_| Error::from("FIELD_WEIGHTS needs 5 numbers"))
-            })
-            .collect::<Result<_, Error>>()?,
-        Err(_) => vec![catalog::semantic::FIELD_WEIGHTS],
-    };
     for (name, embedder) in embedders {
-        for weights in &weightings {
-            let started = std::time::Instant::now();
-            let name = format!("{name} {weights:?}");
-            let name = name.as_str();
-            let semantic = Arc::new(
-                Semantic::with_embedder(Arc::clone(&embedder), name, 2)
-                    .with_field_weights(*weights),
-            );
-            semantic.load(store.as_ref()).await?;
-            let embedded = semantic.index_backlog(store.as_ref()).await?;
-            println!(
-                "{name}: embedded {embedded} products in {:.1} s",
-                started.elapsed().as_secs_f64()
-            );
-            for ratio in std::iter::once(1.0).chain(ratios.iter().copied()) {
-                let c = Catalog::new(Arc::clone(&store), "http://localhost")
-                    .with_semantic(Arc::clone(&semantic), ratio);
-                let (n, r) = evaluate(&c, &queries).await?;
-                let label = if ratio >= 1.0 {
-                    format!("{name}: semantic only")
-                } else {
-                    format!("{name}: hybrid {ratio:.2}")
-                };
-                println!("{label:<38} NDCG@10 {n:.3}  Recall@50 {r:.3}");
-            }
+        let started = std::time::Instant::now();
+        let semantic = Arc::new(Semantic::with_embedder(embedder, name, 2));
+        semantic.load(store.as_ref()).await?;
+        let embedded = semantic.index_backlog(store.as_ref()).await?;
+        println!(
+            "{name}: embedded {embedded} products in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        for ratio in std::iter::once(1.0).chain(ratios.iter().copied()) {
+            let c = Catalog::new(Arc::clone(&store), "http://localhost")
+                .with_semantic(Arc::clone(&semantic), ratio);
+            let (n, r) = evaluate(&c, &queries).await?;
+            let label = if ratio >= 1.0 {
+                format!("{name}: semantic only")
+            } else {
+                format!("{name}: hybrid {ratio:.2}")
+            };
+            println!("{label:<38} NDCG@10 {n:.3}  Recall@50 {r:.3}");
         }
     }
     Ok(())

@@ -34,12 +34,6 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// Most products a filter may leave for the semantic leg to rank among.
 const MAX_FILTERED: usize = 1_000_000;
 
-/// How much each field of a product's text counts in its vector — name, brand, category,
-/// description, ingredients — each field embedded alone, its unit vector weighted and summed.
-/// (A product's vector is about what it is: embedded as one text, a long ingredient list
-/// outweighs a three-word name. The weights were chosen on `benches/relevance.sh`.)
-pub const FIELD_WEIGHTS: [f32; 5] = [1.0, 0.3, 1.0, 0.6, 0.3];
-
 /// The semantic search state shared by every request and the background embedder.
 pub struct Semantic {
     embedder: OnceLock<Arc<dyn Embedder>>,
@@ -51,7 +45,6 @@ pub struct Semantic {
     loaded: AtomicBool,
     embedded: AtomicU64,
     embed_micros: AtomicU64,
-    field_weights: [f32; 5],
 }
 
 impl std::fmt::Debug for Semantic {
@@ -79,39 +72,6 @@ pub struct SemanticStatus {
     pub embedded_since_start: u64,
     /// Embedding throughput of this process so far (products per second of embedding work).
     pub products_per_second: Option<f64>,
-}
-
-/// One unit vector per product: each non-empty field embedded (all of a batch's fields in
-/// one call), weighted, summed and normalized. A product without text gets a zero vector,
-/// which matches nothing.
-fn embed_fields(
-    embedder: &dyn Embedder,
-    products: &[[String; 5]],
-    weights: [f32; 5],
-) -> Result<Vec<Vec<f32>>, search::EmbedError> {
-    let mut texts: Vec<(usize, f32, &str)> = Vec::new();
-    for (i, fields) in products.iter().enumerate() {
-        for (field, w) in fields.iter().zip(weights) {
-            if !field.is_empty() && w > 0.0 {
-                texts.push((i, w, field.as_str()));
-            }
-        }
-    }
-    let refs: Vec<&str> = texts.iter().map(|t| t.2).collect();
-    let vectors = if refs.is_empty() { Vec::new() } else { embedder.embed(&refs)? };
-    let mut out = vec![vec![0f32; embedder.dim()]; products.len()];
-    for ((i, w, _), v) in texts.iter().zip(vectors) {
-        for (a, b) in out[*i].iter_mut().zip(v) {
-            *a += w * b;
-        }
-    }
-    for v in &mut out {
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            v.iter_mut().for_each(|x| *x /= norm);
-        }
-    }
-    Ok(out)
 }
 
 fn text_hash(text: &str) -> Vec<u8> {
@@ -142,15 +102,7 @@ impl Semantic {
             loaded: AtomicBool::new(false),
             embedded: AtomicU64::new(0),
             embed_micros: AtomicU64::new(0),
-            field_weights: FIELD_WEIGHTS,
         }
-    }
-
-    /// Other field weights than [`FIELD_WEIGHTS`] (for experiments: vectors stored under the
-    /// same model id would mix weightings, so give such a leg its own id).
-    pub fn with_field_weights(mut self, weights: [f32; 5]) -> Self {
-        self.field_weights = weights;
-        self
     }
 
     /// A semantic leg over a loaded embedder.
@@ -325,13 +277,13 @@ impl Semantic {
         todo.sort_by_key(|(j, _)| j.text.len());
         for chunk in todo.chunks(TEXTS_PER_CALL) {
             let permit = self.permits.clone().acquire_owned().await.map_err(embed_failed)?;
-            let fields: Vec<[String; 5]> = chunk.iter().map(|(j, _)| j.fields.clone()).collect();
+            let texts: Vec<String> = chunk.iter().map(|(j, _)| j.text.clone()).collect();
             let embedder = Arc::clone(self.embedder()?);
-            let weights = self.field_weights;
             let started = Instant::now();
             let vectors = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                embed_fields(embedder.as_ref(), &fields, weights)
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                embedder.embed(&refs)
             })
             .await
             .map_err(embed_failed)?

@@ -45,8 +45,6 @@ pub struct EmbedJob {
     pub gtin: Gtin14,
     /// Its searchable text (name, brand, category, description, ingredients), joined.
     pub text: String,
-    /// The same five fields apart (empty when missing), embedded one by one and weighted.
-    pub fields: [String; 5],
     /// The hash of the text its current embedding (by the same model) was made from.
     pub stored_hash: Option<Vec<u8>>,
 }

@@ -203,7 +203,7 @@ pub struct ServeArgs {
     /// Directory holding the sentence-embedding model (model.safetensors, tokenizer.json,
     /// config.json) for semantic search [default: models/all-MiniLM-L6-v2 when it exists, as
     /// `scripts/fetch-model.sh` leaves it]. A static embedding distilled from the model is
-    /// cached there (distilled.safetensors) on first use.
+    /// cached there (distilled-v2.safetensors) on first use.
     #[arg(long, env = "PRODLINK_MODEL_DIR", value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
 

@@ -654,7 +654,7 @@ fn import_embeds_changed_products_and_serve_reports_the_semantic_index() {
     assert_eq!(sem["indexed"], 3, "{health}");
     assert_eq!(sem["pending"], 0, "{health}");
     assert_eq!(sem["embedded_since_start"], 1, "{health}"); // the product changed with --no-embed
-    assert!(sem["model"].as_str().unwrap().starts_with("distilled/fields-"), "{health}");
+    assert!(sem["model"].as_str().unwrap().starts_with("distilled-v2:"), "{health}");
     assert_eq!(health["search"]["semantic_ratio"], 0.7, "{health}");
     assert_eq!(health["model"]["loaded"], true, "{health}");
     // No word in common with the product: only the semantic leg can find it.

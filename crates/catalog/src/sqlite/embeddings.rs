@@ -68,7 +68,6 @@ pub(super) async fn jobs(
             Ok(EmbedJob {
                 gtin: parse_gtin(&r.try_get::<String, _>(0)?)?,
                 text: join_text(&fields),
-                fields,
                 stored_hash: r.try_get("stored")?,
             })
         })

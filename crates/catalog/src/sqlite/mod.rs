@@ -9,6 +9,7 @@ mod search;
 mod write;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -38,6 +39,7 @@ impl Default for SqliteOptions {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    common_terms: Arc<search::CommonTerms>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -64,7 +66,7 @@ impl SqliteStore {
             .max_lifetime(None)
             .connect_with(connect)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { pool, common_terms: Arc::default() })
     }
 
     /// Applies the embedded migrations that have not run yet.
@@ -175,7 +177,7 @@ impl crate::store::CatalogStore for SqliteStore {
         filters: &crate::search::SearchFilters,
         limit: usize,
     ) -> Result<Vec<crate::search::LexicalHit>, StoreError> {
-        search::search_lexical(&self.pool, query, filters, limit).await
+        search::search_lexical(&self.pool, &self.common_terms, query, filters, limit).await
     }
 
     async fn offer_locations(
@@ -187,7 +189,12 @@ impl crate::store::CatalogStore for SqliteStore {
     }
 
     async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
-        search::index_search(&self.pool, max_products).await
+        let n = search::index_search(&self.pool, max_products).await?;
+        if n == 0 {
+            // Idle: keep the common-term set fresh here rather than in a search.
+            self.common_terms.get(&self.pool).await?;
+        }
+        Ok(n)
     }
 
     async fn search_backlog(&self) -> Result<u64, StoreError> {

@@ -2,6 +2,11 @@
 //! parent), description and ingredients, ranked by BM25 with per-column weights; and the
 //! background indexer that keeps the index in step with `search_dirty`.
 
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
 use gs1::Gtin14;
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
@@ -13,9 +18,83 @@ use crate::store::StoreError;
 /// Most query words used (longer queries add little and cost a lot).
 const MAX_TERMS: usize = 32;
 
+/// A term is common when more than this share of products hold it…
+const COMMON_SHARE: f64 = 0.05;
+/// …and at least this many (small catalogs never drop a term).
+const COMMON_MIN_DOCS: i64 = 1_000;
+/// How long the set of common terms is reused before it is read again.
+const COMMON_TTL: Duration = Duration::from_secs(600);
+
+/// The index's common terms, read from `products_fts_vocab` now and then (a scan of every
+/// term: ~75 ms for 85k products) and shared by every search.
+#[derive(Debug, Default)]
+pub(super) struct CommonTerms {
+    set: RwLock<Option<(Instant, Arc<HashSet<String>>)>>,
+    refreshing: AtomicBool,
+}
+
+impl CommonTerms {
+    /// The current set; read again when older than [`COMMON_TTL`] (by one search, while the
+    /// others keep using the old set).
+    pub(super) async fn get(&self, pool: &SqlitePool) -> Result<Arc<HashSet<String>>, StoreError> {
+        let current = self.set.read().ok().and_then(|s| s.clone());
+        if let Some((at, set)) = &current
+            && at.elapsed() < COMMON_TTL
+        {
+            return Ok(Arc::clone(set));
+        }
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return Ok(current.map(|(_, s)| s).unwrap_or_default());
+        }
+        let read = async {
+            let terms: Vec<String> = sqlx::query_scalar(
+                "SELECT term FROM products_fts_vocab WHERE doc > max(?1, \
+                   ?2 * (SELECT count(*) FROM products))",
+            )
+            .bind(COMMON_MIN_DOCS)
+            .bind(COMMON_SHARE)
+            .fetch_all(pool)
+            .await?;
+            Ok::<_, StoreError>(Arc::new(terms.into_iter().collect::<HashSet<String>>()))
+        };
+        let result = read.await;
+        self.refreshing.store(false, Ordering::Release);
+        let set = result?;
+        if let Ok(mut slot) = self.set.write() {
+            *slot = Some((Instant::now(), Arc::clone(&set)));
+        }
+        Ok(set)
+    }
+}
+
+/// A word as the index's tokenizer sees it before stemming: lower case, diacritics removed.
+fn fold(word: &str) -> String {
+    use unicode_normalization::{UnicodeNormalization as _, char::is_combining_mark};
+    word.nfd().filter(|c| !is_combining_mark(*c)).collect::<String>().to_lowercase()
+}
+
+/// Whether a query word is one of the index's common terms. The index holds Porter stems,
+/// which are the word cut short in nearly every case ("natural" → "natur", "farine" →
+/// "farin"), so a common term of three letters or more that starts the word and is at most
+/// four letters shorter counts as the word's stem.
+fn is_common(word: &str, common: &HashSet<String>) -> bool {
+    let w = fold(word);
+    if common.contains(&w) {
+        return true;
+    }
+    let n = w.chars().count();
+    w.char_indices().map(|(i, _)| i).skip(3).chain([w.len()]).any(|end| {
+        let len = w[..end].chars().count();
+        len + 4 >= n && common.contains(&w[..end])
+    })
+}
+
 /// Turns free text into an FTS5 query: every word quoted (so no user text is FTS syntax),
 /// joined with OR so any word can match; BM25 ranks documents matching more words higher.
-pub(super) fn fts_query(text: &str) -> Option<String> {
+/// Words in `common` (mostly function words and staple ingredients) are left out when the
+/// query has other words: ranking every product holding "de" or "sugar" costs tens of
+/// milliseconds and BM25 gives such words almost no weight anyway.
+pub(super) fn fts_query(text: &str, common: &HashSet<String>) -> Option<FtsQuery> {
     let mut terms: Vec<String> = Vec::new();
     for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
         let w = word.to_lowercase();
@@ -26,10 +105,30 @@ pub(super) fn fts_query(text: &str) -> Option<String> {
             break;
         }
     }
+    let quoted = |terms: &[String], op: &str| {
+        terms.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(op)
+    };
     if terms.is_empty() {
         return None;
     }
-    Some(terms.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" OR "))
+    if terms.iter().all(|t| is_common(t, common)) && terms.len() > 1 {
+        // Only common words ("farine de"): products holding all of them, which are far
+        // fewer than those holding any; if there are none, any of them after all.
+        return Some(FtsQuery {
+            first: quoted(&terms, " AND "),
+            otherwise: Some(quoted(&terms, " OR ")),
+        });
+    }
+    let rare: Vec<String> = terms.iter().filter(|t| !is_common(t, common)).cloned().collect();
+    let terms = if rare.is_empty() { terms } else { rare };
+    Some(FtsQuery { first: quoted(&terms, " OR "), otherwise: None })
+}
+
+/// An FTS5 query, and the one to run when it finds nothing.
+#[derive(Debug, PartialEq)]
+pub(super) struct FtsQuery {
+    first: String,
+    otherwise: Option<String>,
 }
 
 /// The filters of [`SearchFilters`] over `products p`, bound as `?2` brand key, `?3` category
@@ -74,15 +173,14 @@ pub(super) async fn matching_products(
     rows.iter().map(|g| parse_gtin(g)).collect()
 }
 
-pub(super) async fn search_lexical(
+async fn ranked(
     pool: &SqlitePool,
-    query: &str,
+    fts: &str,
     filters: &SearchFilters,
     limit: usize,
-) -> Result<Vec<LexicalHit>, StoreError> {
-    let Some(fts) = fts_query(query) else { return Ok(Vec::new()) };
+) -> Result<Vec<sqlx::sqlite::SqliteRow>, StoreError> {
     // Column weights: name 10, brand 6, category 3, description 2, ingredients 1.
-    let rows = sqlx::query(AssertSqlSafe(format!(
+    Ok(sqlx::query(AssertSqlSafe(format!(
         "SELECT p.gtin, bm25(products_fts, 10.0, 6.0, 3.0, 2.0, 1.0) AS rank \
          FROM products_fts JOIN products p ON p.id = products_fts.rowid \
          WHERE products_fts MATCH ?1 AND {FILTERS} ORDER BY rank LIMIT ?6"
@@ -94,7 +192,24 @@ pub(super) async fn search_lexical(
     .bind(metadata_json(filters))
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .fetch_all(pool)
-    .await?;
+    .await?)
+}
+
+pub(super) async fn search_lexical(
+    pool: &SqlitePool,
+    common: &CommonTerms,
+    query: &str,
+    filters: &SearchFilters,
+    limit: usize,
+) -> Result<Vec<LexicalHit>, StoreError> {
+    let common = common.get(pool).await?;
+    let Some(fts) = fts_query(query, &common) else { return Ok(Vec::new()) };
+    let mut rows = ranked(pool, &fts.first, filters, limit).await?;
+    if rows.is_empty()
+        && let Some(otherwise) = &fts.otherwise
+    {
+        rows = ranked(pool, otherwise, filters, limit).await?;
+    }
     rows.iter()
         .map(|r| {
             let rank: f64 = r.try_get("rank")?;
@@ -194,14 +309,37 @@ pub(super) async fn search_backlog(pool: &SqlitePool) -> Result<u64, StoreError>
 mod tests {
     use super::*;
 
+    fn q(text: &str, common: &HashSet<String>) -> Option<String> {
+        fts_query(text, common).map(|f| f.first)
+    }
+
     #[test]
     fn queries_are_quoted_words() {
-        assert_eq!(fts_query("Gluten-free pasta!").unwrap(), "\"gluten\" OR \"free\" OR \"pasta\"");
+        let none = HashSet::new();
+        assert_eq!(q("Gluten-free pasta!", &none).unwrap(), "\"gluten\" OR \"free\" OR \"pasta\"");
+        assert_eq!(q("\"a\" NEAR(b) OR *", &none).unwrap(), "\"a\" OR \"near\" OR \"b\" OR \"or\"");
+        assert_eq!(q("  --  ", &none), None);
+        assert_eq!(q("Crème brûlée crème", &none).unwrap(), "\"crème\" OR \"brûlée\"");
+        assert_eq!(fts_query("pasta", &none).unwrap().otherwise, None);
+    }
+
+    #[test]
+    fn common_words_are_dropped_unless_nothing_else_is_left() {
+        let common: HashSet<String> = ["de", "ble", "sugar"].map(String::from).into();
+        assert_eq!(q("Farine de blé", &common).unwrap(), "\"farine\"");
+        assert_eq!(q("sugar-free cola", &common).unwrap(), "\"free\" OR \"cola\"");
+        assert_eq!(q("sugar", &common).unwrap(), "\"sugar\"");
+        // Only common words: all of them first, any of them if no product has all.
         assert_eq!(
-            fts_query("\"a\" NEAR(b) OR *").unwrap(),
-            "\"a\" OR \"near\" OR \"b\" OR \"or\""
+            fts_query("DE Sugar", &common).unwrap(),
+            FtsQuery {
+                first: "\"de\" AND \"sugar\"".into(),
+                otherwise: Some("\"de\" OR \"sugar\"".into())
+            }
         );
-        assert_eq!(fts_query("  --  "), None);
-        assert_eq!(fts_query("Crème brûlée crème").unwrap(), "\"crème\" OR \"brûlée\"");
+        // Stems: "farin" and "natur" stand for "farine" and "natural", not for longer words.
+        let common: HashSet<String> = ["farin", "natur", "a"].map(String::from).into();
+        assert_eq!(q("Farines natural bio", &common).unwrap(), "\"bio\"");
+        assert_eq!(q("naturopathy almonds", &common).unwrap(), "\"naturopathy\" OR \"almonds\"");
     }
 }

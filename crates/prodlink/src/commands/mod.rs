@@ -76,12 +76,10 @@ pub fn model_dir(dir: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
     }
 }
 
-/// The id vectors are stored under for the model in `dir`: the distilled static embedding
-/// with the field weights (vectors made with another model or weighting are re-made).
+/// The id vectors are stored under for the model in `dir` (vectors made by another model, or
+/// by another version of the distilled embedding, are re-made).
 pub fn embedder_id(dir: &std::path::Path) -> Result<String, search::EmbedError> {
-    let weights: Vec<String> =
-        catalog::semantic::FIELD_WEIGHTS.iter().map(|w| format!("{:.0}", w * 100.0)).collect();
-    search::model_id(dir, &format!("distilled/fields-{}", weights.join("-")))
+    search::model_id(dir, search::Distilled::KIND)
 }
 
 /// The semantic search leg for a model directory (the default one when it exists), with its
