@@ -413,4 +413,31 @@ mod tests {
         assert_eq!(text_hash("a").len(), 16);
         assert_ne!(text_hash("a"), text_hash("b"));
     }
+
+    #[tokio::test]
+    async fn a_search_that_cannot_get_a_cpu_permit_is_refused_at_once() {
+        use crate::sqlite::{SqliteOptions, SqliteStore};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let store =
+            SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.expect("store");
+        let semantic = Arc::new(Semantic::new("m", 2));
+        semantic.loaded.store(true, Ordering::Release);
+        // Both permits busy (two searches or embedding batches running).
+        let held = semantic.permits.clone().acquire_many_owned(2).await.expect("permits");
+        let started = Instant::now();
+        let refused =
+            semantic.candidates(&store, "pasta", &SearchFilters::default(), 10).await.unwrap_err();
+        assert!(
+            matches!(&refused, ServiceError::RateLimited { retry_after: 1, .. }),
+            "{refused:?}"
+        );
+        let waited = started.elapsed();
+        assert!(waited >= QUEUE_WAIT && waited < QUEUE_WAIT * 10, "{waited:?}");
+        drop(held);
+        // With a permit free the search goes on (and fails later: no model is attached).
+        let err =
+            semantic.candidates(&store, "pasta", &SearchFilters::default(), 10).await.unwrap_err();
+        assert!(!matches!(err, ServiceError::RateLimited { .. }), "{err:?}");
+    }
 }
