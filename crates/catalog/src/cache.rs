@@ -194,7 +194,7 @@ impl CatalogStore for CachedStore {
     async fn embeddings_page(
         &self,
         model: &str,
-        after: i64,
+        after: crate::store::EmbeddingCursor,
         limit: usize,
     ) -> Result<crate::store::EmbeddingPage, StoreError> {
         self.inner.embeddings_page(model, after, limit).await

@@ -17,7 +17,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ServiceError;
 use crate::search::{LexicalHit, SearchFilters};
-use crate::store::{CatalogStore, EmbedJob, EmbeddingWrite};
+use crate::store::{CatalogStore, EmbedJob, EmbeddingCursor, EmbeddingWrite};
 
 /// Products read from the queue per round.
 const JOBS_PER_ROUND: usize = 256;
@@ -45,6 +45,7 @@ pub struct Semantic {
     loaded: AtomicBool,
     embedded: AtomicU64,
     embed_micros: AtomicU64,
+    cursor: Mutex<EmbeddingCursor>,
 }
 
 impl std::fmt::Debug for Semantic {
@@ -102,6 +103,7 @@ impl Semantic {
             loaded: AtomicBool::new(false),
             embedded: AtomicU64::new(0),
             embed_micros: AtomicU64::new(0),
+            cursor: Mutex::new((0, 0)),
         }
     }
 
@@ -232,7 +234,16 @@ impl Semantic {
         if queued > 0 {
             tracing::info!(queued, model = %self.model, "products queued for embedding");
         }
-        let mut after = 0;
+        let total = self.catch_up(store).await?;
+        self.loaded.store(true, Ordering::Release);
+        Ok(total)
+    }
+
+    /// Reads the vectors stored since the last read into the index — at start all of them;
+    /// later those another process wrote (`prodlink import`, a second server on the same
+    /// database). Returns how many were read.
+    pub async fn catch_up(&self, store: &dyn CatalogStore) -> Result<usize, ServiceError> {
+        let mut after = self.cursor.lock().map(|c| *c).unwrap_or_default();
         let mut total = 0;
         loop {
             let (page, next) = store.embeddings_page(&self.model, after, LOAD_PAGE).await?;
@@ -245,13 +256,16 @@ impl Semantic {
                     }
                 }
             }
-            match next {
-                Some(n) if page.len() == LOAD_PAGE => after = n,
-                _ => break,
+            if let Some(n) = next {
+                after = n;
+                if let Ok(mut c) = self.cursor.lock() {
+                    *c = n;
+                }
+            }
+            if page.len() < LOAD_PAGE {
+                return Ok(total);
             }
         }
-        self.loaded.store(true, Ordering::Release);
-        Ok(total)
     }
 
     /// Embeds one round of queued products; returns how many were dequeued (0 when the queue
@@ -371,7 +385,13 @@ impl Semantic {
             let mut last_report = Instant::now();
             loop {
                 match this.index_round(store.as_ref()).await {
-                    Ok(0) => tokio::time::sleep(idle).await,
+                    Ok(0) => {
+                        // Idle: pick up what other processes embedded, then wait.
+                        if let Err(e) = this.catch_up(store.as_ref()).await {
+                            tracing::warn!(error = %e, "reading new embeddings failed; retrying");
+                        }
+                        tokio::time::sleep(idle).await
+                    }
                     Ok(n) => {
                         if last_report.elapsed() >= PROGRESS_EVERY {
                             last_report = Instant::now();

@@ -61,7 +61,11 @@ pub struct EmbeddingWrite {
 }
 
 /// A page of stored embeddings and the cursor of the next page (`None` at the end).
-pub type EmbeddingPage = (Vec<(Gtin14, Vec<f32>)>, Option<i64>);
+pub type EmbeddingPage = (Vec<(Gtin14, Vec<f32>)>, Option<EmbeddingCursor>);
+
+/// A position in the stored embeddings, in write order: (write sequence, product row id).
+/// `(0, 0)` is the start.
+pub type EmbeddingCursor = (i64, i64);
 
 /// Catalog storage. Implementations must be cheap to share (`Arc<dyn CatalogStore>`).
 #[async_trait]
@@ -149,11 +153,12 @@ pub trait CatalogStore: Send + Sync + 'static {
         batch: &[EmbeddingWrite],
     ) -> Result<(), StoreError>;
 
-    /// Stored embeddings by `model` after the cursor `after` (0 to start), at most `limit`.
+    /// Stored embeddings by `model` written after the cursor `after` (`(0, 0)` to start), in
+    /// write order, at most `limit`, with the cursor of the last one.
     async fn embeddings_page(
         &self,
         model: &str,
-        after: i64,
+        after: EmbeddingCursor,
         limit: usize,
     ) -> Result<EmbeddingPage, StoreError>;
 

@@ -662,6 +662,32 @@ fn import_embeds_changed_products_and_serve_reports_the_semantic_index() {
         search_names(&server.base, "noodles").first().map(String::as_str),
         Some("Gluten-free spaghetti")
     );
+    // A product imported (and embedded) by another process while the server runs reaches
+    // the server's index without a restart.
+    let more = dir.path().join("more.jsonl");
+    std::fs::write(
+        &more,
+        r#"{"gtin":"04012345000030","name":"Sparkling lemonade","brand":"Fizz","description":"Lemon soda"}"#,
+    )
+    .unwrap();
+    let out = prodlink()
+        .args(["--database", &db, "import", "catalog", "--no-progress", "--model-dir"])
+        .arg(&model)
+        .arg(&more)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 products embedded"));
+    let mut sem = Value::Null;
+    for _ in 0..100 {
+        let h: Value = server.get("/mcp/health").json().unwrap();
+        sem = h["search"]["semantic"].clone();
+        if sem["indexed"] == 4 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(sem["indexed"], 4, "{sem}");
+    assert_eq!(sem["embedded_since_start"], 1, "{sem}"); // the import embedded it, not the server
     assert!(server.terminate().success());
 
     // Without a model the server says so and searches lexically.

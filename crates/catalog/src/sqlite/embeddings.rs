@@ -1,12 +1,11 @@
 //! Product embeddings on SQLite: the `embed_dirty` queue the background embedder drains, the
 //! `product_embeddings` table it fills, and paged reads that load the vectors at start.
 
-use gs1::Gtin14;
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
 use super::read::parse_gtin;
 use super::search::{TEXT_COLUMNS, TEXT_JOINS};
-use crate::store::{EmbedJob, EmbeddingWrite, StoreError};
+use crate::store::{EmbedJob, EmbeddingCursor, EmbeddingPage, EmbeddingWrite, StoreError};
 
 fn vector_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
@@ -80,16 +79,25 @@ pub(super) async fn save(
     batch: &[EmbeddingWrite],
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    // The batch's write sequence: after every one before it, whichever process wrote them.
+    let seq: i64 = sqlx::query_scalar(
+        "SELECT coalesce(max(seq), 0) + 1 FROM product_embeddings WHERE model = ?",
+    )
+    .bind(model)
+    .fetch_one(&mut *tx)
+    .await?;
     for w in batch {
         if let Some(v) = &w.vector {
             sqlx::query(
-                "INSERT OR REPLACE INTO product_embeddings (product_id, model, text_hash, vector) \
-                 SELECT id, ?2, ?3, ?4 FROM products WHERE gtin = ?1",
+                "INSERT OR REPLACE INTO product_embeddings \
+                   (product_id, model, text_hash, vector, seq) \
+                 SELECT id, ?2, ?3, ?4, ?5 FROM products WHERE gtin = ?1",
             )
             .bind(w.gtin.as_str())
             .bind(model)
             .bind(&w.text_hash)
             .bind(vector_bytes(v))
+            .bind(seq)
             .execute(&mut *tx)
             .await?;
         }
@@ -107,20 +115,25 @@ pub(super) async fn save(
 pub(super) async fn page(
     pool: &SqlitePool,
     model: &str,
-    after: i64,
+    after: EmbeddingCursor,
     limit: usize,
-) -> Result<(Vec<(Gtin14, Vec<f32>)>, Option<i64>), StoreError> {
+) -> Result<EmbeddingPage, StoreError> {
     let rows = sqlx::query(
-        "SELECT e.product_id, p.gtin, e.vector FROM product_embeddings e \
+        "SELECT e.product_id, p.gtin, e.vector, e.seq FROM product_embeddings e \
          JOIN products p ON p.id = e.product_id \
-         WHERE e.model = ? AND e.product_id > ? ORDER BY e.product_id LIMIT ?",
+         WHERE e.model = ?1 AND (e.seq > ?2 OR (e.seq = ?2 AND e.product_id > ?3)) \
+         ORDER BY e.seq, e.product_id LIMIT ?4",
     )
     .bind(model)
-    .bind(after)
+    .bind(after.0)
+    .bind(after.1)
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .fetch_all(pool)
     .await?;
-    let next = rows.last().map(|r| r.try_get::<i64, _>(0)).transpose()?;
+    let next = rows
+        .last()
+        .map(|r| Ok::<_, StoreError>((r.try_get::<i64, _>(3)?, r.try_get::<i64, _>(0)?)))
+        .transpose()?;
     let items = rows
         .iter()
         .map(|r| {

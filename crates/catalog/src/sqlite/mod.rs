@@ -232,7 +232,7 @@ impl crate::store::CatalogStore for SqliteStore {
     async fn embeddings_page(
         &self,
         model: &str,
-        after: i64,
+        after: crate::store::EmbeddingCursor,
         limit: usize,
     ) -> Result<crate::store::EmbeddingPage, StoreError> {
         embeddings::page(&self.pool, model, after, limit).await
