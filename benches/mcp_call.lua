@@ -41,10 +41,4 @@ function request()
   return wrk.format()
 end
 
--- A success is HTTP 200 with a JSON-RPC result whose tool did not fail.
-function response(status, headers, body)
-  if status ~= 200 or not string.find(body, '"result":', 1, true)
-      or string.find(body, '"isError":true', 1, true) then
-    failures = failures + 1
-  end
-end
+response = mcp_response

@@ -49,9 +49,4 @@ function request()
   return wrk.format(nil, nil, nil, body)
 end
 
-function response(status, headers, body)
-  if status ~= 200 or not string.find(body, '"result":', 1, true)
-      or string.find(body, '"isError":true', 1, true) then
-    failures = failures + 1
-  end
-end
+response = mcp_response

@@ -19,3 +19,12 @@ function done(summary, latency, requests)
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     repeated))
 end
+
+-- For the MCP scripts (`response = mcp_response`): a success is HTTP 200 with a JSON-RPC result
+-- whose tool did not fail; anything else counts as a failure (an overload's -32003 included).
+function mcp_response(status, headers, body)
+  if status ~= 200 or not string.find(body, '"result":', 1, true)
+      or string.find(body, '"isError":true', 1, true) then
+    failures = failures + 1
+  end
+end

@@ -315,17 +315,11 @@ impl Semantic {
             }
         }
         store.save_embeddings(&self.model, &writes).await?;
-        let mut embedded = 0;
-        {
-            let mut index = self.index.write().map_err(|_| embed_failed("lock poisoned"))?;
-            for w in &writes {
-                if let Some(v) = &w.vector {
-                    index.insert(w.gtin, v);
-                    embedded += 1;
-                }
-            }
-        }
+        let embedded = writes.iter().filter(|w| w.vector.is_some()).count() as u64;
         self.embedded.fetch_add(embedded, Ordering::Relaxed);
+        // The index takes them from the store, the one way every stored vector reaches it
+        // (those other processes write included).
+        self.catch_up(store).await?;
         Ok(writes.len())
     }
 

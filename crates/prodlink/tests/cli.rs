@@ -233,6 +233,12 @@ fn bad_settings_fail_fast_with_the_reason() {
     let out = prodlink().args(["serve", "--site-url", "example.com"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("http:// or https://"));
+    for bad in ["1.5", "-0.1", "NaN"] {
+        let out = prodlink().arg("serve").arg(format!("--semantic-ratio={bad}")).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--semantic-ratio must be between 0 and 1"), "{bad}: {err}");
+    }
 }
 
 #[test]
@@ -588,48 +594,36 @@ fn import_embeds_changed_products_and_serve_reports_the_semantic_index() {
         )
         .unwrap();
     };
-    let import = || {
+    let import = |file: &Path, extra: &[&str]| {
         let out = prodlink()
-            .args(["--database", &db, "import", "catalog", "--no-progress", "--model-dir"])
+            .args(["--database", &db, "import", "catalog", "--no-progress"])
+            .args(extra)
+            .arg("--model-dir")
             .arg(&model)
-            .arg(&file)
+            .arg(file)
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
     write("Corn and rice pasta");
-    let out = import();
+    let out = import(&file, &[]);
     assert!(
         out.contains("embedding:  3 products embedded, 0 unchanged skipped, 3 in the index"),
         "{out}"
     );
     // Same text: nothing is embedded again. One description changed: only that product is.
-    let out = import();
+    let out = import(&file, &[]);
     assert!(out.contains("embedding:  0 products embedded"), "{out}");
     write("Corn and rice pasta, bronze-cut");
-    let out = import();
+    let out = import(&file, &[]);
     assert!(
         out.contains("embedding:  1 products embedded, 0 unchanged skipped, 3 in the index"),
         "{out}"
     );
     // --no-embed leaves the queue to the server.
     write("Corn pasta");
-    let out = prodlink()
-        .args([
-            "--database",
-            &db,
-            "import",
-            "catalog",
-            "--no-progress",
-            "--no-embed",
-            "--model-dir",
-        ])
-        .arg(&model)
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("embedding:"));
+    assert!(!import(&file, &["--no-embed"]).contains("embedding:"));
 
     let server = Server::start(
         prodlink()
@@ -670,13 +664,7 @@ fn import_embeds_changed_products_and_serve_reports_the_semantic_index() {
         r#"{"gtin":"04012345000030","name":"Sparkling lemonade","brand":"Fizz","description":"Lemon soda"}"#,
     )
     .unwrap();
-    let out = prodlink()
-        .args(["--database", &db, "import", "catalog", "--no-progress", "--model-dir"])
-        .arg(&model)
-        .arg(&more)
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 products embedded"));
+    assert!(import(&more, &[]).contains("1 products embedded"));
     let mut sem = Value::Null;
     for _ in 0..100 {
         let h: Value = server.get("/mcp/health").json().unwrap();
