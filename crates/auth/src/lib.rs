@@ -1,8 +1,9 @@
 //! prodlink's OAuth 2.1 authorization server and resource-server core (SPEC §4): clients
 //! (pre-registered, Dynamic Client Registration, Client ID Metadata Documents), users and
 //! sessions, the authorization code flow with PKCE, refresh-token rotation, revocation,
-//! introspection, bearer validation, the QR quota and the durable audit log. No HTTP types:
-//! the `web` crate maps requests to [`AuthServer`] calls.
+//! introspection, bearer validation, the QR quota and the durable audit log, stored in the
+//! catalog's SQLite or PostgreSQL database ([`SqliteAuthStore`], [`PgAuthStore`]). No HTTP
+//! types: the `web` crate maps requests to [`AuthServer`] calls.
 
 pub mod cimd;
 pub mod clock;
@@ -12,6 +13,8 @@ pub mod redirect;
 pub mod secrets;
 pub mod server;
 pub mod store;
+
+pub use store::{AuthStore, AuthStoreError, PgAuthStore, SqliteAuthStore};
 
 pub use server::{
     AuthConfig, AuthServer, AuthorizeError, AuthorizeRequest, InvalidToken, LoginError, OAuthError,

@@ -277,6 +277,12 @@ fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN))
 }
 
+/// Validated bearer tokens by hash, with the time they were read from the database.
+type TokenCache = Cache<String, (Instant, Result<TokenInfo, InvalidToken>)>;
+
+/// The PostgreSQL notification channel on which revocations are announced to every process.
+pub const REVOCATION_CHANNEL: &str = "prodlink_revocations";
+
 /// The authorization server.
 pub struct AuthServer {
     config: AuthConfig,
@@ -285,7 +291,7 @@ pub struct AuthServer {
     fetcher: Arc<dyn Fetcher>,
     passwords: Passwords,
     secret: Vec<u8>,
-    tokens: Cache<String, (Instant, Result<TokenInfo, InvalidToken>)>,
+    tokens: Arc<TokenCache>,
     login_limiter: Limiter,
     register_limiter: Limiter,
 }
@@ -294,6 +300,64 @@ impl std::fmt::Debug for AuthServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthServer").field("issuer", &self.config.issuer).finish()
     }
+}
+
+/// Listens for revocations other processes announce and clears the token cache on each one,
+/// and whenever the listening connection had to be re-established. Ends when the server is
+/// dropped.
+fn spawn_revocation_listener(pool: sqlx::PgPool, tokens: std::sync::Weak<TokenCache>) {
+    use sqlx::postgres::PgListener;
+    /// Clears the cache; `false` once the server is gone.
+    fn clear(tokens: &std::sync::Weak<TokenCache>) -> bool {
+        tokens.upgrade().map(|t| t.clear()).is_some()
+    }
+    tokio::spawn(async move {
+        let mut alive = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            let listening = async {
+                let mut l = PgListener::connect_with(&pool).await?;
+                l.listen(REVOCATION_CHANNEL).await?;
+                Ok::<_, sqlx::Error>(l)
+            };
+            let mut listener = match listening.await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for token revocations; retrying");
+                    if !clear(&tokens) {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            // Whatever was revoked before we listened is in no announcement we will get.
+            if !clear(&tokens) {
+                return;
+            }
+            loop {
+                tokio::select! {
+                    note = listener.try_recv() => match note {
+                        // An announcement, or `None`: the connection dropped and is
+                        // re-established on the next call, with announcements possibly lost.
+                        Ok(_) => {
+                            if !clear(&tokens) {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "lost the token revocation listener; reconnecting");
+                            break;
+                        }
+                    },
+                    _ = alive.tick() => {
+                        if tokens.strong_count() == 0 {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    });
 }
 
 fn normalize_email(email: &str) -> Result<String, String> {
@@ -341,7 +405,7 @@ impl AuthServer {
     ) -> Result<Self, AuthStoreError> {
         let secret = store.server_secret().await?;
         Ok(Self {
-            tokens: Cache::new(100_000),
+            tokens: Arc::new(Cache::new(100_000)),
             login_limiter: RateLimiter::keyed(
                 per_minute(10).allow_burst(NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN)),
             ),
@@ -362,6 +426,30 @@ impl AuthServer {
             crate::cimd::HttpFetcher::new(&config.fetch_policy).map_err(StartError::Fetcher)?;
         let store = Arc::new(crate::store::SqliteAuthStore::new(pool));
         Ok(Self::new(config, store, Arc::new(crate::clock::SystemClock), Arc::new(fetcher)).await?)
+    }
+
+    /// The production wiring over a PostgreSQL database (see [`AuthServer::on_sqlite`]). Every
+    /// process on the database shares its state and server secret. Revocations are announced
+    /// with `NOTIFY` on [`REVOCATION_CHANNEL`]; every process listens and forgets its cached
+    /// token validations at once, so a token revoked through one process is refused by all
+    /// (after a lost listening connection the cache is cleared as well, since announcements may
+    /// have been missed; `config.token_cache_ttl` bounds the rest).
+    pub async fn on_postgres(config: AuthConfig, pool: sqlx::PgPool) -> Result<Self, StartError> {
+        let fetcher =
+            crate::cimd::HttpFetcher::new(&config.fetch_policy).map_err(StartError::Fetcher)?;
+        let store = Arc::new(crate::store::PgAuthStore::new(pool.clone()));
+        let server =
+            Self::new(config, store, Arc::new(crate::clock::SystemClock), Arc::new(fetcher))
+                .await?;
+        server.listen_for_revocations(pool);
+        Ok(server)
+    }
+
+    /// Listens on the PostgreSQL database of `pool` for revocations announced by any process
+    /// and drops this server's cached token validations on each (see
+    /// [`AuthServer::on_postgres`], which calls it). Stops when the server is dropped.
+    pub fn listen_for_revocations(&self, pool: sqlx::PgPool) {
+        spawn_revocation_listener(pool, Arc::downgrade(&self.tokens));
     }
 
     /// The settings.
@@ -1165,7 +1253,7 @@ impl AuthServer {
 
     async fn revoke_grant(&self, grant_id: i64) -> Result<(), AuthStoreError> {
         self.store.revoke_grant(grant_id, &stamp(self.now())).await?;
-        // Tokens of this process's cache die at once; other processes within the cache TTL.
+        // Tokens of this process's cache die at once; on PostgreSQL other processes hear of it.
         self.tokens.clear();
         Ok(())
     }

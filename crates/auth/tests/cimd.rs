@@ -1,9 +1,10 @@
 //! Client ID Metadata Documents: the authorization server's use of them (validation, caching
 //! within bounds) and the HTTP fetcher's SSRF defences against real sockets on 127.0.0.1 with
 //! an injected resolver: special-use answers, mixed answers, redirects, oversized and slow
-//! documents.
+//! documents. The server-side tests run on SQLite and (with `PRODLINK_TEST_PG`) PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::net::IpAddr;
@@ -14,6 +15,12 @@ use async_trait::async_trait;
 use auth::AuthorizeError;
 use auth::cimd::{FetchPolicy, Fetcher as _, HttpFetcher, Lookup};
 use common::*;
+
+on_both_backends!(
+    metadata_document_clients_complete_the_flow,
+    cache_lifetime_is_bounded,
+    bad_documents_are_error_pages,
+);
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 use url::Url;
@@ -31,9 +38,8 @@ fn doc(id: &str) -> String {
     .to_string()
 }
 
-#[tokio::test]
-async fn metadata_document_clients_complete_the_flow() {
-    let h = harness().await;
+async fn metadata_document_clients_complete_the_flow(b: Backend) {
+    let h = harness(b).await;
     h.fetcher.serve(DOC_URL, &doc(DOC_URL), Duration::from_secs(300));
     let (code, verifier) = h.code(DOC_URL, LOOPBACK_CB).await;
     let t = h.exchange(DOC_URL, &code, &verifier, LOOPBACK_CB).await.unwrap();
@@ -53,9 +59,8 @@ async fn metadata_document_clients_complete_the_flow() {
     assert_eq!(*h.fetcher.calls.lock().unwrap(), 2);
 }
 
-#[tokio::test]
-async fn cache_lifetime_is_bounded() {
-    let h = harness().await;
+async fn cache_lifetime_is_bounded(b: Backend) {
+    let h = harness(b).await;
     // A document asking to be cached for a year is re-fetched within a day.
     h.fetcher.serve(DOC_URL, &doc(DOC_URL), Duration::from_secs(24 * 3600));
     let (_, challenge) = pkce();
@@ -65,9 +70,8 @@ async fn cache_lifetime_is_bounded() {
     assert_eq!(*h.fetcher.calls.lock().unwrap(), 2);
 }
 
-#[tokio::test]
-async fn bad_documents_are_error_pages() {
-    let h = harness().await;
+async fn bad_documents_are_error_pages(b: Backend) {
+    let h = harness(b).await;
     let (_, challenge) = pkce();
     let ask = |id: &str| {
         params(&[

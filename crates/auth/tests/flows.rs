@@ -1,15 +1,46 @@
 //! The authorization server's flows and every negative case of issue 4: PKCE, codes, redirect
 //! matching, clients, resources, refresh rotation, revocation, introspection, consent CSRF,
-//! sign-in throttling, quotas and bearer validation, on a real SQLite file with a manual clock.
+//! sign-in throttling, quotas and bearer validation, with a manual clock, each on a real SQLite
+//! file and (with `PRODLINK_TEST_PG`) on a PostgreSQL database of its own.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
 
-use auth::store::{AuditRecord, AuthStore as _, TokenRecord};
+use auth::store::{AuditRecord, TokenRecord};
 use auth::{AuthorizeError, LoginError};
 use common::*;
+
+on_both_backends!(
+    discovery_documents_agree_on_the_issuer,
+    happy_path_issues_working_tokens,
+    pkce_is_required_and_only_s256,
+    code_replay_is_refused_and_revokes_the_grant,
+    expired_code_is_refused,
+    code_is_bound_to_client_and_redirect,
+    redirect_uris_match_exactly_except_loopback_ports,
+    unknown_clients_get_a_page_never_a_redirect,
+    repeated_parameters_are_invalid_requests,
+    wrong_resource_is_invalid_target,
+    scope_is_limited_to_the_client,
+    refresh_rotates_and_reuse_revokes_the_family,
+    refresh_scope_can_only_narrow,
+    refresh_tokens_are_bound_to_their_client_and_expire,
+    revocation_kills_tokens,
+    bearer_validation_checks_expiry_kind_and_audience,
+    consent_tokens_bind_session_and_request,
+    consent_is_remembered_except_for_loopback_clients,
+    revoking_consent_revokes_tokens,
+    confidential_clients_authenticate,
+    dynamic_registration_rules,
+    sign_in_is_throttled_and_vague,
+    sessions_expire,
+    weak_or_duplicate_accounts_are_refused,
+    qr_quota_counts_successful_generations,
+    minted_tokens_work_for_the_mcp_resource,
+);
 
 fn page(r: Result<auth::AuthorizeRequest, AuthorizeError>) -> String {
     match r {
@@ -30,9 +61,8 @@ fn redirect(
     }
 }
 
-#[tokio::test]
-async fn discovery_documents_agree_on_the_issuer() {
-    let h = harness().await;
+async fn discovery_documents_agree_on_the_issuer(b: Backend) {
+    let h = harness(b).await;
     let m = h.server.metadata();
     assert_eq!(m["issuer"], SITE);
     assert_eq!(m["authorization_endpoint"], format!("{SITE}/o/authorize/"));
@@ -43,9 +73,8 @@ async fn discovery_documents_agree_on_the_issuer() {
     assert_eq!(r["authorization_servers"][0], m["issuer"]);
 }
 
-#[tokio::test]
-async fn happy_path_issues_working_tokens() {
-    let h = harness().await;
+async fn happy_path_issues_working_tokens(b: Backend) {
+    let h = harness(b).await;
     let (client, t) = h.tokens().await;
     assert_eq!(t.token_type, "Bearer");
     assert_eq!(t.expires_in, 24 * 3600);
@@ -60,9 +89,8 @@ async fn happy_path_issues_working_tokens() {
     assert!(h.store.token(&auth::secrets::hash(&t.access_token)).await.unwrap().is_some());
 }
 
-#[tokio::test]
-async fn pkce_is_required_and_only_s256() {
-    let h = harness().await;
+async fn pkce_is_required_and_only_s256(b: Backend) {
+    let h = harness(b).await;
     let client = h.public_client().await;
     let base = |extra: &[(&'static str, &'static str)]| {
         let mut p = vec![
@@ -114,9 +142,8 @@ async fn pkce_is_required_and_only_s256() {
     assert!(e.description.contains("code_verifier is required"));
 }
 
-#[tokio::test]
-async fn code_replay_is_refused_and_revokes_the_grant() {
-    let h = harness().await;
+async fn code_replay_is_refused_and_revokes_the_grant(b: Backend) {
+    let h = harness(b).await;
     let client = h.public_client().await;
     let (code, verifier) = h.code(&client, LOOPBACK_CB).await;
     let first = h.exchange(&client, &code, &verifier, LOOPBACK_CB).await.unwrap();
@@ -130,9 +157,8 @@ async fn code_replay_is_refused_and_revokes_the_grant() {
     assert_eq!(e.error, "invalid_grant");
 }
 
-#[tokio::test]
-async fn expired_code_is_refused() {
-    let h = harness().await;
+async fn expired_code_is_refused(b: Backend) {
+    let h = harness(b).await;
     let client = h.public_client().await;
     let (code, verifier) = h.code(&client, LOOPBACK_CB).await;
     h.clock.advance(61);
@@ -141,9 +167,8 @@ async fn expired_code_is_refused() {
     assert!(e.description.contains("expired"), "{e:?}");
 }
 
-#[tokio::test]
-async fn code_is_bound_to_client_and_redirect() {
-    let h = harness().await;
+async fn code_is_bound_to_client_and_redirect(b: Backend) {
+    let h = harness(b).await;
     let client = h.public_client().await;
     let intruder = h.public_client().await;
     let (code, verifier) = h.code(&client, LOOPBACK_CB).await;
@@ -156,9 +181,8 @@ async fn code_is_bound_to_client_and_redirect() {
     assert!(e.description.contains("unknown authorization code"));
 }
 
-#[tokio::test]
-async fn redirect_uris_match_exactly_except_loopback_ports() {
-    let h = harness().await;
+async fn redirect_uris_match_exactly_except_loopback_ports(b: Backend) {
+    let h = harness(b).await;
     let client = h.public_client().await;
     let (_, challenge) = pkce();
     // A loopback redirect may come back on any port.
@@ -204,9 +228,8 @@ async fn redirect_uris_match_exactly_except_loopback_ports() {
     assert!(page(h.server.authorize(&p).await).contains("no redirect_uri"));
 }
 
-#[tokio::test]
-async fn unknown_clients_get_a_page_never_a_redirect() {
-    let h = harness().await;
+async fn unknown_clients_get_a_page_never_a_redirect(b: Backend) {
+    let h = harness(b).await;
     let (_, challenge) = pkce();
     let p = params(&[
         ("response_type", "code"),
@@ -222,9 +245,8 @@ async fn unknown_clients_get_a_page_never_a_redirect() {
     assert_eq!((e.error, e.status), ("invalid_client", 401));
 }
 
-#[tokio::test]
-async fn repeated_parameters_are_invalid_requests() {
-    let h = harness().await;
+async fn repeated_parameters_are_invalid_requests(b: Backend) {
+    let h = harness(b).await;
     let client = h.public_client().await;
     let (_, challenge) = pkce();
     let p = params(&[
@@ -241,9 +263,8 @@ async fn repeated_parameters_are_invalid_requests() {
     assert!(q["error_description"].contains("scope is repeated"));
 }
 
-#[tokio::test]
-async fn wrong_resource_is_invalid_target() {
-    let h = harness().await;
+async fn wrong_resource_is_invalid_target(b: Backend) {
+    let h = harness(b).await;
     let client = h.public_client().await;
     let (_, challenge) = pkce();
     let p = params(&[
@@ -302,9 +323,8 @@ async fn wrong_resource_is_invalid_target() {
     assert_eq!(e.error, "invalid_target");
 }
 
-#[tokio::test]
-async fn scope_is_limited_to_the_client() {
-    let h = harness().await;
+async fn scope_is_limited_to_the_client(b: Backend) {
+    let h = harness(b).await;
     let client = h.public_client().await;
     let (_, challenge) = pkce();
     let p = params(&[
@@ -320,9 +340,8 @@ async fn scope_is_limited_to_the_client() {
     assert!(q["error_description"].contains("products:write"));
 }
 
-#[tokio::test]
-async fn refresh_rotates_and_reuse_revokes_the_family() {
-    let h = harness().await;
+async fn refresh_rotates_and_reuse_revokes_the_family(b: Backend) {
+    let h = harness(b).await;
     let (client, first) = h.tokens().await;
     let r1 = first.refresh_token.clone().unwrap();
     let second = h.refresh(&client, &r1, None).await.unwrap();
@@ -339,9 +358,8 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     assert!(e.description.contains("revoked"), "{e:?}");
 }
 
-#[tokio::test]
-async fn refresh_scope_can_only_narrow() {
-    let h = harness().await;
+async fn refresh_scope_can_only_narrow(b: Backend) {
+    let h = harness(b).await;
     let (client, t) = h.tokens().await;
     let e = h
         .refresh(&client, t.refresh_token.as_deref().unwrap(), Some("qr:generate products:write"))
@@ -354,9 +372,8 @@ async fn refresh_scope_can_only_narrow() {
     assert_eq!(ok.scope, "qr:generate");
 }
 
-#[tokio::test]
-async fn refresh_tokens_are_bound_to_their_client_and_expire() {
-    let h = harness().await;
+async fn refresh_tokens_are_bound_to_their_client_and_expire(b: Backend) {
+    let h = harness(b).await;
     let (client, t) = h.tokens().await;
     let other = h.public_client().await;
     let rt = t.refresh_token.unwrap();
@@ -369,9 +386,8 @@ async fn refresh_tokens_are_bound_to_their_client_and_expire() {
     assert!(e.description.contains("expired"));
 }
 
-#[tokio::test]
-async fn revocation_kills_tokens() {
-    let h = harness().await;
+async fn revocation_kills_tokens(b: Backend) {
+    let h = harness(b).await;
     let (client, t) = h.tokens().await;
     assert!(h.server.validate_bearer(&t.access_token).await.is_ok());
     h.server
@@ -403,9 +419,8 @@ async fn revocation_kills_tokens() {
     assert!(h.server.validate_bearer(&t2.access_token).await.is_ok());
 }
 
-#[tokio::test]
-async fn bearer_validation_checks_expiry_kind_and_audience() {
-    let h = harness().await;
+async fn bearer_validation_checks_expiry_kind_and_audience(b: Backend) {
+    let h = harness(b).await;
     let (_, t) = h.tokens().await;
     assert!(h.server.validate_bearer("pl_at_made_up").await.unwrap_err().0.contains("unknown"));
     let e = h.server.validate_bearer(t.refresh_token.as_deref().unwrap()).await.unwrap_err();
@@ -449,9 +464,8 @@ async fn bearer_validation_checks_expiry_kind_and_audience() {
     assert!(e.0.contains("expired"), "{e:?}");
 }
 
-#[tokio::test]
-async fn consent_tokens_bind_session_and_request() {
-    let h = harness().await;
+async fn consent_tokens_bind_session_and_request(b: Backend) {
+    let h = harness(b).await;
     let client = h.public_client().await;
     let (_, challenge) = pkce();
     let req = h.authorize(&client, LOOPBACK_CB, &challenge).await;
@@ -472,9 +486,8 @@ async fn consent_tokens_bind_session_and_request() {
     assert_eq!(q["iss"], SITE);
 }
 
-#[tokio::test]
-async fn consent_is_remembered_except_for_loopback_clients() {
-    let h = harness().await;
+async fn consent_is_remembered_except_for_loopback_clients(b: Backend) {
+    let h = harness(b).await;
     let client = h.public_client().await;
     let (_, challenge) = pkce();
     let req = h.authorize(&client, LOOPBACK_CB, &challenge).await;
@@ -493,9 +506,8 @@ async fn consent_is_remembered_except_for_loopback_clients() {
     assert_eq!(h.server.consents(h.user.id).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn revoking_consent_revokes_tokens() {
-    let h = harness().await;
+async fn revoking_consent_revokes_tokens(b: Backend) {
+    let h = harness(b).await;
     let (client, t) = h.tokens().await;
     assert!(h.server.validate_bearer(&t.access_token).await.is_ok());
     h.server.revoke_consent(h.user.id, &client).await.unwrap();
@@ -503,9 +515,8 @@ async fn revoking_consent_revokes_tokens() {
     assert!(h.refresh(&client, t.refresh_token.as_deref().unwrap(), None).await.is_err());
 }
 
-#[tokio::test]
-async fn confidential_clients_authenticate() {
-    let h = harness().await;
+async fn confidential_clients_authenticate(b: Backend) {
+    let h = harness(b).await;
     let (id, secret) = h.confidential_client().await;
     let (code, verifier) = h.code(&id, "https://app.example.com/cb").await;
     let form = |extra: &[(&str, &str)]| {
@@ -559,9 +570,8 @@ async fn confidential_clients_authenticate() {
     assert_eq!(v, serde_json::json!({"active": false}));
 }
 
-#[tokio::test]
-async fn dynamic_registration_rules() {
-    let h = harness().await;
+async fn dynamic_registration_rules(b: Backend) {
+    let h = harness(b).await;
     let reg = |body: serde_json::Value| {
         let s = &h.server;
         async move { s.register(&body, "198.51.100.1".parse().unwrap()).await }
@@ -611,9 +621,8 @@ async fn dynamic_registration_rules() {
     assert_eq!(e.status, 429);
 }
 
-#[tokio::test]
-async fn sign_in_is_throttled_and_vague() {
-    let h = harness().await;
+async fn sign_in_is_throttled_and_vague(b: Backend) {
+    let h = harness(b).await;
     let attacker: std::net::IpAddr = "198.51.100.9".parse().unwrap();
     assert_eq!(
         h.server.login("ann@example.com", "wrong password!", attacker).await.unwrap_err(),
@@ -640,24 +649,21 @@ async fn sign_in_is_throttled_and_vague() {
     assert!(h.server.session_user(&h.session).await.is_none());
 }
 
-#[tokio::test]
-async fn sessions_expire() {
-    let h = harness().await;
+async fn sessions_expire(b: Backend) {
+    let h = harness(b).await;
     h.clock.advance(12 * 3600 + 1);
     assert!(h.server.session_user(&h.session).await.is_none());
 }
 
-#[tokio::test]
-async fn weak_or_duplicate_accounts_are_refused() {
-    let h = harness().await;
+async fn weak_or_duplicate_accounts_are_refused(b: Backend) {
+    let h = harness(b).await;
     assert!(h.server.create_user("bob@example.com", "short").await.unwrap_err().contains("10"));
     assert!(h.server.create_user("ANN@example.com", PASSWORD).await.is_err());
     assert!(h.server.create_user("not-an-email", PASSWORD).await.is_err());
 }
 
-#[tokio::test]
-async fn qr_quota_counts_successful_generations() {
-    let h = harness_with(|c| c.qr_per_day = 2).await;
+async fn qr_quota_counts_successful_generations(b: Backend) {
+    let h = harness_with(b, |c| c.qr_per_day = 2).await;
     assert!(h.server.check_qr_quota(h.user.id).await.is_ok());
     for _ in 0..2 {
         h.server
@@ -679,9 +685,8 @@ async fn qr_quota_counts_successful_generations() {
     assert!(h.server.check_qr_quota(h.user.id).await.is_ok());
 }
 
-#[tokio::test]
-async fn minted_tokens_work_for_the_mcp_resource() {
-    let h = harness().await;
+async fn minted_tokens_work_for_the_mcp_resource(b: Backend) {
+    let h = harness(b).await;
     let t = h.server.mint_token("ann@example.com", "qr:generate").await.unwrap();
     let info = h.server.validate_bearer(&t.access_token).await.unwrap();
     assert_eq!(info.client_id, "prodlink-cli");

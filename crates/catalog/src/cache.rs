@@ -204,6 +204,24 @@ impl CatalogStore for CachedStore {
         self.inner.embed_backlog().await
     }
 
+    fn has_vector_index(&self) -> bool {
+        self.inner.has_vector_index()
+    }
+
+    async fn nearest(
+        &self,
+        model: &str,
+        query: &[f32],
+        filters: &crate::search::SearchFilters,
+        k: usize,
+    ) -> Result<Option<Vec<crate::search::LexicalHit>>, StoreError> {
+        self.inner.nearest(model, query, filters, k).await
+    }
+
+    async fn embedding_count(&self, model: &str) -> Result<u64, StoreError> {
+        self.inner.embedding_count(model).await
+    }
+
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.inner.meta(key).await
     }

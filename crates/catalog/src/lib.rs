@@ -6,6 +6,7 @@
 //! never see HTTP; surfaces never run SQL. A PostgreSQL backend implements the same trait.
 
 pub mod cache;
+pub mod copy;
 pub mod datamatrix_image;
 pub mod demo;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod import;
 pub mod iso;
 mod iso_data;
 pub mod model;
+pub mod postgres;
 pub mod qr;
 pub mod qr_image;
 pub mod resolve;

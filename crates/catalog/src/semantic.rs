@@ -157,7 +157,11 @@ impl Semantic {
             model_loaded: self.model_loaded(),
             model_error: self.failure.lock().ok().and_then(|f| f.clone()),
             ready: self.ready(),
-            indexed: self.index.read().map(|i| i.len()).unwrap_or(0),
+            indexed: if store.has_vector_index() {
+                usize::try_from(store.embedding_count(&self.model).await?).unwrap_or(usize::MAX)
+            } else {
+                self.index.read().map(|i| i.len()).unwrap_or(0)
+            },
             pending,
             embedded_since_start: embedded,
             products_per_second: (micros > 0)
@@ -187,6 +191,21 @@ impl Semantic {
         if !self.ready() {
             return Ok(Vec::new());
         }
+        let key = query_key(query);
+        let cached = self.cache.get(&key);
+        if store.has_vector_index() {
+            // The database ranks (pgvector): only the query is embedded here.
+            let permit = self.permit().await?;
+            let this = Arc::clone(self);
+            let vector = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                this.query_vector(key, cached)
+            })
+            .await
+            .map_err(embed_failed)??;
+            let hits = store.nearest(&self.model, &vector, filters, k).await?;
+            return Ok(hits.unwrap_or_default());
+        }
         let allowed: Option<HashSet<Gtin14>> = if *filters == SearchFilters::default() {
             None
         } else {
@@ -195,26 +214,11 @@ impl Semantic {
         if allowed.as_ref().is_some_and(HashSet::is_empty) {
             return Ok(Vec::new());
         }
-        let key = query_key(query);
-        let cached = self.cache.get(&key);
         let permit = self.permit().await?;
         let this = Arc::clone(self);
         let hits = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let vector = match cached {
-                Some(v) => v,
-                None => {
-                    let v = this
-                        .embedder()?
-                        .embed(&[key.as_str()])
-                        .map_err(embed_failed)?
-                        .pop()
-                        .ok_or_else(|| embed_failed("no vector"))?;
-                    let v = Arc::new(v);
-                    this.cache.insert(key, Arc::clone(&v));
-                    v
-                }
-            };
+            let vector = this.query_vector(key, cached)?;
             let index = this.index.read().map_err(|_| embed_failed("index lock poisoned"))?;
             Ok::<_, ServiceError>(match &allowed {
                 None => index.search(&vector, k, |_| true),
@@ -226,6 +230,26 @@ impl Semantic {
         Ok(hits.into_iter().map(|(gtin, s)| LexicalHit { gtin, score: f64::from(s) }).collect())
     }
 
+    /// The query's vector: from the cache, or embedded now (on a blocking thread).
+    fn query_vector(
+        &self,
+        key: String,
+        cached: Option<Arc<Vec<f32>>>,
+    ) -> Result<Arc<Vec<f32>>, ServiceError> {
+        if let Some(v) = cached {
+            return Ok(v);
+        }
+        let v = self
+            .embedder()?
+            .embed(&[key.as_str()])
+            .map_err(embed_failed)?
+            .pop()
+            .ok_or_else(|| embed_failed("no vector"))?;
+        let v = Arc::new(v);
+        self.cache.insert(key, Arc::clone(&v));
+        Ok(v)
+    }
+
     /// Loads the stored vectors by this model into memory, after queueing every product
     /// without one. Searches use the semantic leg from then on.
     pub async fn load(&self, store: &dyn CatalogStore) -> Result<usize, ServiceError> {
@@ -234,7 +258,11 @@ impl Semantic {
         if queued > 0 {
             tracing::info!(queued, model = %self.model, "products queued for embedding");
         }
-        let total = self.catch_up(store).await?;
+        let total = if store.has_vector_index() {
+            usize::try_from(store.embedding_count(&self.model).await?).unwrap_or(usize::MAX)
+        } else {
+            self.catch_up(store).await?
+        };
         self.loaded.store(true, Ordering::Release);
         Ok(total)
     }
@@ -243,6 +271,10 @@ impl Semantic {
     /// later those another process wrote (`prodlink import`, a second server on the same
     /// database). Returns how many were read.
     pub async fn catch_up(&self, store: &dyn CatalogStore) -> Result<usize, ServiceError> {
+        if store.has_vector_index() {
+            // The database searches its own index: nothing to hold here.
+            return Ok(0);
+        }
         let mut after = self.cursor.lock().map(|c| *c).unwrap_or_default();
         let mut total = 0;
         loop {

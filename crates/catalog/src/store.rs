@@ -165,6 +165,28 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Products waiting to be embedded.
     async fn embed_backlog(&self) -> Result<u64, StoreError>;
 
+    /// Whether the backend ranks vectors itself ([`CatalogStore::nearest`]); when it does, no
+    /// process holds the vectors in memory.
+    fn has_vector_index(&self) -> bool {
+        false
+    }
+
+    /// The `k` products whose stored vector by `model` is nearest to `query` (unit length)
+    /// among those passing `filters`, with their cosine similarity, best first; `None` when the
+    /// backend has no vector index (the caller ranks in memory).
+    async fn nearest(
+        &self,
+        _model: &str,
+        _query: &[f32],
+        _filters: &crate::search::SearchFilters,
+        _k: usize,
+    ) -> Result<Option<Vec<crate::search::LexicalHit>>, StoreError> {
+        Ok(None)
+    }
+
+    /// How many products have a stored vector by `model`.
+    async fn embedding_count(&self, model: &str) -> Result<u64, StoreError>;
+
     /// A value from the database's own key/value facts (`prodlink_meta`).
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
 

@@ -12,10 +12,16 @@ use catalog::model::{CategoryRef, IngredientWrite, MetadataPatch, Patch};
 use catalog::search::SearchRequest;
 use catalog::{Catalog, ErrorCode};
 use common::*;
+
+on_both_backends!(
+    ranks_by_relevance_with_stemming_and_reports_fields,
+    filters_apply_before_ranking,
+    proximity_boosts_and_reports_distance,
+    invalid_requests_name_every_bad_field,
+);
 use serde_json::json;
 
-async fn setup() -> (TestDb, Catalog) {
-    let db = TestDb::new().await;
+async fn setup(db: TestDb) -> (TestDb, Catalog) {
     let mut pasta = product("4012345000009", "Gluten-free spaghetti");
     pasta.brand = Patch::Set("Barilla".into());
     pasta.category = Patch::Set(vec![
@@ -65,9 +71,8 @@ fn gtins(out: &catalog::search::SearchOutput) -> Vec<&str> {
     out.items.iter().map(|i| i.gtin.as_str()).collect()
 }
 
-#[tokio::test]
-async fn ranks_by_relevance_with_stemming_and_reports_fields() {
-    let (_db, c) = setup().await;
+async fn ranks_by_relevance_with_stemming_and_reports_fields(db: TestDb) {
+    let (_db, c) = setup(db).await;
     let out = c.search_products(&req("pastas")).await.unwrap();
     assert_eq!(out.query, "pastas");
     assert_eq!(out.total, out.items.len());
@@ -103,9 +108,8 @@ async fn ranks_by_relevance_with_stemming_and_reports_fields() {
     assert!(c.search_products(&req("!!!")).await.unwrap().items.is_empty());
 }
 
-#[tokio::test]
-async fn filters_apply_before_ranking() {
-    let (_db, c) = setup().await;
+async fn filters_apply_before_ranking(db: TestDb) {
+    let (_db, c) = setup(db).await;
     let mut r = req("pasta");
     r.limit = Some(1);
     r.filters = Some(serde_json::from_value(json!({"brand": "acme"})).unwrap());
@@ -135,9 +139,8 @@ async fn filters_apply_before_ranking() {
     assert!(c.search_products(&r).await.unwrap().items.is_empty());
 }
 
-#[tokio::test]
-async fn proximity_boosts_and_reports_distance() {
-    let (_db, c) = setup().await;
+async fn proximity_boosts_and_reports_distance(db: TestDb) {
+    let (_db, c) = setup(db).await;
     let plain = c.search_products(&req("pasta")).await.unwrap();
     let mut r = req("pasta");
     r.geo_lat = Some(40.71);
@@ -153,9 +156,8 @@ async fn proximity_boosts_and_reports_distance() {
     assert_eq!(spaghetti.distance_km, None);
 }
 
-#[tokio::test]
-async fn invalid_requests_name_every_bad_field() {
-    let (_db, c) = setup().await;
+async fn invalid_requests_name_every_bad_field(db: TestDb) {
+    let (_db, c) = setup(db).await;
     let mut r = req("   ");
     r.limit = Some(101);
     r.geo_lat = Some(10.0);

@@ -33,9 +33,9 @@ fn names(out: &catalog::search::SearchOutput) -> Vec<&str> {
     out.items.iter().map(|i| i.name.as_str()).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn semantic_leg_finds_meaning_survives_restarts_and_skips_unchanged_text() {
-    let db = TestDb::new().await;
+on_both_backends!(semantic_leg_finds_meaning_survives_restarts_and_skips_unchanged_text);
+
+async fn semantic_leg_finds_meaning_survives_restarts_and_skips_unchanged_text(db: TestDb) {
     let mut cola = product("4012345000009", "Cola soft drink");
     cola.brand = Patch::Set("Fizz".into());
     db.store

@@ -11,10 +11,21 @@ use std::sync::Arc;
 use catalog::model::{IngredientWrite, InventoryStatus, MetadataPatch, Patch};
 use catalog::{Catalog, ErrorCode};
 use common::*;
+
+on_both_backends!(
+    lookup_finds_the_same_product_from_any_gtin_length,
+    unknown_is_not_an_error_but_invalid_is,
+    validate_gtin_reports_instead_of_failing,
+    detail_has_the_hosted_page_and_children,
+    compare_keeps_order_and_marks_unknown_and_invalid_columns,
+    availability_is_nearest_first_within_the_radius_and_active_only,
+    resolve_defaults_to_the_hosted_page,
+    qr_urls_are_digital_links_on_the_site,
+    rules_walk_from_serial_to_global,
+);
 use serde_json::json;
 
-async fn catalog() -> (TestDb, Catalog) {
-    let db = TestDb::new().await;
+async fn catalog(db: TestDb) -> (TestDb, Catalog) {
     let mut a = product("0614141123452", "Sample Cereal");
     a.brand = Patch::Set("Acme Foods".into());
     a.description = Patch::Set("Whole-grain breakfast cereal.".into());
@@ -55,9 +66,8 @@ async fn catalog() -> (TestDb, Catalog) {
     (db, c)
 }
 
-#[tokio::test]
-async fn lookup_finds_the_same_product_from_any_gtin_length() {
-    let (_db, c) = catalog().await;
+async fn lookup_finds_the_same_product_from_any_gtin_length(db: TestDb) {
+    let (_db, c) = catalog(db).await;
     let by14 = c.lookup_product("00614141123452").await.unwrap();
     assert!(by14.found);
     assert_eq!(
@@ -75,9 +85,8 @@ async fn lookup_finds_the_same_product_from_any_gtin_length() {
     assert_eq!(c.lookup_product("00000095012346").await.unwrap(), eight);
 }
 
-#[tokio::test]
-async fn unknown_is_not_an_error_but_invalid_is() {
-    let (_db, c) = catalog().await;
+async fn unknown_is_not_an_error_but_invalid_is(db: TestDb) {
+    let (_db, c) = catalog(db).await;
     let unknown = c.lookup_product("9506000134352").await.unwrap();
     assert_eq!(
         serde_json::to_value(&unknown).unwrap(),
@@ -94,9 +103,8 @@ async fn unknown_is_not_an_error_but_invalid_is() {
     assert!(!detail.found && detail.product.is_none() && detail.images.is_empty());
 }
 
-#[tokio::test]
-async fn validate_gtin_reports_instead_of_failing() {
-    let (_db, c) = catalog().await;
+async fn validate_gtin_reports_instead_of_failing(db: TestDb) {
+    let (_db, c) = catalog(db).await;
     let v = serde_json::to_value(c.validate_gtin("614141123452")).unwrap();
     assert_eq!(
         v,
@@ -110,9 +118,8 @@ async fn validate_gtin_reports_instead_of_failing() {
     assert!(rcn.valid && rcn.warning.is_some());
 }
 
-#[tokio::test]
-async fn detail_has_the_hosted_page_and_children() {
-    let (_db, c) = catalog().await;
+async fn detail_has_the_hosted_page_and_children(db: TestDb) {
+    let (_db, c) = catalog(db).await;
     let d = c.get_product_detail("614141123452").await.unwrap();
     assert!(d.found);
     assert_eq!(d.hosted_page_url, "https://prodlink.example/01/00614141123452");
@@ -127,9 +134,8 @@ async fn detail_has_the_hosted_page_and_children() {
     assert_eq!(v["nutrition"], serde_json::Value::Null);
 }
 
-#[tokio::test]
-async fn compare_keeps_order_and_marks_unknown_and_invalid_columns() {
-    let (_db, c) = catalog().await;
+async fn compare_keeps_order_and_marks_unknown_and_invalid_columns(db: TestDb) {
+    let (_db, c) = catalog(db).await;
     let gtins = vec![
         "95012346".to_owned(),
         "00614141999999".to_owned(),
@@ -168,9 +174,8 @@ async fn compare_keeps_order_and_marks_unknown_and_invalid_columns() {
     }
 }
 
-#[tokio::test]
-async fn availability_is_nearest_first_within_the_radius_and_active_only() {
-    let (_db, c) = catalog().await;
+async fn availability_is_nearest_first_within_the_radius_and_active_only(db: TestDb) {
+    let (_db, c) = catalog(db).await;
     let out = c.check_availability("614141123452", 39.7817, -89.6501, None).await.unwrap();
     assert_eq!(out.radius_km, 25.0);
     assert_eq!(out.gtin, "00614141123452");
@@ -203,9 +208,8 @@ async fn availability_is_nearest_first_within_the_radius_and_active_only() {
     }
 }
 
-#[tokio::test]
-async fn resolve_defaults_to_the_hosted_page() {
-    let (_db, c) = catalog().await;
+async fn resolve_defaults_to_the_hosted_page(db: TestDb) {
+    let (_db, c) = catalog(db).await;
     let r = c.resolve_gtin("614141123452", Some("gs1:pip")).await.unwrap();
     assert_eq!(
         serde_json::to_value(&r).unwrap(),
@@ -228,9 +232,8 @@ async fn resolve_defaults_to_the_hosted_page() {
     assert_eq!(e.field_errors()[0].field, "gtin");
 }
 
-#[tokio::test]
-async fn qr_urls_are_digital_links_on_the_site() {
-    let (_db, c) = catalog().await;
+async fn qr_urls_are_digital_links_on_the_site(db: TestDb) {
+    let (_db, c) = catalog(db).await;
     let q = c.generate_qr_url("614141123452", Some("LOT-A1"), Some("SN-0001/x")).unwrap();
     assert_eq!(
         serde_json::to_value(&q).unwrap(),
@@ -275,55 +278,38 @@ async fn add_rule(
         _ => (None, None, None, None, String::new()),
     };
     let url = format!("https://brand.example/{}/{}", scope.to_lowercase(), order);
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO resolver_rules (scope, scope_gtin, scope_qualifier, brand_id, organization_id, scope_key, order_index, \
-         destination_type, custom_url, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'CUSTOM_URL', ?, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z') RETURNING id",
-    )
-    .bind(scope)
-    .bind(gtin)
-    .bind(qualifier)
-    .bind(brand)
-    .bind(org)
-    .bind(&key)
-    .bind(order)
-    .bind(&url)
-    .fetch_one(db.sqlite.pool())
-    .await
-    .unwrap();
+    // Test-only SQL: every value is a literal of this file (no quotes inside).
+    let text = |v: Option<&str>| v.map_or("NULL".to_owned(), |v| format!("'{v}'"));
+    let int = |v: Option<i64>| v.map_or("NULL".to_owned(), |v| v.to_string());
+    let id = db
+        .int(format!(
+            "INSERT INTO resolver_rules (scope, scope_gtin, scope_qualifier, brand_id, organization_id, scope_key, order_index, \
+             destination_type, custom_url, created_at, updated_at) \
+             VALUES ('{scope}', {}, {}, {}, {}, '{key}', {order}, 'CUSTOM_URL', '{url}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z') RETURNING id",
+            text(gtin),
+            text(qualifier),
+            int(brand),
+            int(org),
+        ))
+        .await;
     for (column, value) in extra {
-        // Test-only: the column names are literals of this file.
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE resolver_rules SET {column} = ? WHERE id = ?"
-        )))
-        .bind(*value)
-        .bind(id)
-        .execute(db.sqlite.pool())
-        .await
-        .unwrap();
+        db.execute(format!("UPDATE resolver_rules SET {column} = '{value}' WHERE id = {id}"))
+            .await
+            .unwrap();
     }
     id
 }
 
-#[tokio::test]
-async fn rules_walk_from_serial_to_global() {
+async fn rules_walk_from_serial_to_global(db: TestDb) {
     use catalog::resolve::{DestinationType, ResolveKey, RuleScope};
     use catalog::rules::RequestContext;
-    let (db, c) = catalog().await;
+    let (db, c) = catalog(db).await;
     let g = "00614141123452";
-    sqlx::query("INSERT INTO organizations (name, created_at, updated_at) VALUES ('Acme Holdings', 'x', 'x')")
-        .execute(db.sqlite.pool())
+    db.execute("INSERT INTO organizations (name, created_at, updated_at) VALUES ('Acme Holdings', 'x', 'x')")
         .await
         .unwrap();
-    sqlx::query("UPDATE brands SET organization_id = 1 WHERE name = 'Acme Foods'")
-        .execute(db.sqlite.pool())
-        .await
-        .unwrap();
-    let brand: i64 = sqlx::query_scalar("SELECT brand_id FROM products WHERE gtin = ?")
-        .bind(g)
-        .fetch_one(db.sqlite.pool())
-        .await
-        .unwrap();
+    db.execute("UPDATE brands SET organization_id = 1 WHERE name = 'Acme Foods'").await.unwrap();
+    let brand = db.int(format!("SELECT brand_id FROM products WHERE gtin = '{g}'")).await;
     add_rule(&db, "GLOBAL", "", 0, &[]).await;
     add_rule(&db, "ORGANIZATION", "1", 0, &[]).await;
     add_rule(&db, "BRAND", &brand.to_string(), 0, &[]).await;
@@ -372,15 +358,9 @@ async fn rules_walk_from_serial_to_global() {
         "https://brand.example/product/3",
         "disabled rules do not count"
     );
-    sqlx::query("DELETE FROM resolver_rules WHERE scope = 'PRODUCT'")
-        .execute(db.sqlite.pool())
-        .await
-        .unwrap();
+    db.execute("DELETE FROM resolver_rules WHERE scope = 'PRODUCT'").await.unwrap();
     assert_eq!(url(key(None, None)).await.matched_rule_scope, Some(RuleScope::Brand));
-    sqlx::query("DELETE FROM resolver_rules WHERE scope = 'BRAND'")
-        .execute(db.sqlite.pool())
-        .await
-        .unwrap();
+    db.execute("DELETE FROM resolver_rules WHERE scope = 'BRAND'").await.unwrap();
     assert_eq!(url(key(None, None)).await.matched_rule_scope, Some(RuleScope::Organization));
     // Another product: only the global rule applies.
     let other = c.resolve_rules(&ResolveKey::gtin(gtin("95012346")), &ctx).await.unwrap().unwrap();
@@ -407,26 +387,22 @@ async fn rules_walk_from_serial_to_global() {
     );
 
     // Dead URLs: fall back to the hosted page (of the requested level) or skip the rule.
-    sqlx::query("UPDATE resolver_rules SET url_status = 'dead' WHERE scope = 'SERIAL'")
-        .execute(db.sqlite.pool())
+    db.execute("UPDATE resolver_rules SET url_status = 'dead' WHERE scope = 'SERIAL'")
         .await
         .unwrap();
     let r = url(key(Some("LOT-9"), Some("SN-1"))).await;
     assert_eq!(r.destination_type, DestinationType::HostedPage);
     assert_eq!(r.destination_url, "https://prodlink.example/01/00614141123452/10/LOT-9/21/SN-1");
-    sqlx::query(
-        "UPDATE resolver_rules SET on_custom_url_dead = 'SKIP_RULE' WHERE scope = 'SERIAL'",
-    )
-    .execute(db.sqlite.pool())
-    .await
-    .unwrap();
+    db.execute("UPDATE resolver_rules SET on_custom_url_dead = 'SKIP_RULE' WHERE scope = 'SERIAL'")
+        .await
+        .unwrap();
     assert_eq!(
         url(key(Some("LOT-9"), Some("SN-1"))).await.matched_rule_scope,
         Some(RuleScope::Batch)
     );
 
     // No rules at all: the built-in default.
-    sqlx::query("DELETE FROM resolver_rules").execute(db.sqlite.pool()).await.unwrap();
+    db.execute("DELETE FROM resolver_rules").await.unwrap();
     let r = url(key(None, None)).await;
     assert!(r.fallback_applied && r.matched_rule_scope.is_none());
 }

@@ -1,4 +1,5 @@
-//! Storage tests on a real SQLite file: the schema refuses bad states, batch upserts report one
+//! Storage tests on both backends (a real SQLite file, a real PostgreSQL database): the schema
+//! refuses bad states, batch upserts report one
 //! outcome per row, merges keep what a write does not mention, and a refused row does not take
 //! its batch down with it.
 
@@ -13,34 +14,34 @@ use catalog::model::{
     NutritionWrite, Patch, WriteOutcome,
 };
 use common::*;
-use sqlx::Row;
+
+on_both_backends!(
+    schema_refuses_bad_states,
+    upserts_insert_update_and_recognize_unchanged_rows,
+    children_are_replaced_not_appended,
+    every_row_gets_an_outcome_and_bad_rows_do_not_sink_the_batch,
+    stores_and_offers_upsert_by_their_keys,
+    rules_accounts_and_audit_refuse_bad_states,
+);
 
 #[tokio::test]
 async fn database_is_a_wal_file_with_foreign_keys_on() {
-    let db = TestDb::new().await;
-    let pool = db.sqlite.pool();
+    let db = TestDb::sqlite().await;
+    let pool = db.sqlite_store().pool();
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
     assert_eq!(mode, "wal");
     let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(pool).await.unwrap();
     assert_eq!(fk, 1);
     assert!(db.path("catalog.db").exists());
     // Migrating twice is a no-op.
-    db.sqlite.migrate().await.unwrap();
+    db.sqlite_store().migrate().await.unwrap();
 }
 
 /// Each statement must be refused by the schema itself, whatever the application does.
-#[tokio::test]
-async fn schema_refuses_bad_states() {
-    let db = TestDb::new().await;
-    let pool = db.sqlite.pool();
-    let now = "2026-01-01T00:00:00.000Z";
-    let ok = sqlx::query(
-        "INSERT INTO products (gtin, name, data_source, created_at, updated_at) VALUES (?, 'x', 'off', ?, ?)",
+async fn schema_refuses_bad_states(db: TestDb) {
+    let ok = db.execute(
+        "INSERT INTO products (gtin, name, data_source, created_at, updated_at) VALUES ('09506000134352', 'x', 'off', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
     )
-    .bind("09506000134352")
-    .bind(now)
-    .bind(now)
-    .execute(pool)
     .await;
     assert!(ok.is_ok(), "{ok:?}");
 
@@ -62,42 +63,41 @@ async fn schema_refuses_bad_states() {
         "INSERT INTO stores (retailer_id, ref, name, country, lat, lng, created_at, updated_at) VALUES (1, 'r', 'n', 'US', 91, 0, 't', 't')",
     ];
     for sql in refused {
-        let r = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await;
+        let r = db.execute(sql).await;
         assert!(r.is_err(), "the schema accepted: {sql}");
     }
     let many: BTreeMap<String, String> =
         (0..51).map(|i| (format!("k{i}"), "v".to_owned())).collect();
-    let r = sqlx::query(
-        "INSERT INTO products (gtin, name, data_source, metadata, created_at, updated_at) VALUES ('04012345000009', 'x', 'off', ?, 't', 't')",
-    )
-    .bind(serde_json::to_string(&many).unwrap())
-    .execute(pool)
-    .await;
-    assert!(r.unwrap_err().to_string().contains("metadata limits"));
+    let r = db
+        .execute(format!(
+            "INSERT INTO products (gtin, name, data_source, metadata, created_at, updated_at) VALUES ('04012345000009', 'x', 'off', '{}', 't', 't')",
+            serde_json::to_string(&many).unwrap()
+        ))
+        .await;
+    // SQLite's trigger and PostgreSQL's named check constraint both say what was violated.
+    let e = r.unwrap_err().to_string();
+    assert!(e.contains("metadata limits") || e.contains("products_metadata_limits"), "{e}");
 
     // offers: unknown currency, unknown status, negative price
-    sqlx::query("INSERT INTO retailers (name, created_at, updated_at) VALUES ('R', 't', 't')")
-        .execute(pool)
+    db.execute("INSERT INTO retailers (name, created_at, updated_at) VALUES ('R', 't', 't')")
         .await
         .unwrap();
-    sqlx::query("INSERT INTO stores (retailer_id, ref, name, country, lat, lng, created_at, updated_at) VALUES (1, 's', 'S', 'US', 1, 1, 't', 't')").execute(pool).await.unwrap();
+    db.execute("INSERT INTO stores (retailer_id, ref, name, country, lat, lng, created_at, updated_at) VALUES (1, 's', 'S', 'US', 1, 1, 't', 't')").await.unwrap();
     for sql in [
         "INSERT INTO offers (product_id, store_id, price_minor, currency, created_at, updated_at) VALUES (1, 1, 100, 'XYZ', 't', 't')",
         "INSERT INTO offers (product_id, store_id, price_minor, currency, inventory_status, created_at, updated_at) VALUES (1, 1, 100, 'USD', 'available', 't', 't')",
         "INSERT INTO offers (product_id, store_id, price_minor, currency, created_at, updated_at) VALUES (1, 1, -1, 'USD', 't', 't')",
         "INSERT INTO offers (product_id, store_id, price_minor, currency, created_at, updated_at) VALUES (99, 1, 100, 'USD', 't', 't')",
     ] {
-        let r = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await;
+        let r = db.execute(sql).await;
         assert!(r.is_err(), "the schema accepted: {sql}");
     }
-    sqlx::query("INSERT INTO product_images (product_id, url, is_primary, created_at) VALUES (1, 'https://a.example/1.jpg', 1, 't')").execute(pool).await.unwrap();
-    let second = sqlx::query("INSERT INTO product_images (product_id, url, is_primary, created_at) VALUES (1, 'https://a.example/2.jpg', 1, 't')").execute(pool).await;
+    db.execute("INSERT INTO product_images (product_id, url, is_primary, created_at) VALUES (1, 'https://a.example/1.jpg', true, 't')").await.unwrap();
+    let second = db.execute("INSERT INTO product_images (product_id, url, is_primary, created_at) VALUES (1, 'https://a.example/2.jpg', true, 't')").await;
     assert!(second.is_err());
 }
 
-#[tokio::test]
-async fn upserts_insert_update_and_recognize_unchanged_rows() {
-    let db = TestDb::new().await;
+async fn upserts_insert_update_and_recognize_unchanged_rows(db: TestDb) {
     let mut a = product("4012345000009", "Dark chocolate");
     a.brand = Patch::Set("Lindt".into());
     a.category = Patch::Set(vec![
@@ -141,17 +141,11 @@ async fn upserts_insert_update_and_recognize_unchanged_rows() {
     db.store.upsert_products(&[c]).await.unwrap();
     let counts = db.store.counts().await.unwrap();
     assert_eq!((counts.products, counts.brands, counts.categories), (3, 1, 2));
-    let parent: Option<String> =
-        sqlx::query_scalar("SELECT parent_id FROM categories WHERE id = 'en:chocolates'")
-            .fetch_one(db.sqlite.pool())
-            .await
-            .unwrap();
+    let parent = db.text("SELECT parent_id FROM categories WHERE id = 'en:chocolates'").await;
     assert_eq!(parent.as_deref(), Some("en:snacks"));
 }
 
-#[tokio::test]
-async fn children_are_replaced_not_appended() {
-    let db = TestDb::new().await;
+async fn children_are_replaced_not_appended(db: TestDb) {
     let mut w = product("4012345000009", "Bar");
     w.images = Some(vec![
         ImageWrite {
@@ -218,24 +212,34 @@ async fn children_are_replaced_not_appended() {
     assert_eq!(c.ingredients[0].name, "salt");
     assert_eq!(c.images.len(), 2);
     assert!(c.nutrition.is_none());
-    let orphans: i64 = sqlx::query_scalar("SELECT count(*) FROM nutrients")
-        .fetch_one(db.sqlite.pool())
-        .await
-        .unwrap();
+    let orphans = db.int("SELECT count(*) FROM nutrients").await;
     assert_eq!(orphans, 0);
 }
 
-#[tokio::test]
-async fn every_row_gets_an_outcome_and_bad_rows_do_not_sink_the_batch() {
-    let db = TestDb::new().await;
+async fn every_row_gets_an_outcome_and_bad_rows_do_not_sink_the_batch(db: TestDb) {
     // A constraint the application does not check: only the database refuses this name.
-    sqlx::query(
-        "CREATE TRIGGER test_refuse BEFORE INSERT ON products WHEN NEW.name = 'refuse me' \
-         BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END",
-    )
-    .execute(db.sqlite.pool())
-    .await
-    .unwrap();
+    if db.is_postgres() {
+        db.execute(
+            "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.name = 'refuse me' THEN RAISE EXCEPTION 'refused by the test trigger' \
+             USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$",
+        )
+        .await
+        .unwrap();
+        db.execute(
+            "CREATE TRIGGER test_refuse BEFORE INSERT OR UPDATE ON products \
+             FOR EACH ROW EXECUTE FUNCTION test_refuse()",
+        )
+        .await
+        .unwrap();
+    } else {
+        db.execute(
+            "CREATE TRIGGER test_refuse BEFORE INSERT ON products WHEN NEW.name = 'refuse me' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END",
+        )
+        .await
+        .unwrap();
+    }
     let mut nameless =
         catalog::model::ProductWrite::new(gtin("96385074"), catalog::model::DataSource::Off);
     nameless.description = Patch::Set("no name".into());
@@ -275,9 +279,7 @@ async fn every_row_gets_an_outcome_and_bad_rows_do_not_sink_the_batch() {
     assert_eq!(db.store.counts().await.unwrap().products, 2);
 }
 
-#[tokio::test]
-async fn stores_and_offers_upsert_by_their_keys() {
-    let db = TestDb::new().await;
+async fn stores_and_offers_upsert_by_their_keys(db: TestDb) {
     db.store.upsert_products(&[product("4012345000009", "Bar")]).await.unwrap();
     let s = vec![store_write("Acme", "s1", 40.0, -74.0), store_write("Acme", "s2", 40.1, -74.0)];
     assert_eq!(
@@ -322,19 +324,12 @@ async fn stores_and_offers_upsert_by_their_keys() {
         vec![WriteOutcome::Updated]
     );
     assert_eq!(db.store.upsert_offers(&[cheaper]).await.unwrap(), vec![WriteOutcome::Unchanged]);
-    let row = sqlx::query("SELECT price_minor, currency FROM offers")
-        .fetch_one(db.sqlite.pool())
-        .await
-        .unwrap();
-    assert_eq!(row.get::<i64, _>("price_minor"), 299);
-    assert_eq!(row.get::<String, _>("currency"), "USD");
+    let rows = db.rows("SELECT CAST(price_minor AS TEXT), currency FROM offers").await;
+    assert_eq!(rows, [[Some("299".to_owned()), Some("USD".to_owned())]]);
 }
 
 /// The rule, account and audit tables refuse inconsistent rows too.
-#[tokio::test]
-async fn rules_accounts_and_audit_refuse_bad_states() {
-    let db = TestDb::new().await;
-    let pool = db.sqlite.pool();
+async fn rules_accounts_and_audit_refuse_bad_states(db: TestDb) {
     let ok = [
         "INSERT INTO resolver_rules (scope, scope_key, order_index, destination_type, created_at, updated_at) VALUES ('GLOBAL', '', 0, 'HOSTED_PAGE', 't', 't')",
         "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, destination_type, custom_url, link_type, created_at, updated_at) VALUES ('PRODUCT', '09506000134352', '09506000134352', 0, 'CUSTOM_URL', 'https://brand.example/recall', 'gs1:recallStatus', 't', 't')",
@@ -343,10 +338,7 @@ async fn rules_accounts_and_audit_refuse_bad_states() {
         "INSERT INTO audit_events (occurred_at, action, outcome, user_id) VALUES ('t', 'generate_qr_url', 'ok', 1)",
     ];
     for sql in ok {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(pool)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        db.execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
     let refused = [
         // same order_index twice in one scope instance
@@ -373,7 +365,57 @@ async fn rules_accounts_and_audit_refuse_bad_states() {
         "DELETE FROM users",
     ];
     for sql in refused {
-        let r = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await;
+        let r = db.execute(sql).await;
         assert!(r.is_err(), "the schema accepted: {sql}");
+    }
+}
+
+/// The PostgreSQL schema has every table and column of the SQLite one, and `prodlink migrate
+/// --from --to` copies every column of every table that holds data.
+#[tokio::test]
+async fn postgres_schema_matches_sqlite_and_the_copy_covers_it() {
+    let lite = TestDb::sqlite().await;
+    let Some(pg) = TestDb::postgres("store::schema_parity").await else { return };
+    let copied: BTreeMap<&str, Vec<&str>> = catalog::copy::copied_tables().into_iter().collect();
+    let tables = lite
+        .rows(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND name NOT LIKE '_sqlx%' AND name NOT LIKE 'products_fts%' ORDER BY name",
+        )
+        .await;
+    assert!(tables.len() > 20, "{tables:?}");
+    for t in tables {
+        let t = t[0].clone().unwrap();
+        let mut want: Vec<String> = lite
+            .rows(format!("SELECT name FROM pragma_table_info('{t}')"))
+            .await
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect();
+        let have: Vec<String> = pg
+            .rows(format!(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = '{t}'"
+            ))
+            .await
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect();
+        for c in &want {
+            assert!(have.contains(c), "PostgreSQL lacks {t}.{c}");
+        }
+        // Reference data is loaded by the migrations; search_dirty is rebuilt by the copy.
+        if ["countries", "currencies", "search_dirty"].contains(&t.as_str()) {
+            continue;
+        }
+        let mut got: Vec<String> = copied
+            .get(t.as_str())
+            .unwrap_or_else(|| panic!("the copy leaves out table {t}"))
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "the copy's columns of {t}");
     }
 }

@@ -28,6 +28,22 @@ pub struct Cli {
     #[arg(long, global = true, env = "PRODLINK_DATABASE", value_name = "URL")]
     pub database: Option<String>,
 
+    /// PostgreSQL: connections per process (default 16).
+    #[arg(long, global = true, env = "PRODLINK_DB_POOL_SIZE", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: Option<u32>,
+
+    /// PostgreSQL: seconds a request waits for a free connection, or for the database to come
+    /// back after a restart, before failing (default 10).
+    #[arg(long, global = true, env = "PRODLINK_DB_ACQUIRE_TIMEOUT_SECS", value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub db_acquire_timeout_secs: Option<u64>,
+
+    /// PostgreSQL: longest a single statement may run, in seconds (default 30).
+    #[arg(long, global = true, env = "PRODLINK_DB_STATEMENT_TIMEOUT_SECS", value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub db_statement_timeout_secs: Option<u64>,
+
     /// Log filter in tracing's EnvFilter syntax (default: info).
     #[arg(long, global = true, env = "PRODLINK_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -49,8 +65,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Serve MCP over stdin/stdout for a local client (logs go to stderr).
     McpStdio(McpStdioArgs),
-    /// Create or upgrade the database schema, then exit.
-    Migrate,
+    /// Create or upgrade the database schema, then exit; with --from and --to, copy a whole
+    /// SQLite database (catalog, accounts, clients, tokens, audit log, embeddings) into a new
+    /// PostgreSQL database and verify the row counts.
+    Migrate(MigrateArgs),
     /// Import data into the catalog; prints accepted / updated / rejected counts and writes
     /// rejected rows with their reasons to FILE.rejects.tsv.
     #[command(subcommand)]
@@ -64,6 +82,17 @@ pub enum Command {
     /// Issue access tokens for local development and scripts.
     #[command(subcommand)]
     Token(TokenCommand),
+}
+
+/// `migrate` flags.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Copy from this SQLite database (sqlite://PATH); needs --to.
+    #[arg(long, value_name = "URL", requires = "to")]
+    pub from: Option<String>,
+    /// Copy into this new, empty PostgreSQL database (postgres://…); needs --from.
+    #[arg(long, value_name = "URL", requires = "from")]
+    pub to: Option<String>,
 }
 
 /// `user` subcommands.

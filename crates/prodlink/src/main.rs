@@ -69,10 +69,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .clone()
         .or(file.database.clone())
         .unwrap_or_else(|| settings::DEFAULT_DATABASE.to_owned());
+    let defaults = catalog::postgres::PgOptions::default();
+    commands::set_pool_options(catalog::postgres::PgOptions {
+        max_connections: cli.db_pool_size.or(file.db_pool_size).unwrap_or(defaults.max_connections),
+        acquire_timeout: cli
+            .db_acquire_timeout_secs
+            .or(file.db_acquire_timeout_secs)
+            .map_or(defaults.acquire_timeout, std::time::Duration::from_secs),
+        statement_timeout: cli
+            .db_statement_timeout_secs
+            .or(file.db_statement_timeout_secs)
+            .map_or(defaults.statement_timeout, std::time::Duration::from_secs),
+        ..defaults
+    });
     match cli.command {
         Command::Serve(args) => commands::serve::run(&database, args, &file).await,
         Command::McpStdio(args) => commands::mcp_stdio::run(&database, args, &file).await,
-        Command::Migrate => commands::migrate::run(&database).await,
+        Command::Migrate(args) => commands::migrate::run(&database, args).await,
         Command::Import(what) => commands::import::run(&database, what, &file).await,
         Command::User(c) => commands::accounts::user(&database, c, &file).await,
         Command::Client(c) => commands::accounts::client(&database, c, &file).await,

@@ -22,6 +22,12 @@ pub struct FileSettings {
     pub site_url: Option<String>,
     /// `demo`
     pub demo: Option<bool>,
+    /// `db_pool_size`
+    pub db_pool_size: Option<u32>,
+    /// `db_acquire_timeout_secs`
+    pub db_acquire_timeout_secs: Option<u64>,
+    /// `db_statement_timeout_secs`
+    pub db_statement_timeout_secs: Option<u64>,
     /// `model_dir`
     pub model_dir: Option<PathBuf>,
     /// `semantic_ratio`

@@ -692,3 +692,131 @@ fn import_embeds_changed_products_and_serve_reports_the_semantic_index() {
     assert!(search_names(&server.base, "noodles").is_empty());
     assert!(server.terminate().success());
 }
+
+/// A new PostgreSQL database on the server of `PRODLINK_TEST_PG` (scripts/test.sh starts one),
+/// or `None` when the variable is not set.
+fn postgres_database(name: &str) -> Option<String> {
+    let Ok(admin) = std::env::var("PRODLINK_TEST_PG") else {
+        eprintln!("skipped: PRODLINK_TEST_PG is not set (scripts/test.sh sets it)");
+        return None;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    Some(rt.block_on(catalog::postgres::PgStore::create_database(&admin, name)).unwrap())
+}
+
+fn mcp_call(base: &str, token: Option<&str>, name: &str, args: Value) -> (u16, Value) {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": name, "arguments": args}});
+    let mut r = http()
+        .post(format!("{base}/mcp/http"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(body.to_string());
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    let res = r.send().unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().unwrap_or(Value::Null))
+}
+
+/// `migrate --from --to` copies a SQLite catalog with its accounts into PostgreSQL; then two
+/// `prodlink serve` processes on that database behave as one service: a token minted once
+/// works on both, MCP calls alternate between them, and a token revoked through one is refused
+/// by the other.
+#[test]
+fn two_processes_on_one_postgres_database_behave_as_one_service() {
+    let Some(pg) = postgres_database("cli_two_processes") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let lite = sqlite(dir.path(), "source.db");
+    let out = prodlink()
+        .args(["--database", &lite, "import", "off", "--no-embed=true", "--no-progress=true"])
+        .arg(demo_data("off-sample-1000.tsv.gz"))
+        .arg("--report-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (ok, _, err) = run_with_stdin(
+        &["user", "add", "--email", "ann@example.com", "--database", &lite],
+        "correct horse battery\n",
+    );
+    assert!(ok, "{err}");
+
+    // Copy everything; the counts are verified and printed per table.
+    let out = prodlink().args(["migrate", "--from", &lite, "--to", &pg]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("every table's row count matches"), "{text}");
+    let products = text.lines().find(|l| l.starts_with("products ")).unwrap();
+    let n: u64 = products.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(n > 900, "{text}");
+    assert!(text.lines().any(|l| l.starts_with("users ") && l.contains(" 1 rows")), "{text}");
+    // A second copy into the same database is refused and changes nothing.
+    let out = prodlink().args(["migrate", "--from", &lite, "--to", &pg]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+
+    // One public site URL for both processes (as behind a load balancer).
+    let site = "https://prodlink.example";
+    let (ok, token, err) = run_with_stdin(
+        &["token", "mint", "--email", "ann@example.com", "--site-url", site, "--database", &pg],
+        "",
+    );
+    assert!(ok, "{err}");
+    let token = token.trim().to_owned();
+    let start = || {
+        Server::start(prodlink().args([
+            "serve",
+            "--database",
+            &pg,
+            "--addr",
+            "127.0.0.1:0",
+            "--site-url",
+            site,
+            "--allowed-hosts",
+            "127.0.0.1",
+        ]))
+    };
+    let (a, b) = (start(), start());
+    let gtin: String = {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&lite).await.unwrap();
+            sqlx::query_scalar("SELECT gtin FROM products ORDER BY id DESC LIMIT 1")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        })
+    };
+    for (i, server) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let (status, v) =
+            mcp_call(&server.base, None, "lookup_product", serde_json::json!({"gtin": &gtin}));
+        assert_eq!(status, 200, "call {i}: {v}");
+        assert_eq!(v["result"]["structuredContent"]["found"], true, "call {i}: {v}");
+    }
+    let qr = serde_json::json!({"gtin": "614141123452"});
+    for server in [&a, &b] {
+        let (status, v) = mcp_call(&server.base, Some(&token), "generate_qr_url", qr.clone());
+        assert_eq!(status, 200, "{v}");
+        assert!(v["result"]["structuredContent"]["qr_url"].is_string(), "{v}");
+    }
+    // Revoke through A; B, which has the token in its validation cache, hears of it (NOTIFY)
+    // and refuses it within moments.
+    let res = http()
+        .post(format!("{}/o/revoke/", a.base))
+        .form(&[("token", token.as_str()), ("client_id", "prodlink-cli")])
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (status, v) = mcp_call(&a.base, Some(&token), "generate_qr_url", qr.clone());
+    assert_ne!(status, 200, "a revoked token was accepted by the process that revoked it: {v}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while mcp_call(&b.base, Some(&token), "generate_qr_url", qr.clone()).0 == 200 {
+        assert!(std::time::Instant::now() < deadline, "B accepted the token 2 s after revocation");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(a.terminate().success());
+    assert!(b.terminate().success());
+}

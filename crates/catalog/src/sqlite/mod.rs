@@ -242,6 +242,14 @@ impl crate::store::CatalogStore for SqliteStore {
         embeddings::backlog(&self.pool).await
     }
 
+    async fn embedding_count(&self, model: &str) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM product_embeddings WHERE model = ?")
+            .bind(model)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT value FROM prodlink_meta WHERE key = ?")
             .bind(key)

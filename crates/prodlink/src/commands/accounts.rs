@@ -38,7 +38,7 @@ pub async fn user(database: &str, command: UserCommand, file: &FileSettings) -> 
                 .create_user(&email, password)
                 .await
                 .map_err(|e| anyhow::anyhow!("--email {email}: {e}"))?;
-            opened.sqlite.close().await;
+            opened.database.close().await;
             let mut out = std::io::stdout().lock();
             writeln!(out, "created user {id} ({email})")?;
             Ok(())
@@ -66,7 +66,7 @@ pub async fn client(
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            opened.sqlite.close().await;
+            opened.database.close().await;
             let mut out = std::io::stdout().lock();
             writeln!(out, "client_id={id}")?;
             if let Some(secret) = secret {
@@ -88,7 +88,7 @@ pub async fn token(
         TokenCommand::Mint { email, scope, site_url } => {
             let (opened, auth) = server(database, site_url, file).await?;
             let t = auth.mint_token(&email, &scope).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            opened.sqlite.close().await;
+            opened.database.close().await;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", t.access_token)?;
             tracing::info!(email, scope = %t.scope, expires_in = t.expires_in, "token minted");

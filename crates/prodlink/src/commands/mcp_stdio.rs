@@ -44,7 +44,7 @@ pub async fn run(database: &str, args: McpStdioArgs, file: &FileSettings) -> any
     catalog.spawn_search_indexer(Duration::from_secs(2));
     let server = McpServer::new(catalog, web::VERSION)
         .with_gate(std::sync::Arc::new(web::security::AuthGate::new(auth)));
-    tracing::info!(database, as_user = as_user.as_deref(), "serving MCP on stdio");
+    tracing::info!(database = %super::redact(database), as_user = as_user.as_deref(), "serving MCP on stdio");
     mcp::stdio::serve(&server, principal, tokio::io::stdin(), tokio::io::stdout())
         .await
         .context("stdio transport")?;

@@ -10,56 +10,114 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use catalog::CatalogStore;
+use catalog::postgres::{PgOptions, PgStore, is_postgres_url};
 use catalog::sqlite::{SqliteOptions, SqliteStore};
+
+/// The database behind a store: the embedded SQLite file or a PostgreSQL server.
+#[derive(Clone)]
+pub enum Database {
+    /// `sqlite://PATH`.
+    Sqlite(SqliteStore),
+    /// `postgres://…`.
+    Postgres(PgStore),
+}
+
+impl Database {
+    /// Opens and migrates the database named by `url`.
+    pub async fn open(url: &str, pg: &PgOptions) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            let store = SqliteStore::open_and_migrate(url, &SqliteOptions::default())
+                .await
+                .with_context(|| format!("opening the database {url}"))?;
+            return Ok(Self::Sqlite(store));
+        }
+        if is_postgres_url(url) {
+            let store = PgStore::open_and_migrate(url, pg)
+                .await
+                .with_context(|| format!("opening the database {}", redact(url)))?;
+            return Ok(Self::Postgres(store));
+        }
+        anyhow::bail!(
+            "unsupported database URL {:?}: expected sqlite://PATH or postgres://USER@HOST/DATABASE",
+            redact(url)
+        )
+    }
+
+    /// The catalog store on this database.
+    pub fn store(&self) -> Arc<dyn CatalogStore> {
+        match self {
+            Self::Sqlite(s) => Arc::new(s.clone()),
+            Self::Postgres(s) => Arc::new(s.clone()),
+        }
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(s) => s.close().await,
+            Self::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+/// A database URL with its password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
 
 /// An open database: the catalog store and the authorization server's store on the same
 /// database.
 pub struct Opened {
     /// The catalog.
     pub store: Arc<dyn CatalogStore>,
-    /// The SQLite database the authorization server keeps its tables in.
-    pub sqlite: SqliteStore,
+    /// The database the authorization server keeps its tables in.
+    pub database: Database,
 }
 
 impl Opened {
     /// The authorization server over this database.
     pub async fn auth(&self, config: auth::AuthConfig) -> anyhow::Result<Arc<auth::AuthServer>> {
-        let server = auth::AuthServer::on_sqlite(config, self.sqlite.pool().clone())
-            .await
-            .context("starting the authorization server")?;
+        let server = match &self.database {
+            Database::Sqlite(s) => auth::AuthServer::on_sqlite(config, s.pool().clone()).await,
+            Database::Postgres(s) => auth::AuthServer::on_postgres(config, s.pool().clone()).await,
+        }
+        .context("starting the authorization server")?;
         Ok(Arc::new(server))
     }
+}
+
+static POOL_OPTIONS: std::sync::OnceLock<PgOptions> = std::sync::OnceLock::new();
+
+/// Sets the PostgreSQL pool settings for this process (from the global `--db-*` flags); the
+/// first call wins. Without a call the defaults of [`PgOptions`] apply.
+pub fn set_pool_options(options: PgOptions) {
+    let _ = POOL_OPTIONS.set(options);
+}
+
+pub(crate) fn pool_options() -> PgOptions {
+    POOL_OPTIONS.get().cloned().unwrap_or_default()
 }
 
 /// Opens the catalog for serving: the store behind a short-lived product cache (writes through
 /// this process evict at once; other processes' writes show within two seconds).
 pub async fn open_serving(url: &str) -> anyhow::Result<Opened> {
-    let sqlite = open_sqlite(url).await?;
+    let database = Database::open(url, &pool_options()).await?;
     let store = Arc::new(catalog::cache::CachedStore::new(
-        Arc::new(sqlite.clone()),
+        database.store(),
         catalog::cache::CacheSettings::default(),
     ));
-    Ok(Opened { store, sqlite })
+    Ok(Opened { store, database })
 }
 
 /// Opens and migrates the catalog database named by `url`.
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn CatalogStore>> {
-    Ok(Arc::new(open_sqlite(url).await?))
-}
-
-/// Opens and migrates a SQLite database (the only backend of this version).
-pub async fn open_sqlite(url: &str) -> anyhow::Result<SqliteStore> {
-    if url.starts_with("sqlite:") {
-        return SqliteStore::open_and_migrate(url, &SqliteOptions::default())
-            .await
-            .with_context(|| format!("opening the database {url}"));
-    }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!(
-            "PostgreSQL databases are not supported by this version yet; use --database sqlite://PATH"
-        );
-    }
-    anyhow::bail!("unsupported database URL {url:?}: expected sqlite://PATH or postgres://…")
+    Ok(Database::open(url, &pool_options()).await?.store())
 }
 
 /// Where `scripts/fetch-model.sh` puts the model, used when no `--model-dir` is given.

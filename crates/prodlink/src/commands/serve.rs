@@ -186,7 +186,7 @@ pub async fn run(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow
             }
         }
     });
-    tracing::info!(addr = %bound, site_url = %s.site_url, database = %s.database, "prodlink ready");
+    tracing::info!(addr = %bound, site_url = %s.site_url, database = %super::redact(&s.database), "prodlink ready");
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{bound}")?;

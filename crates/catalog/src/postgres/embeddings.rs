@@ -1,0 +1,179 @@
+//! Product embeddings on PostgreSQL: the `embed_dirty` queue the background embedder drains, the
+//! `product_embeddings` table it fills, and paged reads in write order (each process ranks the
+//! vectors in memory, as on SQLite).
+
+use sqlx::{AssertSqlSafe, PgPool, Row};
+
+use super::search::{TEXT_COLUMNS, TEXT_JOINS, parse_gtin};
+use crate::store::{EmbedJob, EmbeddingCursor, EmbeddingPage, EmbeddingWrite, StoreError};
+
+/// Key of the transaction-scoped advisory lock that orders embedding writes ("prodlink embed").
+const SAVE_LOCK: i64 = 0x7072_6f64_656d_6264;
+
+fn vector_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn vector_from(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
+    if !bytes.len().is_multiple_of(4) {
+        return Err(StoreError::Corrupt(format!("an embedding has {} bytes", bytes.len())));
+    }
+    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+/// Joins the five text columns into the text that is embedded (as on SQLite).
+fn join_text(parts: &[String; 5]) -> String {
+    let mut out = String::new();
+    for p in parts.iter().filter(|p| !p.is_empty()) {
+        if !out.is_empty() {
+            out.push_str(". ");
+        }
+        out.push_str(p);
+    }
+    out
+}
+
+pub(super) async fn requeue(pool: &PgPool, model: &str) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO embed_dirty (product_id) SELECT p.id FROM products p \
+         WHERE NOT EXISTS (SELECT 1 FROM product_embeddings e \
+                           WHERE e.product_id = p.id AND e.model = $1) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(model)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn jobs(
+    pool: &PgPool,
+    model: &str,
+    max: usize,
+) -> Result<Vec<EmbedJob>, StoreError> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT p.gtin, {TEXT_COLUMNS}, \
+                (SELECT e.text_hash FROM product_embeddings e \
+                 WHERE e.product_id = p.id AND e.model = $1) AS stored \
+         FROM {TEXT_JOINS} JOIN embed_dirty d ON d.product_id = p.id \
+         ORDER BY d.product_id LIMIT $2"
+    )))
+    .bind(model)
+    .bind(i64::try_from(max).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let field = |i: usize| -> Result<String, StoreError> {
+                Ok(r.try_get::<Option<String>, _>(i)?.unwrap_or_default().trim().to_owned())
+            };
+            let fields = [field(1)?, field(2)?, field(3)?, field(4)?, field(5)?];
+            Ok(EmbedJob {
+                gtin: parse_gtin(&r.try_get::<String, _>(0)?)?,
+                text: join_text(&fields),
+                stored_hash: r.try_get("stored")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn save(
+    pool: &PgPool,
+    model: &str,
+    batch: &[EmbeddingWrite],
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    // Batches are written one at a time, so the commit order is the sequence order and a
+    // process reading "everything after sequence N" never misses a batch committed late.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(SAVE_LOCK).execute(&mut *tx).await?;
+    let seq: i64 = sqlx::query_scalar(
+        "SELECT coalesce(max(seq), 0) + 1 FROM product_embeddings WHERE model = $1",
+    )
+    .bind(model)
+    .fetch_one(&mut *tx)
+    .await?;
+    let mut gtins = Vec::with_capacity(batch.len());
+    let mut hashes = Vec::with_capacity(batch.len());
+    let mut raw = Vec::with_capacity(batch.len());
+    for w in batch {
+        if let Some(v) = &w.vector {
+            gtins.push(w.gtin.as_str());
+            hashes.push(w.text_hash.clone());
+            raw.push(vector_bytes(v));
+        }
+    }
+    if !gtins.is_empty() {
+        sqlx::query(
+            "INSERT INTO product_embeddings (product_id, model, text_hash, vector, seq) \
+             SELECT p.id, $2, w.text_hash, w.vector, $3 \
+             FROM unnest($1::text[], $4::bytea[], $5::bytea[]) AS w(gtin, text_hash, vector) \
+             JOIN products p ON p.gtin = w.gtin \
+             ON CONFLICT (product_id) DO UPDATE SET model = excluded.model, \
+               text_hash = excluded.text_hash, vector = excluded.vector, seq = excluded.seq",
+        )
+        .bind(&gtins)
+        .bind(model)
+        .bind(seq)
+        .bind(&hashes)
+        .bind(&raw)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let all: Vec<&str> = batch.iter().map(|w| w.gtin.as_str()).collect();
+    sqlx::query(
+        "DELETE FROM embed_dirty WHERE product_id IN \
+           (SELECT id FROM products WHERE gtin = ANY($1))",
+    )
+    .bind(&all)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn page(
+    pool: &PgPool,
+    model: &str,
+    after: EmbeddingCursor,
+    limit: usize,
+) -> Result<EmbeddingPage, StoreError> {
+    let rows = sqlx::query(
+        "SELECT e.product_id, p.gtin, e.vector, e.seq FROM product_embeddings e \
+         JOIN products p ON p.id = e.product_id \
+         WHERE e.model = $1 AND (e.seq, e.product_id) > ($2, $3) \
+         ORDER BY e.seq, e.product_id LIMIT $4",
+    )
+    .bind(model)
+    .bind(after.0)
+    .bind(after.1)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await?;
+    let next = rows
+        .last()
+        .map(|r| Ok::<_, StoreError>((r.try_get::<i64, _>(3)?, r.try_get::<i64, _>(0)?)))
+        .transpose()?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            Ok((
+                parse_gtin(&r.try_get::<String, _>(1)?)?,
+                vector_from(&r.try_get::<Vec<u8>, _>(2)?)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((items, next))
+}
+
+pub(super) async fn backlog(pool: &PgPool) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM embed_dirty").fetch_one(pool).await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+pub(super) async fn count(pool: &PgPool, model: &str) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM product_embeddings WHERE model = $1")
+        .bind(model)
+        .fetch_one(pool)
+        .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}

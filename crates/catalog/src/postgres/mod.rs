@@ -1,0 +1,390 @@
+//! The PostgreSQL backend of [`CatalogStore`](crate::store::CatalogStore) for running many
+//! stateless prodlink processes on one database: schema from the embedded migrations in
+//! `migrations/postgres` (applied under sqlx's advisory lock, so processes starting together
+//! migrate once), a connection pool sized by [`PgOptions`], lexical search on a weighted
+//! tsvector with a GIN index, and stores found through an indexed bounding
+//! box. Connections are checked before use, so a pool survives a database restart.
+
+mod embeddings;
+mod read;
+mod search;
+mod write;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions as _, Connection as _};
+
+use crate::store::StoreError;
+
+/// Connection settings for [`PgStore::open`].
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Largest number of pooled connections per process.
+    pub max_connections: u32,
+    /// Connections kept open while idle.
+    pub min_connections: u32,
+    /// How long a request waits for a free connection (or for the database to come back).
+    pub acquire_timeout: Duration,
+    /// Longest time one statement may run.
+    pub statement_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            min_connections: 1,
+            acquire_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The PostgreSQL catalog store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    PgConnectOptions::from_str(url).map_err(|e| {
+        StoreError::Config(format!(
+            "invalid PostgreSQL database URL (expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE): {e}"
+        ))
+    })
+}
+
+impl PgStore {
+    /// Connects a pool to `url` (`postgres://…`). Does not migrate; call [`PgStore::migrate`].
+    pub async fn open(url: &str, options: &PgOptions) -> Result<Self, StoreError> {
+        let statement_ms = options.statement_timeout.as_millis().to_string();
+        let connect = connect_options(url)?
+            .application_name("prodlink")
+            .options([("statement_timeout", statement_ms.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .min_connections(options.min_connections.min(options.max_connections))
+            .acquire_timeout(options.acquire_timeout)
+            // A connection broken by a database restart is noticed and replaced before use.
+            .test_before_acquire(true)
+            .idle_timeout(Some(Duration::from_secs(600)))
+            .max_lifetime(Some(Duration::from_secs(1800)))
+            .connect_with(connect)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Applies the embedded migrations that have not run yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Opens and migrates in one step.
+    pub async fn open_and_migrate(url: &str, options: &PgOptions) -> Result<Self, StoreError> {
+        let store = Self::open(url, options).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The underlying pool (for the authorization server's store on the same database).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Creates an empty database `name` on the server of `admin_url` (a database the user may
+    /// connect to, e.g. `postgres://user@host/postgres`) and returns its URL. For tests and
+    /// benchmarks: each gets a database of its own. `name` must be a plain identifier.
+    pub async fn create_database(admin_url: &str, name: &str) -> Result<String, StoreError> {
+        if name.is_empty()
+            || name.len() > 63
+            || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(StoreError::Config(format!(
+                "database name {name:?} must be 1-63 characters of a-z, 0-9 and _"
+            )));
+        }
+        let options = connect_options(admin_url)?;
+        let mut conn = options.connect().await?;
+        // `name` is checked above to be a plain identifier.
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+            .execute(&mut conn)
+            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        let mut url = url::Url::parse(admin_url)
+            .map_err(|e| StoreError::Config(format!("invalid PostgreSQL database URL: {e}")))?;
+        url.set_path(&format!("/{name}"));
+        Ok(url.to_string())
+    }
+}
+
+/// Whether a database error is a constraint violation (the data's fault, not the system's):
+/// SQLSTATE class 23 (integrity constraint violation).
+pub(crate) fn is_constraint_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("23")),
+        _ => false,
+    }
+}
+
+/// The database's message for a constraint violation, for import reject reports.
+pub(crate) fn constraint_message(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => {
+            let detail = db.constraint().map(|c| format!(" (constraint {c})")).unwrap_or_default();
+            format!("the database refused the record: {}{detail}", db.message())
+        }
+        other => format!("the database refused the record: {other}"),
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::store::CatalogStore for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn product(
+        &self,
+        gtin: gs1::Gtin14,
+    ) -> Result<Option<crate::model::Product>, StoreError> {
+        read::product(&self.pool, gtin).await
+    }
+
+    async fn products(
+        &self,
+        gtins: &[gs1::Gtin14],
+    ) -> Result<Vec<crate::model::Product>, StoreError> {
+        read::products(&self.pool, gtins).await
+    }
+
+    async fn product_children(
+        &self,
+        gtin: gs1::Gtin14,
+    ) -> Result<crate::model::ProductChildren, StoreError> {
+        read::product_children(&self.pool, gtin).await
+    }
+
+    async fn price_ranges(
+        &self,
+        gtins: &[gs1::Gtin14],
+    ) -> Result<std::collections::HashMap<gs1::Gtin14, crate::model::PriceRange>, StoreError> {
+        read::price_ranges(&self.pool, gtins).await
+    }
+
+    async fn offers_in_box(
+        &self,
+        gtin: gs1::Gtin14,
+        area: &crate::geo::BoundingBox,
+    ) -> Result<Vec<crate::model::StoreOffer>, StoreError> {
+        read::offers_in_box(&self.pool, gtin, area).await
+    }
+
+    async fn counts(&self) -> Result<crate::model::CatalogCounts, StoreError> {
+        read::counts(&self.pool).await
+    }
+
+    async fn stores(&self) -> Result<Vec<crate::model::StoreSummary>, StoreError> {
+        read::stores(&self.pool).await
+    }
+
+    async fn product_gtins(&self) -> Result<Vec<gs1::Gtin14>, StoreError> {
+        read::product_gtins(&self.pool).await
+    }
+
+    async fn search_lexical(
+        &self,
+        query: &str,
+        filters: &crate::search::SearchFilters,
+        limit: usize,
+    ) -> Result<Vec<crate::search::LexicalHit>, StoreError> {
+        search::search_lexical(&self.pool, query, filters, limit).await
+    }
+
+    async fn offer_locations(
+        &self,
+        gtins: &[gs1::Gtin14],
+        area: &crate::geo::BoundingBox,
+    ) -> Result<Vec<(gs1::Gtin14, crate::geo::Point)>, StoreError> {
+        search::offer_locations(&self.pool, gtins, area).await
+    }
+
+    async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
+        search::index_search(&self.pool, max_products).await
+    }
+
+    async fn search_backlog(&self) -> Result<u64, StoreError> {
+        search::search_backlog(&self.pool).await
+    }
+
+    async fn matching_products(
+        &self,
+        filters: &crate::search::SearchFilters,
+        limit: usize,
+    ) -> Result<Vec<gs1::Gtin14>, StoreError> {
+        search::matching_products(&self.pool, filters, limit).await
+    }
+
+    async fn requeue_embeddings(&self, model: &str) -> Result<u64, StoreError> {
+        embeddings::requeue(&self.pool, model).await
+    }
+
+    async fn embed_jobs(
+        &self,
+        model: &str,
+        max: usize,
+    ) -> Result<Vec<crate::store::EmbedJob>, StoreError> {
+        embeddings::jobs(&self.pool, model, max).await
+    }
+
+    async fn save_embeddings(
+        &self,
+        model: &str,
+        batch: &[crate::store::EmbeddingWrite],
+    ) -> Result<(), StoreError> {
+        embeddings::save(&self.pool, model, batch).await
+    }
+
+    async fn embeddings_page(
+        &self,
+        model: &str,
+        after: crate::store::EmbeddingCursor,
+        limit: usize,
+    ) -> Result<crate::store::EmbeddingPage, StoreError> {
+        embeddings::page(&self.pool, model, after, limit).await
+    }
+
+    async fn embed_backlog(&self) -> Result<u64, StoreError> {
+        embeddings::backlog(&self.pool).await
+    }
+
+    async fn embedding_count(&self, model: &str) -> Result<u64, StoreError> {
+        embeddings::count(&self.pool, model).await
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM prodlink_meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO prodlink_meta (key, value, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(value)
+        .bind(crate::model::now_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM users WHERE email = $1 AND NOT disabled")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn custom_urls_due(
+        &self,
+        checked_before: &str,
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, custom_url FROM resolver_rules \
+             WHERE enabled AND destination_type = 'CUSTOM_URL' \
+               AND (url_checked_at IS NULL OR url_checked_at < $1) \
+             ORDER BY url_checked_at NULLS FIRST, id LIMIT $2",
+        )
+        .bind(checked_before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn record_url_check(
+        &self,
+        rule_id: i64,
+        alive: bool,
+        failures_to_dead: u32,
+        now: &str,
+    ) -> Result<String, StoreError> {
+        let status: Option<String> = sqlx::query_scalar(
+            "UPDATE resolver_rules SET \
+                 url_failures = CASE WHEN $2 THEN 0 ELSE url_failures + 1 END, \
+                 url_status = CASE WHEN $2 THEN 'alive' \
+                                   WHEN url_failures + 1 >= $3 THEN 'dead' ELSE url_status END, \
+                 url_checked_at = $4 \
+             WHERE id = $1 RETURNING url_status",
+        )
+        .bind(rule_id)
+        .bind(alive)
+        .bind(i64::from(failures_to_dead.max(1)))
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(status.unwrap_or_else(|| "unknown".into()))
+    }
+
+    async fn upsert_rules(
+        &self,
+        batch: &[crate::model::RuleWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        write::upsert_rules(&self.pool, batch).await
+    }
+
+    async fn rules_for(
+        &self,
+        gtin: gs1::Gtin14,
+        batch: Option<&str>,
+        serial: Option<&str>,
+    ) -> Result<Vec<crate::rules::RuleRecord>, StoreError> {
+        read::rules_for(&self.pool, gtin, batch, serial).await
+    }
+
+    async fn upsert_products(
+        &self,
+        batch: &[crate::model::ProductWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        write::upsert_products(&self.pool, batch).await
+    }
+
+    async fn upsert_stores(
+        &self,
+        batch: &[crate::model::StoreWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        write::upsert_stores(&self.pool, batch).await
+    }
+
+    async fn upsert_offers(
+        &self,
+        batch: &[crate::model::OfferWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        write::upsert_offers(&self.pool, batch).await
+    }
+}
