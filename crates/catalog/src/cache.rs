@@ -204,8 +204,8 @@ impl CatalogStore for CachedStore {
         self.inner.embed_backlog().await
     }
 
-    fn has_vector_index(&self) -> bool {
-        self.inner.has_vector_index()
+    fn has_vector_index(&self, dims: usize) -> bool {
+        self.inner.has_vector_index(dims)
     }
 
     async fn nearest(

@@ -559,6 +559,10 @@ pub async fn sqlite_to_postgres(
             target: count_pg(&mut *tx, t.name).await?,
         });
     }
+    // With pgvector, the indexed copy of each vector is filled in the same transaction.
+    if crate::postgres::vector::detect(to).await?.is_some() {
+        crate::postgres::vector::backfill_on(&mut tx).await?;
+    }
     // The target's full-text index is built by its own indexer from these products.
     sqlx::query(
         "INSERT INTO search_dirty (product_id) SELECT id FROM products ON CONFLICT DO NOTHING",

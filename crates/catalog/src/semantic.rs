@@ -157,7 +157,7 @@ impl Semantic {
             model_loaded: self.model_loaded(),
             model_error: self.failure.lock().ok().and_then(|f| f.clone()),
             ready: self.ready(),
-            indexed: if store.has_vector_index() {
+            indexed: if self.db_ranks(store) {
                 usize::try_from(store.embedding_count(&self.model).await?).unwrap_or(usize::MAX)
             } else {
                 self.index.read().map(|i| i.len()).unwrap_or(0)
@@ -167,6 +167,11 @@ impl Semantic {
             products_per_second: (micros > 0)
                 .then(|| (embedded as f64 / (micros as f64 / 1e6) * 10.0).round() / 10.0),
         })
+    }
+
+    /// Whether the database ranks this model's vectors (pgvector), so none are held in memory.
+    fn db_ranks(&self, store: &dyn CatalogStore) -> bool {
+        self.embedder().is_ok_and(|e| store.has_vector_index(e.dim()))
     }
 
     async fn permit(&self) -> Result<OwnedSemaphorePermit, ServiceError> {
@@ -193,7 +198,7 @@ impl Semantic {
         }
         let key = query_key(query);
         let cached = self.cache.get(&key);
-        if store.has_vector_index() {
+        if self.db_ranks(store) {
             // The database ranks (pgvector): only the query is embedded here.
             let permit = self.permit().await?;
             let this = Arc::clone(self);
@@ -258,7 +263,7 @@ impl Semantic {
         if queued > 0 {
             tracing::info!(queued, model = %self.model, "products queued for embedding");
         }
-        let total = if store.has_vector_index() {
+        let total = if self.db_ranks(store) {
             usize::try_from(store.embedding_count(&self.model).await?).unwrap_or(usize::MAX)
         } else {
             self.catch_up(store).await?
@@ -271,7 +276,7 @@ impl Semantic {
     /// later those another process wrote (`prodlink import`, a second server on the same
     /// database). Returns how many were read.
     pub async fn catch_up(&self, store: &dyn CatalogStore) -> Result<usize, ServiceError> {
-        if store.has_vector_index() {
+        if self.db_ranks(store) {
             // The database searches its own index: nothing to hold here.
             return Ok(0);
         }

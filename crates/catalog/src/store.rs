@@ -165,9 +165,9 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Products waiting to be embedded.
     async fn embed_backlog(&self) -> Result<u64, StoreError>;
 
-    /// Whether the backend ranks vectors itself ([`CatalogStore::nearest`]); when it does, no
-    /// process holds the vectors in memory.
-    fn has_vector_index(&self) -> bool {
+    /// Whether the backend ranks vectors of length `dims` itself ([`CatalogStore::nearest`]);
+    /// when it does, no process holds them in memory.
+    fn has_vector_index(&self, _dims: usize) -> bool {
         false
     }
 

@@ -28,6 +28,8 @@ pub enum Db {
 pub struct TestDb {
     /// The test's name (names its PostgreSQL database).
     pub name: String,
+    /// The database URL (`sqlite://…` or `postgres://…`).
+    pub url: String,
     pub dir: tempfile::TempDir,
     pub db: Db,
     pub store: Arc<dyn CatalogStore>,
@@ -67,7 +69,7 @@ impl TestDb {
         let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
         let sqlite = SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
         let store: Arc<dyn CatalogStore> = Arc::new(sqlite.clone());
-        Self { name: String::new(), dir, db: Db::Sqlite(sqlite), store }
+        Self { name: String::new(), url, dir, db: Db::Sqlite(sqlite), store }
     }
 
     /// A new PostgreSQL database for the test `name`, or `None` (with a note) when
@@ -83,6 +85,7 @@ impl TestDb {
         let store: Arc<dyn CatalogStore> = Arc::new(pg.clone());
         Some(Self {
             name: name.to_owned(),
+            url,
             dir: tempfile::tempdir().unwrap(),
             db: Db::Postgres(pg),
             store,

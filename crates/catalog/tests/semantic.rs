@@ -1,5 +1,5 @@
 //! The semantic leg of `search_products` with the real model (the static embedding distilled
-//! from all-MiniLM-L6-v2) on a real SQLite file: it finds products that share no word with
+//! from all-MiniLM-L6-v2) on both backends (in memory on SQLite, pgvector on PostgreSQL): it finds products that share no word with
 //! the query, embeddings survive a restart, unchanged text is never embedded again, changed
 //! text is, and filters apply before ranking.
 
@@ -48,6 +48,8 @@ async fn semantic_leg_finds_meaning_survives_restarts_and_skips_unchanged_text(d
         .await
         .unwrap();
     let embedder = embedder();
+    // On PostgreSQL the database ranks (pgvector HNSW); on SQLite each process in memory.
+    assert_eq!(db.store.has_vector_index(embedder.dim()), db.is_postgres());
     let sem = Arc::new(Semantic::with_embedder(Arc::clone(&embedder), "distilled:test", 2));
     assert!(!sem.ready());
     assert_eq!(sem.load(db.store.as_ref()).await.unwrap(), 0);

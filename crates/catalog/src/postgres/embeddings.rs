@@ -14,7 +14,7 @@ fn vector_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-fn vector_from(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
+pub(super) fn vector_from(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
     if !bytes.len().is_multiple_of(4) {
         return Err(StoreError::Corrupt(format!("an embedding has {} bytes", bytes.len())));
     }
@@ -81,6 +81,7 @@ pub(super) async fn save(
     pool: &PgPool,
     model: &str,
     batch: &[EmbeddingWrite],
+    indexed_dims: Option<usize>,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     // Batches are written one at a time, so the commit order is the sequence order and a
@@ -95,27 +96,40 @@ pub(super) async fn save(
     let mut gtins = Vec::with_capacity(batch.len());
     let mut hashes = Vec::with_capacity(batch.len());
     let mut raw = Vec::with_capacity(batch.len());
+    // pgvector's copy of each vector (NULL for a length the index does not take).
+    let mut texts: Vec<Option<String>> = Vec::with_capacity(batch.len());
     for w in batch {
         if let Some(v) = &w.vector {
             gtins.push(w.gtin.as_str());
             hashes.push(w.text_hash.clone());
             raw.push(vector_bytes(v));
+            texts.push((indexed_dims == Some(v.len())).then(|| super::vector::vector_text(v)));
         }
     }
     if !gtins.is_empty() {
-        sqlx::query(
-            "INSERT INTO product_embeddings (product_id, model, text_hash, vector, seq) \
-             SELECT p.id, $2, w.text_hash, w.vector, $3 \
-             FROM unnest($1::text[], $4::bytea[], $5::bytea[]) AS w(gtin, text_hash, vector) \
+        let (column, value, update) = match indexed_dims {
+            Some(d) => (
+                ", embedding",
+                format!(", w.embedding::vector({d})"),
+                ", embedding = excluded.embedding",
+            ),
+            None => ("", String::new(), ""),
+        };
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO product_embeddings (product_id, model, text_hash, vector, seq{column}) \
+             SELECT p.id, $2, w.text_hash, w.vector, $3{value} \
+             FROM unnest($1::text[], $4::bytea[], $5::bytea[], $6::text[]) \
+               AS w(gtin, text_hash, vector, embedding) \
              JOIN products p ON p.gtin = w.gtin \
              ON CONFLICT (product_id) DO UPDATE SET model = excluded.model, \
-               text_hash = excluded.text_hash, vector = excluded.vector, seq = excluded.seq",
-        )
+               text_hash = excluded.text_hash, vector = excluded.vector, seq = excluded.seq{update}"
+        )))
         .bind(&gtins)
         .bind(model)
         .bind(seq)
         .bind(&hashes)
         .bind(&raw)
+        .bind(&texts)
         .execute(&mut *tx)
         .await?;
     }

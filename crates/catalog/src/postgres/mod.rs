@@ -8,9 +8,12 @@
 mod embeddings;
 mod read;
 mod search;
+pub(crate) mod vector;
 mod write;
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -46,6 +49,8 @@ impl Default for PgOptions {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Length of the vectors pgvector indexes (0: no vector column; ranked in memory).
+    vector_dims: Arc<AtomicUsize>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -67,9 +72,14 @@ impl PgStore {
     /// Connects a pool to `url` (`postgres://…`). Does not migrate; call [`PgStore::migrate`].
     pub async fn open(url: &str, options: &PgOptions) -> Result<Self, StoreError> {
         let statement_ms = options.statement_timeout.as_millis().to_string();
-        let connect = connect_options(url)?
-            .application_name("prodlink")
-            .options([("statement_timeout", statement_ms.as_str())]);
+        let connect = connect_options(url)?.application_name("prodlink").options([
+            ("statement_timeout", statement_ms.as_str()),
+            // pgvector's search settings (placeholders when the extension is absent):
+            // walk far enough for the largest candidate pool, and keep walking past rows a
+            // filter rejects.
+            ("hnsw.ef_search", vector::EF_SEARCH),
+            ("hnsw.iterative_scan", "relaxed_order"),
+        ]);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .min_connections(options.min_connections.min(options.max_connections))
@@ -80,13 +90,22 @@ impl PgStore {
             .max_lifetime(Some(Duration::from_secs(1800)))
             .connect_with(connect)
             .await?;
-        Ok(Self { pool })
+        let dims = vector::detect(&pool).await?.unwrap_or(0);
+        Ok(Self { pool, vector_dims: Arc::new(AtomicUsize::new(dims)) })
     }
 
-    /// Applies the embedded migrations that have not run yet.
+    /// Applies the embedded migrations that have not run yet, then sets up the pgvector column
+    /// and index when the server has the extension.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
+        let dims = vector::ensure(&self.pool).await?.unwrap_or(0);
+        self.vector_dims.store(dims, Ordering::Release);
         Ok(())
+    }
+
+    /// The vector length pgvector indexes here, `None` when vectors are ranked in memory.
+    pub fn vector_index_dims(&self) -> Option<usize> {
+        Some(self.vector_dims.load(Ordering::Acquire)).filter(|d| *d > 0)
     }
 
     /// Opens and migrates in one step.
@@ -263,7 +282,7 @@ impl crate::store::CatalogStore for PgStore {
         model: &str,
         batch: &[crate::store::EmbeddingWrite],
     ) -> Result<(), StoreError> {
-        embeddings::save(&self.pool, model, batch).await
+        embeddings::save(&self.pool, model, batch, self.vector_index_dims()).await
     }
 
     async fn embeddings_page(
@@ -277,6 +296,23 @@ impl crate::store::CatalogStore for PgStore {
 
     async fn embed_backlog(&self) -> Result<u64, StoreError> {
         embeddings::backlog(&self.pool).await
+    }
+
+    fn has_vector_index(&self, dims: usize) -> bool {
+        self.vector_index_dims() == Some(dims)
+    }
+
+    async fn nearest(
+        &self,
+        model: &str,
+        query: &[f32],
+        filters: &crate::search::SearchFilters,
+        k: usize,
+    ) -> Result<Option<Vec<crate::search::LexicalHit>>, StoreError> {
+        if !self.has_vector_index(query.len()) {
+            return Ok(None);
+        }
+        Ok(Some(vector::nearest(&self.pool, model, query, filters, k).await?))
     }
 
     async fn embedding_count(&self, model: &str) -> Result<u64, StoreError> {

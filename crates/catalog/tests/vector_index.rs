@@ -1,0 +1,163 @@
+//! pgvector on PostgreSQL: the HNSW index answers nearest-neighbour queries in exact order on a
+//! small catalog, a narrow filter still fills the result (the walk goes on past rejected rows),
+//! the query plan uses the index, and vectors stored before the index existed are indexed when
+//! the schema is next migrated. Skipped without `PRODLINK_TEST_PG`.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+
+use catalog::CatalogStore;
+use catalog::model::Patch;
+use catalog::postgres::{PgOptions, PgStore};
+use catalog::search::SearchFilters;
+use catalog::store::EmbeddingWrite;
+use common::*;
+
+const DIMS: usize = 384;
+const MODEL: &str = "test:vectors";
+
+/// Unit vectors whose similarity to the query (axis 0) falls strictly as `i` grows: a share
+/// of axis 0 that shrinks with `i`, the rest on one of the other axes.
+fn vector(i: usize) -> Vec<f32> {
+    let mut v = vec![0f32; DIMS];
+    v[0] = 1.0 / (1.0 + i as f32 * 0.01);
+    v[1 + i % (DIMS - 1)] = 1.0;
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
+}
+
+fn axis0() -> Vec<f32> {
+    let mut v = vec![0f32; DIMS];
+    v[0] = 1.0;
+    v
+}
+
+/// The `n`-th product's GTIN-13 (valid check digit).
+fn nth_gtin(n: usize) -> String {
+    let body = format!("200000{n:06}");
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum()
+}
+
+async fn catalog_with_vectors(db: &TestDb, n: usize, rare: &[usize]) {
+    let writes: Vec<_> = (0..n)
+        .map(|i| {
+            let mut p = product(&nth_gtin(i), &format!("Product {i}"));
+            p.brand = Patch::Set(if rare.contains(&i) { "Rare" } else { "Common" }.into());
+            p
+        })
+        .collect();
+    db.store.upsert_products(&writes).await.unwrap();
+    let batch: Vec<_> = (0..n)
+        .map(|i| EmbeddingWrite {
+            gtin: gtin(&nth_gtin(i)),
+            text_hash: vec![1],
+            vector: Some(vector(i)),
+        })
+        .collect();
+    for chunk in batch.chunks(256) {
+        db.store.save_embeddings(MODEL, chunk).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hnsw_ranks_in_exact_order_and_filters_do_not_starve_the_walk() {
+    let Some(db) = TestDb::postgres("vector_index::hnsw_ranks").await else { return };
+    assert!(db.store.has_vector_index(DIMS));
+    assert!(!db.store.has_vector_index(DIMS + 1), "another length is ranked in memory");
+    // The three "Rare" products are among the farthest from the query.
+    let rare = [1000, 1100, 1190];
+    catalog_with_vectors(&db, 1200, &rare).await;
+    let query = axis0();
+
+    let hits = db.store.nearest(MODEL, &query, &SearchFilters::default(), 20).await.unwrap();
+    let hits = hits.expect("PostgreSQL ranks");
+    let mut exact: Vec<(String, f64)> =
+        (0..1200).map(|i| (nth_gtin(i), cosine(&query, &vector(i)))).collect();
+    exact.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let got: Vec<&str> = hits.iter().map(|h| h.gtin.as_str()).collect();
+    let want: Vec<String> = exact[..20].iter().map(|(g, _)| format!("0{g}")).collect();
+    assert_eq!(got, want.iter().map(String::as_str).collect::<Vec<_>>());
+    for (h, (_, s)) in hits.iter().zip(&exact) {
+        assert!((h.score - s).abs() < 1e-5, "cosine similarity {} vs {s}", h.score);
+    }
+
+    // Only three products pass the filter, all far from the query: every one comes back.
+    let filters = SearchFilters { brand: Some("rare".into()), ..SearchFilters::default() };
+    let hits = db.store.nearest(MODEL, &query, &filters, 20).await.unwrap().unwrap();
+    let mut got: Vec<String> = hits.iter().map(|h| h.gtin.as_str().to_owned()).collect();
+    got.sort();
+    let want: Vec<String> = rare.iter().map(|i| format!("0{}", nth_gtin(*i))).collect();
+    assert_eq!(got, want);
+    // Another model's vectors are not candidates.
+    let other = db.store.nearest("test:other", &query, &SearchFilters::default(), 5).await;
+    assert!(other.unwrap().unwrap().is_empty());
+
+    // The plan walks the HNSW index rather than sorting every row.
+    let text = format!("{query:?}");
+    let plan = db
+        .rows(format!(
+            "EXPLAIN SELECT product_id FROM product_embeddings \
+             ORDER BY embedding <=> '{}'::vector(384) LIMIT 20",
+            text.replace(' ', "")
+        ))
+        .await;
+    let plan: String = plan.into_iter().flatten().flatten().collect::<Vec<_>>().join("\n");
+    assert!(plan.contains("product_embeddings_hnsw"), "{plan}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vectors_stored_before_the_index_existed_are_indexed_at_the_next_migration() {
+    let Some(db) = TestDb::postgres("vector_index::backfill").await else { return };
+    // A database set up before pgvector was installed: no vector column.
+    db.execute("ALTER TABLE product_embeddings DROP COLUMN embedding").await.unwrap();
+    let options = PgOptions { max_connections: 2, ..PgOptions::default() };
+    let before = PgStore::open(&db.url, &options).await.unwrap();
+    assert!(!before.has_vector_index(DIMS));
+    let store: &dyn CatalogStore = &before;
+    store.upsert_products(&[product("9506000134352", "Spaghetti")]).await.unwrap();
+    store.upsert_products(&[product("96385074", "Detergent")]).await.unwrap();
+    let batch = [
+        EmbeddingWrite { gtin: gtin("9506000134352"), text_hash: vec![1], vector: Some(vector(5)) },
+        EmbeddingWrite { gtin: gtin("96385074"), text_hash: vec![2], vector: Some(vector(9)) },
+    ];
+    store.save_embeddings(MODEL, &batch).await.unwrap();
+    assert!(
+        store.nearest(MODEL, &vector(5), &SearchFilters::default(), 5).await.unwrap().is_none()
+    );
+
+    before.migrate().await.unwrap();
+    assert!(before.has_vector_index(DIMS));
+    let hits = store.nearest(MODEL, &vector(5), &SearchFilters::default(), 5).await.unwrap();
+    let got: Vec<String> = hits.unwrap().iter().map(|h| h.gtin.as_str().to_owned()).collect();
+    assert_eq!(got, ["09506000134352", "00000096385074"]);
+    assert_eq!(db.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL").await, 0);
+    before.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vectors_copied_from_sqlite_are_searchable_by_the_index_at_once() {
+    let Some(pg) = TestDb::postgres("vector_index::copy").await else { return };
+    let lite = TestDb::sqlite().await;
+    catalog_with_vectors(&lite, 50, &[]).await;
+    let Db::Postgres(target) = &pg.db else { unreachable!() };
+    catalog::copy::sqlite_to_postgres(lite.sqlite_store().pool(), target.pool(), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(pg.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL").await, 0);
+    let hits = pg.store.nearest(MODEL, &axis0(), &SearchFilters::default(), 3).await.unwrap();
+    let got: Vec<String> = hits.unwrap().iter().map(|h| h.gtin.as_str().to_owned()).collect();
+    let want: Vec<String> = (0..3).map(|i| format!("0{}", nth_gtin(i))).collect();
+    assert_eq!(got, want);
+}
