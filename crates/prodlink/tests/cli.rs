@@ -820,3 +820,124 @@ fn two_processes_on_one_postgres_database_behave_as_one_service() {
     assert!(a.terminate().success());
     assert!(b.terminate().success());
 }
+
+/// A PostgreSQL cluster of this test's own (scripts/pg.sh on another port), stopped on drop.
+struct OwnCluster {
+    port: &'static str,
+}
+
+impl OwnCluster {
+    fn script() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg.sh")
+    }
+
+    fn run(action: &str, port: &str) -> String {
+        let out = Command::new(Self::script()).args([action, port]).output().unwrap();
+        assert!(out.status.success(), "pg.sh {action}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    fn start(port: &'static str) -> (Self, String) {
+        let url = Self::run("start", port);
+        (Self { port }, url)
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = Command::new(Self::script()).args(["stop", self.port]).output();
+    }
+}
+
+/// A valid GTIN-13 no catalog holds, different for every `n`.
+fn unknown_gtin(n: u64) -> String {
+    let body = format!("299{n:09}");
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+/// The database restarts (fast shutdown: connections cut mid-statement) while clients keep
+/// calling `lookup_product`; every call still succeeds: reads caught by the cut run again, and
+/// calls made while the database is down wait for it (up to `--db-acquire-timeout-secs`).
+#[test]
+fn a_database_restart_under_load_fails_no_request() {
+    if std::env::var("PRODLINK_TEST_PG").is_err() {
+        eprintln!("skipped: PRODLINK_TEST_PG is not set (scripts/test.sh sets it)");
+        return;
+    }
+    let (cluster, url) = OwnCluster::start("54339");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let url = rt.block_on(catalog::postgres::PgStore::create_database(&url, "restart")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = prodlink()
+        .args(["--database", &url, "import", "off", "--no-embed=true", "--no-progress=true"])
+        .arg(demo_data("off-sample-1000.tsv.gz"))
+        .arg("--report-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let server = Server::start(prodlink().args([
+        "serve",
+        "--database",
+        &url,
+        "--db-acquire-timeout-secs",
+        "20",
+        "--addr",
+        "127.0.0.1:0",
+        "--allowed-hosts",
+        "127.0.0.1",
+    ]));
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..3u64)
+        .map(|c| {
+            let (base, stop) = (server.base.clone(), std::sync::Arc::clone(&stop));
+            std::thread::spawn(move || {
+                // (call number, status, JSON-RPC error if any, milliseconds)
+                let mut calls = Vec::new();
+                let mut n = c * 1_000_000;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let started = std::time::Instant::now();
+                    // A GTIN never asked before: no cache can answer it.
+                    let args = serde_json::json!({"gtin": unknown_gtin(n)});
+                    let (status, v) = mcp_call(&base, None, "lookup_product", args);
+                    let error = v.get("error").cloned().or_else(|| {
+                        (v["result"]["structuredContent"]["found"] != false).then(|| v.clone())
+                    });
+                    calls.push((n, status, error, started.elapsed().as_millis()));
+                    n += 1;
+                }
+                calls
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(1));
+    OwnCluster::run("stop", "54339");
+    std::thread::sleep(Duration::from_secs(2));
+    OwnCluster::run("start", "54339");
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let calls: Vec<_> = clients.into_iter().flat_map(|c| c.join().unwrap()).collect();
+
+    let failed: Vec<_> = calls.iter().filter(|c| c.1 != 200 || c.2.is_some()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} calls failed: {:?}",
+        failed.len(),
+        calls.len(),
+        &failed[..failed.len().min(5)]
+    );
+    let waited = calls.iter().filter(|c| c.3 >= 1_000).count();
+    assert!(waited > 0, "no call waited for the database: the restart was not under load");
+    assert!(calls.len() > 100, "only {} calls", calls.len());
+    let health: Value = server.get("/mcp/health").json().unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert!(server.terminate().success());
+    drop(cluster);
+}

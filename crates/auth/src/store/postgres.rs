@@ -6,6 +6,7 @@
 //! condition on the committed row and matches nothing, so only one use succeeds.
 
 use async_trait::async_trait;
+use catalog::postgres::reading;
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
 
@@ -72,19 +73,22 @@ impl AuthStore for PgAuthStore {
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, AuthStoreError> {
-        let r =
+        let r = reading("user by email", || {
             sqlx::query("SELECT id, email, password_hash, disabled FROM users WHERE email = $1")
                 .bind(email)
                 .fetch_optional(&self.pool)
-                .await?;
+        })
+        .await?;
         Ok(r.as_ref().map(user).transpose()?)
     }
 
     async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, AuthStoreError> {
-        let r = sqlx::query("SELECT id, email, password_hash, disabled FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let r = reading("user by id", || {
+            sqlx::query("SELECT id, email, password_hash, disabled FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+        })
+        .await?;
         Ok(r.as_ref().map(user).transpose()?)
     }
 
@@ -115,14 +119,16 @@ impl AuthStore for PgAuthStore {
         hash: &str,
         now: &str,
     ) -> Result<Option<UserRecord>, AuthStoreError> {
-        let r = sqlx::query(
+        let r = reading("session user", || {
+sqlx::query(
             "SELECT u.id, u.email, u.password_hash, u.disabled FROM auth_sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.session_hash = $1 AND s.expires_at > $2 AND NOT u.disabled",
         )
         .bind(hash)
         .bind(now)
         .fetch_optional(&self.pool)
-        .await?;
+})
+.await?;
         Ok(r.as_ref().map(user).transpose()?)
     }
 
@@ -135,14 +141,16 @@ impl AuthStore for PgAuthStore {
     }
 
     async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, AuthStoreError> {
-        let r = sqlx::query(
+        let r = reading("client", || {
+sqlx::query(
             "SELECT client_id, kind, client_name, redirect_uris, token_endpoint_auth_method, secret_hash, scope, \
                     grant_types, application_type, document, document_expires_at \
              FROM oauth_clients WHERE client_id = $1",
         )
         .bind(client_id)
         .fetch_optional(&self.pool)
-        .await?;
+})
+.await?;
         let Some(r) = r else { return Ok(None) };
         Ok(Some(ClientRecord {
             client_id: r.try_get("client_id")?,
@@ -217,11 +225,13 @@ impl AuthStore for PgAuthStore {
         user_id: i64,
         client_id: &str,
     ) -> Result<Option<String>, AuthStoreError> {
-        Ok(sqlx::query_scalar("SELECT scope FROM oauth_consents WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL")
+        Ok(reading("consent", || {
+sqlx::query_scalar("SELECT scope FROM oauth_consents WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL")
             .bind(user_id)
             .bind(client_id)
             .fetch_optional(&self.pool)
-            .await?)
+})
+.await?)
     }
 
     async fn save_consent(
@@ -245,13 +255,15 @@ impl AuthStore for PgAuthStore {
     }
 
     async fn consents(&self, user_id: i64) -> Result<Vec<ConsentRecord>, AuthStoreError> {
-        let rows = sqlx::query(
-            "SELECT c.client_id, k.client_name, c.scope, c.granted_at FROM oauth_consents c \
+        let rows = reading("consents", || {
+            sqlx::query(
+                "SELECT c.client_id, k.client_name, c.scope, c.granted_at FROM oauth_consents c \
              JOIN oauth_clients k ON k.client_id = c.client_id \
              WHERE c.user_id = $1 AND c.revoked_at IS NULL ORDER BY c.granted_at DESC",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
+            )
+            .bind(user_id)
+            .fetch_all(&self.pool)
+        })
         .await?;
         rows.iter()
             .map(|r| {
@@ -349,14 +361,16 @@ impl AuthStore for PgAuthStore {
     }
 
     async fn code(&self, hash: &str) -> Result<Option<CodeRecord>, AuthStoreError> {
-        let r = sqlx::query(
+        let r = reading("code", || {
+sqlx::query(
             "SELECT c.redirect_uri, c.code_challenge, c.expires_at, c.used_at, g.id AS grant_id, g.user_id, g.client_id, \
                     g.scope AS grant_scope, g.resource, g.revoked_at AS grant_revoked_at \
              FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id WHERE c.code_hash = $1",
         )
         .bind(hash)
         .fetch_optional(&self.pool)
-        .await?;
+})
+.await?;
         let Some(r) = r else { return Ok(None) };
         Ok(Some(CodeRecord {
             grant: grant(&r)?,
@@ -397,7 +411,8 @@ impl AuthStore for PgAuthStore {
         &self,
         hash: &str,
     ) -> Result<Option<(TokenRecord, GrantRecord)>, AuthStoreError> {
-        let r = sqlx::query(
+        let r = reading("token", || {
+sqlx::query(
             "SELECT t.token_hash, t.kind, t.grant_id, t.scope, t.audience, t.expires_at, t.rotated_at, t.revoked_at, \
                     t.created_at, g.user_id, g.client_id, g.scope AS grant_scope, g.resource, \
                     g.revoked_at AS grant_revoked_at \
@@ -405,7 +420,8 @@ impl AuthStore for PgAuthStore {
         )
         .bind(hash)
         .fetch_optional(&self.pool)
-        .await?;
+})
+.await?;
         let Some(r) = r else { return Ok(None) };
         let t = TokenRecord {
             token_hash: r.try_get("token_hash")?,

@@ -154,6 +154,65 @@ impl PgStore {
     }
 }
 
+/// Attempts a read gets when the connection is lost under it.
+const READ_ATTEMPTS: u32 = 3;
+
+/// Whether `e` means the connection or the server went away under a statement (a restart, a
+/// failover, a network cut): the statement did not complete, and a read can run again on a new
+/// connection. SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown, crash, not yet
+/// accepting connections), or an I/O error.
+pub fn is_connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
+/// An error that may carry the database driver's error.
+pub trait DriverError {
+    /// The driver's error, if this is one.
+    fn driver(&self) -> Option<&sqlx::Error>;
+}
+
+impl DriverError for sqlx::Error {
+    fn driver(&self) -> Option<&sqlx::Error> {
+        Some(self)
+    }
+}
+
+impl DriverError for StoreError {
+    fn driver(&self) -> Option<&sqlx::Error> {
+        match self {
+            StoreError::Database(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `read` again (at most [`READ_ATTEMPTS`] times in all) when the connection was lost
+/// under it. The next attempt's connection waits for the server to be back, up to the pool's
+/// acquire timeout, so a read caught by a database restart is answered late rather than failed.
+pub async fn reading<T, E, F, Fut>(what: &'static str, mut read: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: DriverError,
+{
+    let mut attempt = 1;
+    loop {
+        match read().await {
+            Err(e) if attempt < READ_ATTEMPTS && e.driver().is_some_and(is_connection_lost) => {
+                tracing::warn!(what, attempt, "database connection lost during a read; retrying");
+            }
+            other => return other,
+        }
+        attempt += 1;
+    }
+}
+
 /// Whether a database error is a constraint violation (the data's fault, not the system's):
 /// SQLSTATE class 23 (integrity constraint violation).
 pub(crate) fn is_constraint_violation(e: &sqlx::Error) -> bool {
@@ -188,28 +247,28 @@ impl crate::store::CatalogStore for PgStore {
         &self,
         gtin: gs1::Gtin14,
     ) -> Result<Option<crate::model::Product>, StoreError> {
-        read::product(&self.pool, gtin).await
+        reading("product", || read::product(&self.pool, gtin)).await
     }
 
     async fn products(
         &self,
         gtins: &[gs1::Gtin14],
     ) -> Result<Vec<crate::model::Product>, StoreError> {
-        read::products(&self.pool, gtins).await
+        reading("products", || read::products(&self.pool, gtins)).await
     }
 
     async fn product_children(
         &self,
         gtin: gs1::Gtin14,
     ) -> Result<crate::model::ProductChildren, StoreError> {
-        read::product_children(&self.pool, gtin).await
+        reading("product children", || read::product_children(&self.pool, gtin)).await
     }
 
     async fn price_ranges(
         &self,
         gtins: &[gs1::Gtin14],
     ) -> Result<std::collections::HashMap<gs1::Gtin14, crate::model::PriceRange>, StoreError> {
-        read::price_ranges(&self.pool, gtins).await
+        reading("price ranges", || read::price_ranges(&self.pool, gtins)).await
     }
 
     async fn offers_in_box(
@@ -217,19 +276,19 @@ impl crate::store::CatalogStore for PgStore {
         gtin: gs1::Gtin14,
         area: &crate::geo::BoundingBox,
     ) -> Result<Vec<crate::model::StoreOffer>, StoreError> {
-        read::offers_in_box(&self.pool, gtin, area).await
+        reading("offers", || read::offers_in_box(&self.pool, gtin, area)).await
     }
 
     async fn counts(&self) -> Result<crate::model::CatalogCounts, StoreError> {
-        read::counts(&self.pool).await
+        reading("counts", || read::counts(&self.pool)).await
     }
 
     async fn stores(&self) -> Result<Vec<crate::model::StoreSummary>, StoreError> {
-        read::stores(&self.pool).await
+        reading("stores", || read::stores(&self.pool)).await
     }
 
     async fn product_gtins(&self) -> Result<Vec<gs1::Gtin14>, StoreError> {
-        read::product_gtins(&self.pool).await
+        reading("product list", || read::product_gtins(&self.pool)).await
     }
 
     async fn search_lexical(
@@ -238,7 +297,8 @@ impl crate::store::CatalogStore for PgStore {
         filters: &crate::search::SearchFilters,
         limit: usize,
     ) -> Result<Vec<crate::search::LexicalHit>, StoreError> {
-        search::search_lexical(&self.pool, query, filters, limit).await
+        reading("lexical search", || search::search_lexical(&self.pool, query, filters, limit))
+            .await
     }
 
     async fn offer_locations(
@@ -246,7 +306,7 @@ impl crate::store::CatalogStore for PgStore {
         gtins: &[gs1::Gtin14],
         area: &crate::geo::BoundingBox,
     ) -> Result<Vec<(gs1::Gtin14, crate::geo::Point)>, StoreError> {
-        search::offer_locations(&self.pool, gtins, area).await
+        reading("offer locations", || search::offer_locations(&self.pool, gtins, area)).await
     }
 
     async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
@@ -262,7 +322,7 @@ impl crate::store::CatalogStore for PgStore {
         filters: &crate::search::SearchFilters,
         limit: usize,
     ) -> Result<Vec<gs1::Gtin14>, StoreError> {
-        search::matching_products(&self.pool, filters, limit).await
+        reading("filter", || search::matching_products(&self.pool, filters, limit)).await
     }
 
     async fn requeue_embeddings(&self, model: &str) -> Result<u64, StoreError> {
@@ -312,7 +372,9 @@ impl crate::store::CatalogStore for PgStore {
         if !self.has_vector_index(query.len()) {
             return Ok(None);
         }
-        Ok(Some(vector::nearest(&self.pool, model, query, filters, k).await?))
+        let hits =
+            reading("nearest", || vector::nearest(&self.pool, model, query, filters, k)).await?;
+        Ok(Some(hits))
     }
 
     async fn embedding_count(&self, model: &str) -> Result<u64, StoreError> {
@@ -400,7 +462,7 @@ impl crate::store::CatalogStore for PgStore {
         batch: Option<&str>,
         serial: Option<&str>,
     ) -> Result<Vec<crate::rules::RuleRecord>, StoreError> {
-        read::rules_for(&self.pool, gtin, batch, serial).await
+        reading("resolver rules", || read::rules_for(&self.pool, gtin, batch, serial)).await
     }
 
     async fn upsert_products(
