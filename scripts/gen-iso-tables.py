@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Generate prodlink's ISO 3166-1 alpha-2 country and ISO 4217 currency tables.
 
-Writes crates/catalog/src/iso_data.rs and crates/catalog/migrations/sqlite/0002_iso_codes.sql.
+Writes crates/catalog/src/iso_data.rs and the 0002_iso_codes.sql migration of both backends
+(crates/catalog/migrations/{sqlite,postgres}; the same rows, each file's header line as first
+released, since a migration's checksum must never change once applied — new codes go into a new
+migration).
 Data comes from the PyPI packages pycountry (ISO 3166-1, from Debian's iso-codes) and iso4217
 (currency minor units). Run: pip install pycountry iso4217 && python3 scripts/gen-iso-tables.py
 """
@@ -105,7 +108,12 @@ def main() -> None:
         )
         + ";",
     ]
-    (ROOT / "crates/catalog/migrations/sqlite/0002_iso_codes.sql").write_text("\n".join(sql) + "\n")
+    body = "\n".join(sql[1:]) + "\n"
+    (ROOT / "crates/catalog/migrations/sqlite/0002_iso_codes.sql").write_text(sql[0] + "\n" + body)
+    (ROOT / "crates/catalog/migrations/postgres/0002_iso_codes.sql").write_text(
+        "-- ISO 3166-1 alpha-2 countries and ISO 4217 currencies, the same rows as "
+        "migrations/sqlite/0002 (GENERATED there by scripts/gen-iso-tables.py).\n" + body
+    )
 
 
 if __name__ == "__main__":

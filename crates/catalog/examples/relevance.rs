@@ -4,7 +4,9 @@
 //! `MIN_PRODUCTS` products becomes a query (its name), and its products are the relevant set.
 //! Prints NDCG@10 and Recall@50 for lexical only, semantic only and hybrid, per embedder.
 //!   cargo run --release -p catalog --example relevance -- MODEL_DIR [OFF_TSV_GZ] [RATIOS]
-//! `EMBEDDERS=distilled` (or `minilm`) runs one embedder; `VERBOSE=1` prints every query.
+//! `EMBEDDERS=distilled` (or `minilm`) runs one embedder; `VERBOSE=1` prints every query;
+//! `DATABASES=sqlite,postgres` (with `PRODLINK_BENCH_PG`, an admin URL) runs the same queries
+//! on both backends and prints them side by side.
 //! (`benches/relevance.sh` runs it on the demo sample.)
 
 #![allow(clippy::print_stdout)] // a benchmark report
@@ -15,6 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use catalog::import::{ImportKind, NoProgress, ReportFiles, Source, import_source};
+use catalog::postgres::{PgOptions, PgStore};
 use catalog::search::SearchRequest;
 use catalog::semantic::Semantic;
 use catalog::sqlite::{SqliteOptions, SqliteStore};
@@ -108,6 +111,72 @@ async fn evaluate(catalog: &Catalog, queries: &[Query]) -> Result<(f64, f64), Er
     Ok((n / k, r / k))
 }
 
+/// Opens a new empty catalog on `backend`: a SQLite file in `dir`, or a new PostgreSQL
+/// database on the server of `PRODLINK_BENCH_PG` (an admin URL such as scripts/pg.sh prints).
+async fn open(backend: &str, dir: &Path) -> Result<Arc<dyn CatalogStore>, Error> {
+    Ok(match backend {
+        "sqlite" => {
+            let url = format!("sqlite://{}", dir.join("relevance.db").display());
+            Arc::new(SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await?)
+        }
+        "postgres" => {
+            let admin = std::env::var("PRODLINK_BENCH_PG")
+                .map_err(|_| "DATABASES=postgres needs PRODLINK_BENCH_PG (an admin URL)")?;
+            let url = PgStore::create_database(&admin, "prodlink_relevance").await?;
+            Arc::new(PgStore::open_and_migrate(&url, &PgOptions::default()).await?)
+        }
+        other => return Err(format!("unknown backend {other:?} (sqlite, postgres)").into()),
+    })
+}
+
+/// Every configuration's (label, NDCG@10, Recall@50) on one backend.
+async fn run_backend(
+    store: Arc<dyn CatalogStore>,
+    reduced: &'static [u8],
+    queries: &[Query],
+    embedders: &[(&str, Arc<dyn Embedder>)],
+    ratios: &[f64],
+) -> Result<Vec<(String, f64, f64)>, Error> {
+    let report = import_source(
+        Arc::clone(&store),
+        ImportKind::Off,
+        Source::from_bytes("off-sample-reduced.tsv", reduced),
+        ReportFiles::InMemory(10),
+        &NoProgress,
+    )
+    .await?;
+    let lexical = Catalog::new(Arc::clone(&store), "http://localhost");
+    lexical.index_search_backlog().await?;
+    println!("{}: catalog {}", store.backend(), report.summary());
+    let mut out = Vec::new();
+    let (n, r) = evaluate(&lexical, queries).await?;
+    out.push(("lexical only".to_owned(), n, r));
+    for (name, embedder) in embedders {
+        let started = std::time::Instant::now();
+        let semantic = Arc::new(Semantic::with_embedder(Arc::clone(embedder), *name, 2));
+        semantic.load(store.as_ref()).await?;
+        let embedded = semantic.index_backlog(store.as_ref()).await?;
+        println!(
+            "{}: {name}: embedded {embedded} products in {:.1} s",
+            store.backend(),
+            started.elapsed().as_secs_f64()
+        );
+        for ratio in std::iter::once(1.0).chain(ratios.iter().copied()) {
+            let c = Catalog::new(Arc::clone(&store), "http://localhost")
+                .with_semantic(Arc::clone(&semantic), ratio);
+            let (n, r) = evaluate(&c, queries).await?;
+            let label = if ratio >= 1.0 {
+                format!("{name}: semantic only")
+            } else {
+                format!("{name}: hybrid {ratio:.2}")
+            };
+            out.push((label, n, r));
+        }
+    }
+    store.close().await;
+    Ok(out)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
@@ -120,28 +189,11 @@ async fn main() -> Result<(), Error> {
         .map(str::parse)
         .collect::<Result<_, _>>()?;
     let (reduced, queries) = prepare(Path::new(&data))?;
-    let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("relevance.db").display());
-    let store: Arc<dyn CatalogStore> =
-        Arc::new(SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await?);
     let bytes: &'static [u8] = Box::leak(reduced.into_bytes().into_boxed_slice());
-    let report = import_source(
-        Arc::clone(&store),
-        ImportKind::Off,
-        Source::from_bytes("off-sample-reduced.tsv", bytes),
-        ReportFiles::InMemory(10),
-        &NoProgress,
-    )
-    .await?;
-    let lexical = Catalog::new(Arc::clone(&store), "http://localhost");
-    lexical.index_search_backlog().await?;
-    println!("catalog: {}", report.summary());
     println!(
         "{} queries: English OFF categories with ≥ {MIN_PRODUCTS} products; category text not indexed",
         queries.len()
     );
-    let (n, r) = evaluate(&lexical, &queries).await?;
-    println!("{:<38} NDCG@10 {n:.3}  Recall@50 {r:.3}", "lexical only");
     let model_dir = Path::new(&model_dir);
     let which = std::env::var("EMBEDDERS").unwrap_or_else(|_| "minilm,distilled".into());
     let mut embedders: Vec<(&str, Arc<dyn Embedder>)> = Vec::new();
@@ -151,26 +203,26 @@ async fn main() -> Result<(), Error> {
     if which.contains("distilled") {
         embedders.push(("distilled (static)", Arc::new(Distilled::load_or_distill(model_dir)?)));
     }
-    for (name, embedder) in embedders {
-        let started = std::time::Instant::now();
-        let semantic = Arc::new(Semantic::with_embedder(embedder, name, 2));
-        semantic.load(store.as_ref()).await?;
-        let embedded = semantic.index_backlog(store.as_ref()).await?;
-        println!(
-            "{name}: embedded {embedded} products in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
-        for ratio in std::iter::once(1.0).chain(ratios.iter().copied()) {
-            let c = Catalog::new(Arc::clone(&store), "http://localhost")
-                .with_semantic(Arc::clone(&semantic), ratio);
-            let (n, r) = evaluate(&c, &queries).await?;
-            let label = if ratio >= 1.0 {
-                format!("{name}: semantic only")
-            } else {
-                format!("{name}: hybrid {ratio:.2}")
-            };
-            println!("{label:<38} NDCG@10 {n:.3}  Recall@50 {r:.3}");
+    let backends = std::env::var("DATABASES").unwrap_or_else(|_| "sqlite".into());
+    let backends: Vec<&str> = backends.split(',').map(str::trim).collect();
+    let dir = tempfile::tempdir()?;
+    let mut results = Vec::new();
+    for backend in &backends {
+        let store = open(backend, dir.path()).await?;
+        results.push(run_backend(store, bytes, &queries, &embedders, &ratios).await?);
+    }
+    // One row per configuration, one column pair per backend.
+    let mut head = format!("{:<38}", "");
+    for b in &backends {
+        head.push_str(&format!("  {:>9} {:>9}", format!("{b} N@10"), "R@50"));
+    }
+    println!("{head}");
+    for (i, (label, _, _)) in results[0].iter().enumerate() {
+        let mut line = format!("{label:<38}");
+        for r in &results {
+            line.push_str(&format!("  {:>9.3} {:>9.3}", r[i].1, r[i].2));
         }
+        println!("{line}");
     }
     Ok(())
 }

@@ -238,8 +238,9 @@ impl CatalogStore for CachedStore {
         &self,
         checked_before: &str,
         limit: u32,
+        now: &str,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        self.inner.custom_urls_due(checked_before, limit).await
+        self.inner.custom_urls_due(checked_before, limit, now).await
     }
 
     async fn record_url_check(

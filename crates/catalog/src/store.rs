@@ -196,12 +196,15 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// The id of an enabled user by email (case-insensitive), for acting as that user.
     async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError>;
 
-    /// Enabled custom-URL rules whose URL was never checked or last checked before
-    /// `checked_before` (RFC 3339), least recently checked first: `(rule id, URL)`.
+    /// Claims up to `limit` enabled custom-URL rules whose URL was never checked or last
+    /// checked before `checked_before` (RFC 3339), least recently checked first, and returns
+    /// them as `(rule id, URL)`. Claiming stamps their check time with `now`, so processes
+    /// sharing the database never check the same URL in one interval.
     async fn custom_urls_due(
         &self,
         checked_before: &str,
         limit: u32,
+        now: &str,
     ) -> Result<Vec<(i64, String)>, StoreError>;
 
     /// Records one health check of a rule's custom URL at `now`: alive resets the failure

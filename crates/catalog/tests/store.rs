@@ -22,6 +22,7 @@ on_both_backends!(
     every_row_gets_an_outcome_and_bad_rows_do_not_sink_the_batch,
     stores_and_offers_upsert_by_their_keys,
     rules_accounts_and_audit_refuse_bad_states,
+    custom_url_checks_are_claimed_by_one_process_per_interval,
 );
 
 #[tokio::test]
@@ -418,4 +419,33 @@ async fn postgres_schema_matches_sqlite_and_the_copy_covers_it() {
         got.sort();
         assert_eq!(got, want, "the copy's columns of {t}");
     }
+}
+
+async fn custom_url_checks_are_claimed_by_one_process_per_interval(db: TestDb) {
+    for (i, g) in ["09506000134352", "04012345000009", "00000095012346"].iter().enumerate() {
+        db.execute(format!(
+            "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, \
+               destination_type, custom_url, created_at, updated_at) \
+             VALUES ('PRODUCT', '{g}', '{g}', 0, 'CUSTOM_URL', 'https://brand.example/{i}', 'x', 'x')"
+        ))
+        .await
+        .unwrap();
+    }
+    // Two processes' rounds at the same moment share the due URLs: none is checked twice.
+    let (before, now) = ("2026-11-29T09:00:00Z", "2026-11-29T10:00:00Z");
+    let (a, b) = tokio::join!(
+        db.store.custom_urls_due(before, 2, now),
+        db.store.custom_urls_due(before, 2, now)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut all: Vec<&str> = a.iter().chain(&b).map(|(_, u)| u.as_str()).collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        ["https://brand.example/0", "https://brand.example/1", "https://brand.example/2"]
+    );
+    // Claimed URLs are not due again until the interval has passed.
+    assert!(db.store.custom_urls_due(before, 10, now).await.unwrap().is_empty());
+    let later = db.store.custom_urls_due("2026-11-29T11:00:00Z", 10, "2026-11-29T12:00:00Z");
+    assert_eq!(later.await.unwrap().len(), 3);
 }

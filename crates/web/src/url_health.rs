@@ -90,7 +90,8 @@ impl UrlHealth {
             .checked_sub(jiff::SignedDuration::try_from(self.settings.interval).unwrap_or_default())
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
             .to_string();
-        let due = self.store.custom_urls_due(&due_before, self.settings.batch).await?;
+        let now = jiff::Timestamp::now().to_string();
+        let due = self.store.custom_urls_due(&due_before, self.settings.batch, &now).await?;
         let mut report = RoundReport::default();
         let mut tasks = JoinSet::new();
         let mut pending = due.into_iter();

@@ -412,15 +412,21 @@ impl crate::store::CatalogStore for PgStore {
         &self,
         checked_before: &str,
         limit: u32,
+        now: &str,
     ) -> Result<Vec<(i64, String)>, StoreError> {
+        // Rows another process is claiming right now are skipped, not waited for.
         Ok(sqlx::query_as(
-            "SELECT id, custom_url FROM resolver_rules \
-             WHERE enabled AND destination_type = 'CUSTOM_URL' \
-               AND (url_checked_at IS NULL OR url_checked_at < $1) \
-             ORDER BY url_checked_at NULLS FIRST, id LIMIT $2",
+            "UPDATE resolver_rules r SET url_checked_at = $3 FROM ( \
+               SELECT id FROM resolver_rules \
+               WHERE enabled AND destination_type = 'CUSTOM_URL' \
+                 AND (url_checked_at IS NULL OR url_checked_at < $1) \
+               ORDER BY url_checked_at NULLS FIRST, id LIMIT $2 \
+               FOR UPDATE SKIP LOCKED) due \
+             WHERE r.id = due.id RETURNING r.id, r.custom_url",
         )
         .bind(checked_before)
         .bind(i64::from(limit))
+        .bind(now)
         .fetch_all(&self.pool)
         .await?)
     }

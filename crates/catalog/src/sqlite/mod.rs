@@ -281,15 +281,19 @@ impl crate::store::CatalogStore for SqliteStore {
         &self,
         checked_before: &str,
         limit: u32,
+        now: &str,
     ) -> Result<Vec<(i64, String)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, custom_url FROM resolver_rules \
-             WHERE enabled = 1 AND destination_type = 'CUSTOM_URL' \
-               AND (url_checked_at IS NULL OR url_checked_at < ?) \
-             ORDER BY url_checked_at IS NOT NULL, url_checked_at, id LIMIT ?",
+            "UPDATE resolver_rules SET url_checked_at = ?3 WHERE id IN ( \
+               SELECT id FROM resolver_rules \
+               WHERE enabled = 1 AND destination_type = 'CUSTOM_URL' \
+                 AND (url_checked_at IS NULL OR url_checked_at < ?1) \
+               ORDER BY url_checked_at IS NOT NULL, url_checked_at, id LIMIT ?2) \
+             RETURNING id, custom_url",
         )
         .bind(checked_before)
         .bind(i64::from(limit))
+        .bind(now)
         .fetch_all(&self.pool)
         .await?)
     }
