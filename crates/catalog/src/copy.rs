@@ -356,7 +356,7 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "embed_dirty",
-        columns: &[("product_id", Int)],
+        columns: &[("product_id", Int), ("version", Int)],
         order_by: "product_id",
         identity: false,
     },

@@ -320,7 +320,12 @@ impl Semantic {
         for job in jobs {
             let hash = text_hash(&job.text);
             if job.stored_hash.as_deref() == Some(hash.as_slice()) {
-                writes.push(EmbeddingWrite { gtin: job.gtin, text_hash: hash, vector: None });
+                writes.push(EmbeddingWrite {
+                    gtin: job.gtin,
+                    text_hash: hash,
+                    vector: None,
+                    queued: job.queued,
+                });
             } else {
                 todo.push((job, hash));
             }
@@ -348,6 +353,7 @@ impl Semantic {
                     gtin: job.gtin,
                     text_hash: hash.clone(),
                     vector: Some(v),
+                    queued: job.queued,
                 });
             }
         }

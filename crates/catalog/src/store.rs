@@ -47,6 +47,8 @@ pub struct EmbedJob {
     pub text: String,
     /// The hash of the text its current embedding (by the same model) was made from.
     pub stored_hash: Option<Vec<u8>>,
+    /// The queue entry's version when read: bumped by every write that re-queues the product.
+    pub queued: i64,
 }
 
 /// The result of one [`EmbedJob`].
@@ -58,6 +60,9 @@ pub struct EmbeddingWrite {
     pub text_hash: Vec<u8>,
     /// The new vector, or `None` when the text is unchanged (the job is just dequeued).
     pub vector: Option<Vec<f32>>,
+    /// The job's [`EmbedJob::queued`]: the product leaves the queue only if no write has
+    /// re-queued it since (else it is embedded again, from its new text).
+    pub queued: i64,
 }
 
 /// A page of stored embeddings and the cursor of the next page (`None` at the end).

@@ -23,6 +23,7 @@ on_both_backends!(
     stores_and_offers_upsert_by_their_keys,
     rules_accounts_and_audit_refuse_bad_states,
     custom_url_checks_are_claimed_by_one_process_per_interval,
+    a_text_change_while_its_product_is_embedded_is_not_lost,
 );
 
 #[tokio::test]
@@ -448,4 +449,33 @@ async fn custom_url_checks_are_claimed_by_one_process_per_interval(db: TestDb) {
     assert!(db.store.custom_urls_due(before, 10, now).await.unwrap().is_empty());
     let later = db.store.custom_urls_due("2026-11-29T11:00:00Z", 10, "2026-11-29T12:00:00Z");
     assert_eq!(later.await.unwrap().len(), 3);
+}
+
+async fn a_text_change_while_its_product_is_embedded_is_not_lost(db: TestDb) {
+    db.store.upsert_products(&[product("9506000134352", "Spaghetti")]).await.unwrap();
+    let jobs = db.store.embed_jobs("m", 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(jobs[0].text.contains("Spaghetti"));
+    // The text changes while the embedder works on the old one (another process, an import).
+    db.store.upsert_products(&[product("9506000134352", "Rice noodles")]).await.unwrap();
+    let old = catalog::store::EmbeddingWrite {
+        gtin: jobs[0].gtin,
+        text_hash: vec![1],
+        vector: Some(vec![1.0, 0.0]),
+        queued: jobs[0].queued,
+    };
+    db.store.save_embeddings("m", &[old]).await.unwrap();
+    // The old text's vector is stored, but the product stays queued for its new text.
+    assert_eq!(db.store.embed_backlog().await.unwrap(), 1);
+    let again = db.store.embed_jobs("m", 10).await.unwrap();
+    assert!(again[0].text.contains("Rice noodles"), "{:?}", again[0].text);
+    assert_ne!(again[0].queued, jobs[0].queued);
+    let new = catalog::store::EmbeddingWrite {
+        gtin: again[0].gtin,
+        text_hash: vec![2],
+        vector: Some(vec![0.0, 1.0]),
+        queued: again[0].queued,
+    };
+    db.store.save_embeddings("m", &[new]).await.unwrap();
+    assert_eq!(db.store.embed_backlog().await.unwrap(), 0);
 }

@@ -64,6 +64,7 @@ async fn catalog_with_vectors(db: &TestDb, n: usize, rare: &[usize]) {
             gtin: gtin(&nth_gtin(i)),
             text_hash: vec![1],
             vector: Some(vector(i)),
+            queued: 0,
         })
         .collect();
     for chunk in batch.chunks(256) {
@@ -129,8 +130,18 @@ async fn vectors_stored_before_the_index_existed_are_indexed_at_the_next_migrati
     store.upsert_products(&[product("9506000134352", "Spaghetti")]).await.unwrap();
     store.upsert_products(&[product("96385074", "Detergent")]).await.unwrap();
     let batch = [
-        EmbeddingWrite { gtin: gtin("9506000134352"), text_hash: vec![1], vector: Some(vector(5)) },
-        EmbeddingWrite { gtin: gtin("96385074"), text_hash: vec![2], vector: Some(vector(9)) },
+        EmbeddingWrite {
+            gtin: gtin("9506000134352"),
+            text_hash: vec![1],
+            vector: Some(vector(5)),
+            queued: 0,
+        },
+        EmbeddingWrite {
+            gtin: gtin("96385074"),
+            text_hash: vec![2],
+            vector: Some(vector(9)),
+            queued: 0,
+        },
     ];
     store.save_embeddings(MODEL, &batch).await.unwrap();
     assert!(

@@ -54,7 +54,7 @@ pub(super) async fn jobs(
     let rows = sqlx::query(AssertSqlSafe(format!(
         "SELECT p.gtin, {TEXT_COLUMNS}, \
                 (SELECT e.text_hash FROM product_embeddings e \
-                 WHERE e.product_id = p.id AND e.model = $1) AS stored \
+                 WHERE e.product_id = p.id AND e.model = $1) AS stored, d.version \
          FROM {TEXT_JOINS} JOIN embed_dirty d ON d.product_id = p.id \
          ORDER BY d.product_id LIMIT $2"
     )))
@@ -72,6 +72,7 @@ pub(super) async fn jobs(
                 gtin: parse_gtin(&r.try_get::<String, _>(0)?)?,
                 text: join_text(&fields),
                 stored_hash: r.try_get("stored")?,
+                queued: r.try_get("version")?,
             })
         })
         .collect()
@@ -134,11 +135,14 @@ pub(super) async fn save(
         .await?;
     }
     let all: Vec<&str> = batch.iter().map(|w| w.gtin.as_str()).collect();
+    let versions: Vec<i64> = batch.iter().map(|w| w.queued).collect();
     sqlx::query(
-        "DELETE FROM embed_dirty WHERE product_id IN \
-           (SELECT id FROM products WHERE gtin = ANY($1))",
+        "DELETE FROM embed_dirty d USING unnest($1::text[], $2::bigint[]) AS w(gtin, version), \
+           products p \
+         WHERE p.gtin = w.gtin AND d.product_id = p.id AND d.version = w.version",
     )
     .bind(&all)
+    .bind(&versions)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

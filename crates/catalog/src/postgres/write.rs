@@ -461,7 +461,7 @@ async fn attempt_products(
         .await?;
         sqlx::query(
             "INSERT INTO embed_dirty (product_id) SELECT unnest($1::bigint[]) \
-             ON CONFLICT DO NOTHING",
+             ON CONFLICT (product_id) DO UPDATE SET version = embed_dirty.version + 1",
         )
         .bind(&ids)
         .execute(&mut *tx)

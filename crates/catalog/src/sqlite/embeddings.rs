@@ -50,7 +50,7 @@ pub(super) async fn jobs(
     let rows = sqlx::query(AssertSqlSafe(format!(
         "SELECT p.gtin, {TEXT_COLUMNS}, \
                 (SELECT e.text_hash FROM product_embeddings e \
-                 WHERE e.product_id = p.id AND e.model = ?1) AS stored \
+                 WHERE e.product_id = p.id AND e.model = ?1) AS stored, d.version \
          FROM {TEXT_JOINS} JOIN embed_dirty d ON d.product_id = p.id \
          ORDER BY d.product_id LIMIT ?2"
     )))
@@ -68,6 +68,7 @@ pub(super) async fn jobs(
                 gtin: parse_gtin(&r.try_get::<String, _>(0)?)?,
                 text: join_text(&fields),
                 stored_hash: r.try_get("stored")?,
+                queued: r.try_get("version")?,
             })
         })
         .collect()
@@ -102,9 +103,11 @@ pub(super) async fn save(
             .await?;
         }
         sqlx::query(
-            "DELETE FROM embed_dirty WHERE product_id = (SELECT id FROM products WHERE gtin = ?)",
+            "DELETE FROM embed_dirty \
+             WHERE product_id = (SELECT id FROM products WHERE gtin = ?) AND version = ?",
         )
         .bind(w.gtin.as_str())
+        .bind(w.queued)
         .execute(&mut *tx)
         .await?;
     }

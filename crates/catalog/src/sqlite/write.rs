@@ -400,9 +400,14 @@ async fn try_upsert_products(
     p.insert("INSERT OR IGNORE INTO search_dirty (product_id) ", "", &rows, |b, r| {
         b.push_bind(r.id);
     });
-    p.insert("INSERT OR IGNORE INTO embed_dirty (product_id) ", "", &rows, |b, r| {
-        b.push_bind(r.id);
-    });
+    p.insert(
+        "INSERT INTO embed_dirty (product_id) ",
+        " ON CONFLICT (product_id) DO UPDATE SET version = version + 1",
+        &rows,
+        |b, r| {
+            b.push_bind(r.id);
+        },
+    );
     p.run(&mut tx).await?;
     tx.commit().await?;
     Ok(outcomes.into_iter().map(|o| o.unwrap_or(WriteOutcome::Unchanged)).collect())
