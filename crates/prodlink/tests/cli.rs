@@ -1,85 +1,40 @@
 //! The `prodlink` binary end to end: settings precedence, `serve` over real HTTP on
-//! 127.0.0.1 (health, metrics, request ids, errors, graceful shutdown on SIGTERM), the demo
-//! catalog, and `import off` on the 85k-row Open Food Facts subset.
+//! 127.0.0.1 (health, metrics, request ids, errors, graceful shutdown on SIGTERM), MCP over
+//! stdio, the demo catalog, `import off` on the 85k-row Open Food Facts subset, accounts,
+//! clients and minted tokens against a running server, and import-time embedding with the
+//! semantic index the server reports.
+//!
+//! Every test about a database runs twice, as `sqlite::NAME` on a SQLite file and as
+//! `postgres::NAME` on a PostgreSQL database of its own on the server named by
+//! `PRODLINK_TEST_PG` (skipped, with a note, when it is unset; scripts/test.sh sets it). The
+//! tests without a database (`--help`, settings refused before any is opened) run once, and so
+//! do the PostgreSQL-only ones: `migrate --from --to` with two processes on one database, and a
+//! database restart under load (on a private cluster that scripts/pg.sh starts and stops).
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::io::{BufRead, BufReader};
+#[macro_use]
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// A blocking HTTP client (reqwest is built without a default TLS provider: install ring's).
-fn http() -> reqwest::blocking::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::blocking::Client::new()
-}
+use common::{
+    Backend, Server, demo_data, http, mcp_call, postgres_database, prodlink, run_with_stdin, sqlite,
+};
 
-fn prodlink() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_prodlink"));
-    // The tests decide every setting themselves.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PRODLINK_") && k != "PRODLINK_DL_URI_LOG" {
-            c.env_remove(k);
-        }
-    }
-    c.env("PRODLINK_LOG_FORMAT", "text").env("PRODLINK_LOG", "warn");
-    c
-}
-
-fn demo_data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/demo").join(name)
-}
-
-fn sqlite(dir: &Path, name: &str) -> String {
-    format!("sqlite://{}", dir.join(name).display())
-}
-
-/// A running `prodlink serve`; killed on drop if the test did not stop it.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(cmd: &mut Command) -> Self {
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-        Self { child, base: addr.to_owned() }
-    }
-
-    fn get(&self, path: &str) -> reqwest::blocking::Response {
-        http().get(format!("{}{path}", self.base)).send().unwrap()
-    }
-
-    /// Sends SIGTERM and returns the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        for _ in 0..200 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("prodlink did not stop within 10 s of SIGTERM");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+on_both_backends!(
+    settings_precedence_is_file_then_environment_then_flags,
+    serve_answers_health_metrics_and_errors_then_stops_gracefully,
+    demo_loads_into_an_empty_database_once,
+    import_off_accounts_for_every_row_of_the_85k_subset,
+    mcp_over_stdio_speaks_json_rpc_lines_and_keeps_stdout_clean,
+    accounts_clients_and_minted_tokens_work_against_a_running_server,
+    import_embeds_changed_products_and_serve_reports_the_semantic_index,
+);
 
 #[test]
 fn help_documents_settings_and_precedence() {
@@ -100,29 +55,33 @@ fn help_documents_settings_and_precedence() {
     }
 }
 
-#[test]
-fn settings_precedence_is_file_then_environment_then_flags() {
+fn settings_precedence_is_file_then_environment_then_flags(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prodlink.toml");
-    std::fs::write(&config, format!("database = \"{}\"\n", sqlite(dir.path(), "file.db"))).unwrap();
-    let run = |env: Option<&str>, flag: Option<&str>| {
+    let [file, env, flag] = ["file", "env", "flag"].map(|label| b.database(dir.path(), label));
+    std::fs::write(&config, format!("database = \"{}\"\n", file.url)).unwrap();
+    let run = |env: Option<&common::Db>, flag: Option<&common::Db>| {
         let mut c = prodlink();
         c.arg("--config").arg(&config).arg("migrate");
         if let Some(e) = env {
-            c.env("PRODLINK_DATABASE", sqlite(dir.path(), e));
+            c.env("PRODLINK_DATABASE", &e.url);
         }
         if let Some(f) = flag {
-            c.arg("--database").arg(sqlite(dir.path(), f));
+            c.arg("--database").arg(&f.url);
         }
         let out = c.output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
-    assert!(run(None, None).contains("file.db"));
-    assert!(run(Some("env.db"), None).contains("env.db"));
-    assert!(run(Some("env.db"), Some("flag.db")).contains("flag.db"));
-    for f in ["file.db", "env.db", "flag.db"] {
-        assert!(dir.path().join(f).exists(), "{f} not created");
+    let out = run(None, None);
+    assert!(out.contains(&file.name), "{out}");
+    let out = run(Some(&env), None);
+    assert!(out.contains(&env.name), "{out}");
+    let out = run(Some(&env), Some(&flag));
+    assert!(out.contains(&flag.name), "{out}");
+    // Each run migrated its database (a SQLite file is created by it).
+    for db in [&file, &env, &flag] {
+        assert_eq!(db.int("SELECT count(*) FROM products"), 0, "{} not migrated", db.name);
     }
 
     std::fs::write(&config, "databse = \"x\"\n").unwrap();
@@ -142,7 +101,7 @@ fn settings_precedence_is_file_then_environment_then_flags() {
     let out = prodlink()
         .arg("--config")
         .arg(&config)
-        .args(["--database", &sqlite(dir.path(), "flag.db"), "import", "off"])
+        .args(["--database", &flag.url, "import", "off"])
         .arg(&input)
         .env("PRODLINK_NO_PROGRESS", "1")
         .output()
@@ -155,18 +114,18 @@ fn settings_precedence_is_file_then_environment_then_flags() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected sqlite://PATH"));
 }
 
-#[test]
-fn serve_answers_health_metrics_and_errors_then_stops_gracefully() {
+fn serve_answers_health_metrics_and_errors_then_stops_gracefully(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prodlink.toml");
     // The file's address cannot be bound; the environment's wins.
     std::fs::write(&config, "addr = \"not an address\"\nsite_url = \"https://example.test\"\n")
         .unwrap();
+    let db = b.database(dir.path(), "s");
     let server = Server::start(
         prodlink()
             .arg("--config")
             .arg(&config)
-            .args(["--database", &sqlite(dir.path(), "s.db"), "serve"])
+            .args(["--database", &db.url, "serve"])
             .env("PRODLINK_ADDR", "127.0.0.1:0"),
     );
     assert!(server.base.starts_with("http://127.0.0.1:"));
@@ -178,7 +137,7 @@ fn serve_answers_health_metrics_and_errors_then_stops_gracefully() {
     let health: Value = res.json().unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(health["backend"], "sqlite");
+    assert_eq!(health["backend"], b.name());
     assert_eq!(health["catalog"]["products"], 0);
     assert_eq!(health["model"]["loaded"], false);
 
@@ -241,13 +200,12 @@ fn bad_settings_fail_fast_with_the_reason() {
     }
 }
 
-#[test]
-fn demo_loads_into_an_empty_database_once() {
+fn demo_loads_into_an_empty_database_once(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = sqlite(dir.path(), "demo.db");
+    let db = b.database(dir.path(), "demo");
     let server = Server::start(prodlink().args([
         "--database",
-        &db,
+        &db.url,
         "serve",
         "--demo",
         "--addr",
@@ -261,19 +219,7 @@ fn demo_loads_into_an_empty_database_once() {
     assert!(c["offers"].as_u64().unwrap() > 100_000, "{health}");
     assert!(c["brands"].as_u64().unwrap() > 100, "{health}");
     // The demo rules: every line accepted, and the resolver follows them.
-    let rules: i64 = {
-        let out = Command::new("sqlite3")
-            .arg(dir.path().join("demo.db"))
-            .arg("SELECT count(*) FROM resolver_rules")
-            .output();
-        match out {
-            Ok(o) if o.status.success() => {
-                String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
-            }
-            _ => -1, // no sqlite3 binary: checked through HTTP below only
-        }
-    };
-    assert!(rules == 7 || rules == -1, "{rules} demo rules");
+    assert_eq!(db.int("SELECT count(*) FROM resolver_rules"), 7, "demo rules");
     let no_redirect = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -314,7 +260,7 @@ fn demo_loads_into_an_empty_database_once() {
     // A second start with --demo keeps the catalog as it is.
     let server = Server::start(prodlink().args([
         "--database",
-        &db,
+        &db.url,
         "serve",
         "--demo",
         "--addr",
@@ -324,16 +270,13 @@ fn demo_loads_into_an_empty_database_once() {
     assert_eq!(again["catalog"], health["catalog"]);
 }
 
-#[test]
-fn import_off_accounts_for_every_row_of_the_85k_subset() {
+fn import_off_accounts_for_every_row_of_the_85k_subset(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("products.tsv.gz");
     std::fs::copy(demo_data("off-2018-subset.tsv.gz"), &input).unwrap();
-    let out = prodlink()
-        .args(["--database", &sqlite(dir.path(), "i.db"), "import", "off"])
-        .arg(&input)
-        .output()
-        .unwrap();
+    let db = b.database(dir.path(), "i");
+    let out =
+        prodlink().args(["--database", &db.url, "import", "off"]).arg(&input).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let count = |label: &str| -> u64 {
@@ -365,12 +308,12 @@ fn import_off_accounts_for_every_row_of_the_85k_subset() {
     );
 }
 
-#[test]
-fn mcp_over_stdio_speaks_json_rpc_lines_and_keeps_stdout_clean() {
+fn mcp_over_stdio_speaks_json_rpc_lines_and_keeps_stdout_clean(b: Backend) {
     use std::io::Write as _;
     let dir = tempfile::tempdir().unwrap();
+    let db = b.database(dir.path(), "stdio");
     let mut child = prodlink()
-        .args(["--database", &sqlite(dir.path(), "stdio.db"), "mcp-stdio"])
+        .args(["--database", &db.url, "mcp-stdio"])
         .env("PRODLINK_LOG", "info")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -406,13 +349,7 @@ fn mcp_over_stdio_speaks_json_rpc_lines_and_keeps_stdout_clean() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("tool call"));
 
     let out = prodlink()
-        .args([
-            "--database",
-            &sqlite(dir.path(), "stdio.db"),
-            "mcp-stdio",
-            "--as-user",
-            "nobody@example.com",
-        ])
+        .args(["--database", &db.url, "mcp-stdio", "--as-user", "nobody@example.com"])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -420,43 +357,23 @@ fn mcp_over_stdio_speaks_json_rpc_lines_and_keeps_stdout_clean() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no enabled prodlink user"));
 }
 
-/// Runs prodlink with `stdin` and returns (success, stdout, stderr).
-fn run_with_stdin(args: &[&str], stdin: &str) -> (bool, String, String) {
-    use std::io::Write as _;
-    let mut child = prodlink()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-#[test]
-fn accounts_clients_and_minted_tokens_work_against_a_running_server() {
+fn accounts_clients_and_minted_tokens_work_against_a_running_server(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = sqlite(dir.path(), "auth.db");
+    let db = b.database(dir.path(), "auth");
 
     // Users: the password comes from stdin, weak ones and duplicates are refused.
     let (ok, out, err) = run_with_stdin(
-        &["user", "add", "--email", "ann@example.com", "--database", &db],
+        &["user", "add", "--email", "ann@example.com", "--database", &db.url],
         "short\n",
     );
     assert!(!ok && err.contains("at least"), "{out}{err}");
     let (ok, out, err) = run_with_stdin(
-        &["user", "add", "--email", "ann@example.com", "--database", &db],
+        &["user", "add", "--email", "ann@example.com", "--database", &db.url],
         "correct horse battery\n",
     );
     assert!(ok && out.starts_with("created user "), "{out}{err}");
     let (ok, _, err) = run_with_stdin(
-        &["user", "add", "--email", "ANN@example.com", "--database", &db],
+        &["user", "add", "--email", "ANN@example.com", "--database", &db.url],
         "correct horse battery\n",
     );
     assert!(!ok && err.contains("exists"), "{err}");
@@ -474,7 +391,7 @@ fn accounts_clients_and_minted_tokens_work_against_a_running_server() {
             "--client-id",
             "partner",
             "--database",
-            &db,
+            &db.url,
         ],
         "",
     );
@@ -489,7 +406,7 @@ fn accounts_clients_and_minted_tokens_work_against_a_running_server() {
             "--redirect-uri",
             "http://evil.example/cb",
             "--database",
-            &db,
+            &db.url,
         ],
         "",
     );
@@ -502,7 +419,16 @@ fn accounts_clients_and_minted_tokens_work_against_a_running_server() {
     };
     let site = format!("http://127.0.0.1:{port}");
     let (ok, token, err) = run_with_stdin(
-        &["token", "mint", "--email", "ann@example.com", "--site-url", &site, "--database", &db],
+        &[
+            "token",
+            "mint",
+            "--email",
+            "ann@example.com",
+            "--site-url",
+            &site,
+            "--database",
+            &db.url,
+        ],
         "",
     );
     assert!(ok, "{err}");
@@ -511,7 +437,7 @@ fn accounts_clients_and_minted_tokens_work_against_a_running_server() {
     let server = Server::start(prodlink().args([
         "serve",
         "--database",
-        &db,
+        &db.url,
         "--addr",
         &format!("127.0.0.1:{port}"),
     ]));
@@ -575,10 +501,9 @@ fn search_names(base: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn import_embeds_changed_products_and_serve_reports_the_semantic_index() {
+fn import_embeds_changed_products_and_serve_reports_the_semantic_index(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = sqlite(dir.path(), "sem.db");
+    let db = b.database(dir.path(), "sem");
     let model = model_dir();
     let file = dir.path().join("catalog.jsonl");
     let write = |spaghetti_description: &str| {
@@ -596,7 +521,7 @@ fn import_embeds_changed_products_and_serve_reports_the_semantic_index() {
     };
     let import = |file: &Path, extra: &[&str]| {
         let out = prodlink()
-            .args(["--database", &db, "import", "catalog", "--no-progress"])
+            .args(["--database", &db.url, "import", "catalog", "--no-progress"])
             .args(extra)
             .arg("--model-dir")
             .arg(&model)
@@ -627,7 +552,15 @@ fn import_embeds_changed_products_and_serve_reports_the_semantic_index() {
 
     let server = Server::start(
         prodlink()
-            .args(["--database", &db, "serve", "--addr", "127.0.0.1:0", "--semantic-ratio", "0.7"])
+            .args([
+                "--database",
+                &db.url,
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--semantic-ratio",
+                "0.7",
+            ])
             .arg("--model-dir")
             .arg(&model),
     );
@@ -681,7 +614,7 @@ fn import_embeds_changed_products_and_serve_reports_the_semantic_index() {
     // Without a model the server says so and searches lexically.
     let server = Server::start(
         prodlink()
-            .args(["--database", &db, "serve", "--addr", "127.0.0.1:0", "--model-dir"])
+            .args(["--database", &db.url, "serve", "--addr", "127.0.0.1:0", "--model-dir"])
             .arg(dir.path().join("no-model")),
     );
     let health: Value = server.get("/mcp/health").json().unwrap();
@@ -691,34 +624,6 @@ fn import_embeds_changed_products_and_serve_reports_the_semantic_index() {
     assert_eq!(search_names(&server.base, "spaghetti"), ["Gluten-free spaghetti"]);
     assert!(search_names(&server.base, "noodles").is_empty());
     assert!(server.terminate().success());
-}
-
-/// A new PostgreSQL database on the server of `PRODLINK_TEST_PG` (scripts/test.sh starts one),
-/// or `None` when the variable is not set.
-fn postgres_database(name: &str) -> Option<String> {
-    let Ok(admin) = std::env::var("PRODLINK_TEST_PG") else {
-        eprintln!("skipped: PRODLINK_TEST_PG is not set (scripts/test.sh sets it)");
-        return None;
-    };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    Some(rt.block_on(catalog::postgres::PgStore::create_database(&admin, name)).unwrap())
-}
-
-fn mcp_call(base: &str, token: Option<&str>, name: &str, args: Value) -> (u16, Value) {
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": name, "arguments": args}});
-    let mut r = http()
-        .post(format!("{base}/mcp/http"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json")
-        .header("mcp-protocol-version", "2025-11-25")
-        .body(body.to_string());
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    let res = r.send().unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().unwrap_or(Value::Null))
 }
 
 /// `migrate --from --to` copies a SQLite catalog with its accounts into PostgreSQL; then two
