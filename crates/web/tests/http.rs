@@ -1,23 +1,26 @@
-//! The HTTP edge in process, over real HTTP on 127.0.0.1:0: health reflects the database, and
-//! a database failure is a 503 that says nothing internal.
+//! The HTTP edge in process, over real HTTP on 127.0.0.1:0, on SQLite and on PostgreSQL: health
+//! reflects the database, and a database failure is a 503 that says nothing internal.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+#[macro_use]
+mod common;
 
 use std::sync::Arc;
 
 use catalog::Catalog;
-use catalog::sqlite::{SqliteOptions, SqliteStore};
+use common::{Backend, TestDb};
 use web::health::ModelStatus;
 use web::{AppState, HttpSettings};
 
-async fn start(store: SqliteStore) -> String {
-    let auth = auth::AuthServer::on_sqlite(
-        auth::AuthConfig::new("http://localhost:8080"),
-        store.pool().clone(),
-    )
-    .await
-    .unwrap();
-    let catalog = Catalog::new(Arc::new(store), "http://localhost:8080");
+on_both_backends!(
+    health_is_503_without_internals_when_the_database_is_gone,
+    methods_not_allowed_are_rejected,
+);
+
+async fn start(db: &TestDb) -> String {
+    let auth = db.auth(auth::AuthConfig::new("http://localhost:8080")).await;
+    let catalog = Catalog::new(db.store(), "http://localhost:8080");
     let origins = web::mcp_http::OriginPolicy::new("http://localhost:8080", &[], &[]);
     let state = AppState::new(
         catalog,
@@ -32,29 +35,25 @@ async fn start(store: SqliteStore) -> String {
     format!("http://{addr}")
 }
 
-#[tokio::test]
-async fn health_is_503_without_internals_when_the_database_is_gone() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("h.db").display());
-    let store = SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
-    let base = start(store.clone()).await;
+async fn health_is_503_without_internals_when_the_database_is_gone(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let base = start(&db).await;
     let ok = reqwest::get(format!("{base}/mcp/health")).await.unwrap();
     assert_eq!(ok.status(), 200);
 
-    store.close().await;
+    db.close().await;
     let res = reqwest::get(format!("{base}/mcp/health")).await.unwrap();
     assert_eq!(res.status(), 503);
     let body = res.text().await.unwrap();
     assert!(body.contains("\"status\":\"unavailable\""), "{body}");
-    assert!(!body.contains("h.db") && !body.to_lowercase().contains("pool"), "{body}");
+    // Neither the database (file or database name, URL) nor the pool is named.
+    assert!(!body.contains(&db.name) && !body.contains(&db.url), "{body}");
+    assert!(!body.to_lowercase().contains("pool"), "{body}");
 }
 
-#[tokio::test]
-async fn methods_not_allowed_are_rejected() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("m.db").display());
-    let store = SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
-    let base = start(store).await;
+async fn methods_not_allowed_are_rejected(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let base = start(&db).await;
     let res =
         reqwest::Client::new().post(format!("{base}/mcp/health")).body("x").send().await.unwrap();
     assert_eq!(res.status(), 405);

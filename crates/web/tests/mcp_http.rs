@@ -1,78 +1,68 @@
-//! MCP over Streamable HTTP, end to end on 127.0.0.1: every tool with real data (the Open Food
-//! Facts sample, Walmart stores and demo offers in a real SQLite file), every error class of
-//! SPEC §3, the step-up answer of SPEC §4, and the transport rules (Host/Origin, Accept,
+//! MCP over Streamable HTTP, end to end on 127.0.0.1, on SQLite and on PostgreSQL: every tool
+//! with real data (the Open Food Facts sample, Walmart stores and demo offers, loaded once per
+//! backend into a template database that each test copies), every error class of SPEC §3, the
+//! step-up answer of SPEC §4, and the transport rules (Host/Origin, Accept,
 //! MCP-Protocol-Version, 202, 405, 413).
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::path::{Path, PathBuf};
+#[macro_use]
+mod common;
+
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use catalog::Catalog;
 use catalog::import::{NoProgress, Source};
-use catalog::sqlite::{SqliteOptions, SqliteStore};
+use catalog::{Catalog, CatalogStore};
+use common::{Backend, Template, TestDb};
 use serde_json::{Value, json};
 use web::health::ModelStatus;
 use web::{AppState, HttpSettings};
+
+on_both_backends!(
+    lifecycle_negotiates_versions_and_accepts_notifications,
+    every_tool_answers_with_structured_content,
+    generate_qr_url_asks_for_step_up_authorization,
+    tool_errors_follow_the_error_contract,
+    protocol_faults_keep_their_json_rpc_codes,
+    transport_rules,
+    tool_calls_are_counted_per_tool,
+);
 
 fn demo(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/demo").join(name)
 }
 
-/// A catalog built once per test binary; each test works on its own copy.
-fn template() -> &'static Path {
-    static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = TEMPLATE.get_or_init(|| {
-        std::thread::spawn(|| {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async {
-                let dir = tempfile::tempdir().unwrap();
-                let path = dir.path().join("template.db");
-                let url = format!("sqlite://{}", path.display());
-                let store =
-                    SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
-                let sources = catalog::demo::DemoSources {
-                    off: vec![Source::open(&demo("off-sample-1000.tsv.gz")).unwrap()],
-                    stores: Source::open(&demo("walmart-stores.csv.gz")).unwrap(),
-                    rules: None,
-                };
-                catalog::demo::load(Arc::new(store.clone()), sources, &NoProgress).await.unwrap();
-                let catalog = Catalog::new(Arc::new(store.clone()), "http://localhost:8080");
-                catalog.index_search_backlog().await.unwrap();
-                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(store.pool()).await.unwrap();
-                store.close().await;
-                (dir, path)
-            })
-        })
-        .join()
-        .unwrap()
-    });
-    path
+/// The demo catalog, searchable.
+async fn load_demo(store: Arc<dyn CatalogStore>) {
+    let sources = catalog::demo::DemoSources {
+        off: vec![Source::open(&demo("off-sample-1000.tsv.gz")).unwrap()],
+        stores: Source::open(&demo("walmart-stores.csv.gz")).unwrap(),
+        rules: None,
+    };
+    catalog::demo::load(Arc::clone(&store), sources, &NoProgress).await.unwrap();
+    let catalog = Catalog::new(store, "http://localhost:8080");
+    catalog.index_search_backlog().await.unwrap();
+}
+
+/// A catalog built once per test binary and backend; each test works on its own copy.
+fn template(backend: Backend) -> &'static Template {
+    static SQLITE: OnceLock<Template> = OnceLock::new();
+    static POSTGRES: OnceLock<Template> = OnceLock::new();
+    let cell = if backend.is_postgres() { &POSTGRES } else { &SQLITE };
+    cell.get_or_init(|| Template::build(backend, load_demo))
 }
 
 struct Server {
-    _dir: tempfile::TempDir,
+    _db: TestDb,
     base: String,
     http: reqwest::Client,
 }
 
-async fn start_with(http_settings: HttpSettings) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    std::fs::copy(template(), &db).unwrap();
-    let store = SqliteStore::open_and_migrate(
-        &format!("sqlite://{}", db.display()),
-        &SqliteOptions::default(),
-    )
-    .await
-    .unwrap();
-    let auth = auth::AuthServer::on_sqlite(
-        auth::AuthConfig::new("http://localhost:8080"),
-        store.pool().clone(),
-    )
-    .await
-    .unwrap();
-    let catalog = Catalog::new(Arc::new(store), "http://localhost:8080");
+async fn start_with(backend: Backend, http_settings: HttpSettings) -> Server {
+    let db = TestDb::from_template(backend, template(backend)).await;
+    let auth = db.auth(auth::AuthConfig::new("http://localhost:8080")).await;
+    let catalog = Catalog::new(db.store(), "http://localhost:8080");
     let origins = web::mcp_http::OriginPolicy::new("http://localhost:8080", &[], &[]);
     let state = AppState::new(
         catalog,
@@ -84,11 +74,11 @@ async fn start_with(http_settings: HttpSettings) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(web::serve(listener, web::app(state), std::future::pending()));
-    Server { _dir: dir, base: format!("http://{addr}"), http: reqwest::Client::new() }
+    Server { _db: db, base: format!("http://{addr}"), http: reqwest::Client::new() }
 }
 
-async fn start() -> Server {
-    start_with(HttpSettings::default()).await
+async fn start(backend: Backend) -> Server {
+    start_with(backend, HttpSettings::default()).await
 }
 
 impl Server {
@@ -161,9 +151,8 @@ async fn stocked_product(s: &Server) -> (String, f64, f64) {
     panic!("no store near Rogers carries {gtin}");
 }
 
-#[tokio::test]
-async fn lifecycle_negotiates_versions_and_accepts_notifications() {
-    let s = start().await;
+async fn lifecycle_negotiates_versions_and_accepts_notifications(backend: Backend) {
+    let s = start(backend).await;
     for (asked, got) in [
         ("2025-11-25", "2025-11-25"),
         ("2025-06-18", "2025-06-18"),
@@ -198,9 +187,8 @@ async fn res_no_session_header(s: &Server) -> bool {
     res.headers().get("mcp-session-id").is_none()
 }
 
-#[tokio::test]
-async fn every_tool_answers_with_structured_content() {
-    let s = start().await;
+async fn every_tool_answers_with_structured_content(backend: Backend) {
+    let s = start(backend).await;
     let (_, list) = s.rpc("tools/list", json!({})).await;
     assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 9);
 
@@ -264,9 +252,8 @@ async fn every_tool_answers_with_structured_content() {
     assert_eq!(locations[0]["retailer"], "Walmart");
 }
 
-#[tokio::test]
-async fn generate_qr_url_asks_for_step_up_authorization() {
-    let s = start().await;
+async fn generate_qr_url_asks_for_step_up_authorization(backend: Backend) {
+    let s = start(backend).await;
     let res = s
         .post(json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "generate_qr_url", "arguments": {"gtin": "614141123452", "batch": "LOT-1"}}}).to_string())
         .send()
@@ -284,9 +271,8 @@ async fn generate_qr_url_asks_for_step_up_authorization() {
     assert_eq!(v["error"]["data"]["status"], 403);
 }
 
-#[tokio::test]
-async fn tool_errors_follow_the_error_contract() {
-    let s = start().await;
+async fn tool_errors_follow_the_error_contract(backend: Backend) {
+    let s = start(backend).await;
     let check = |e: &Value, code: i64, field: &str, needle: &str| {
         assert_eq!(e["code"], code, "{e}");
         let data = &e["data"];
@@ -364,9 +350,8 @@ async fn tool_errors_follow_the_error_contract() {
     assert_eq!(e["data"]["status"], 422);
 }
 
-#[tokio::test]
-async fn protocol_faults_keep_their_json_rpc_codes() {
-    let s = start().await;
+async fn protocol_faults_keep_their_json_rpc_codes(backend: Backend) {
+    let s = start(backend).await;
     let send = |body: &'static str| s.post(body).send();
     let res = send("{not json").await.unwrap();
     assert_eq!(res.status(), 400);
@@ -386,9 +371,9 @@ async fn protocol_faults_keep_their_json_rpc_codes() {
     assert_eq!(v["error"]["code"], -32602);
 }
 
-#[tokio::test]
-async fn transport_rules() {
-    let s = start_with(HttpSettings { max_body_bytes: 4096, ..HttpSettings::default() }).await;
+async fn transport_rules(backend: Backend) {
+    let s =
+        start_with(backend, HttpSettings { max_body_bytes: 4096, ..HttpSettings::default() }).await;
     let url = format!("{}/mcp/http", s.base);
     // Oversized body: 413 with a JSON-RPC error, never a 500.
     let big = format!(
@@ -467,9 +452,8 @@ async fn transport_rules() {
     assert_eq!(res.status(), 200);
 }
 
-#[tokio::test]
-async fn tool_calls_are_counted_per_tool() {
-    let s = start().await;
+async fn tool_calls_are_counted_per_tool(backend: Backend) {
+    let s = start(backend).await;
     s.ok("validate_gtin", json!({"gtin": "95012346"})).await;
     s.err("lookup_product", json!({"gtin": "1"})).await;
     let metrics =

@@ -1,19 +1,22 @@
-//! The authorization server and resource server over real HTTP on 127.0.0.1 (SPEC §4): the
-//! discovery documents, the browser flow (sign-in, consent with CSRF and Origin checks, code,
-//! token, refresh), the page security headers, and every way the MCP endpoint answers a
-//! caller: 401 for a bad token, 403 step-up without the scope, success plus a durable audit row
-//! with it, -32003 when the quota or a rate limit is used up. The REST image routes
-//! (`/api/v1/qr`, `/api/v1/datamatrix`) answer the same way, and their images are decoded with
-//! independent readers (rqrr for QR, rxing for Data Matrix).
+//! The authorization server and resource server over real HTTP on 127.0.0.1 (SPEC §4), on
+//! SQLite and on PostgreSQL: the discovery documents, the browser flow (sign-in, consent with
+//! CSRF and Origin checks, code, token, refresh), the page security headers, and every way the
+//! MCP endpoint answers a caller: 401 for a bad token, 403 step-up without the scope, success
+//! plus a durable audit row with it, -32003 when the quota or a rate limit is used up. The REST
+//! image routes (`/api/v1/qr`, `/api/v1/datamatrix`) answer the same way, and their images are
+//! decoded with independent readers (rqrr for QR, rxing for Data Matrix).
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+#[macro_use]
+mod common;
 
 use std::sync::Arc;
 
 use auth::{AuthConfig, AuthServer};
 use base64::Engine as _;
 use catalog::Catalog;
-use catalog::sqlite::{SqliteOptions, SqliteStore};
+use common::{Backend, TestDb};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::{Value, json};
@@ -26,35 +29,49 @@ const EMAIL: &str = "ann@example.com";
 const PASSWORD: &str = "correct horse battery";
 const CALLBACK: &str = "http://127.0.0.1:9/callback";
 
+on_both_backends!(
+    discovery_documents_agree_with_each_other,
+    browser_flow_issues_tokens_that_unlock_generate_qr_url,
+    pages_refuse_cross_site_posts_and_framing,
+    bad_tokens_get_401_with_a_challenge_on_every_method,
+    step_up_without_the_scope_and_quota_when_used_up,
+    rate_limits_answer_32003_with_retry_after,
+    token_endpoint_errors_are_oauth_errors,
+    account_page_lists_and_revokes_consents,
+    sign_up_is_off_unless_enabled,
+    rest_qr_images_need_the_scope_and_count_against_the_quota,
+    rest_datamatrix_images_decode_to_the_link_or_the_element_string,
+);
+
 struct Server {
     base: String,
     auth: Arc<AuthServer>,
-    db: SqliteStore,
-    _dir: tempfile::TempDir,
+    db: TestDb,
 }
 
-async fn start_with(configure: impl FnOnce(&mut AuthConfig, &mut HttpSettings)) -> Server {
+async fn start_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut AuthConfig, &mut HttpSettings),
+) -> Server {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("o.db").display());
-    let db = SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
+    let db = TestDb::new(backend).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut config = AuthConfig::new(&base);
     let mut http = HttpSettings::default();
     configure(&mut config, &mut http);
-    let auth = Arc::new(AuthServer::on_sqlite(config, db.pool().clone()).await.unwrap());
+    let auth = Arc::new(db.auth(config).await);
     auth.create_user(EMAIL, PASSWORD).await.unwrap();
-    let catalog = Catalog::new(Arc::new(db.clone()), &base);
+    let catalog = Catalog::new(db.store(), &base);
     let origins = web::mcp_http::OriginPolicy::new(&base, &[], &[]);
     let state =
         AppState::new(catalog, auth.clone(), origins, http, ModelStatus::not_loaded(None, "test"));
     tokio::spawn(web::serve(listener, web::app(state), std::future::pending()));
-    Server { base, auth, db, _dir: dir }
+    Server { base, auth, db }
 }
 
-async fn start() -> Server {
-    start_with(|_, _| {}).await
+async fn start(backend: Backend) -> Server {
+    start_with(backend, |_, _| {}).await
 }
 
 fn client() -> reqwest::Client {
@@ -302,9 +319,8 @@ fn qr_call(id: i64) -> Value {
            "params": {"name": "generate_qr_url", "arguments": {"gtin": "614141123452", "batch": "LOT-1"}}})
 }
 
-#[tokio::test]
-async fn discovery_documents_agree_with_each_other() {
-    let s = start().await;
+async fn discovery_documents_agree_with_each_other(backend: Backend) {
+    let s = start(backend).await;
     let get = |path: &str| {
         let url = format!("{}{path}", s.base);
         async move {
@@ -336,9 +352,8 @@ async fn discovery_documents_agree_with_each_other() {
     assert_eq!(alias["resource"], format!("{}/mcp", s.base));
 }
 
-#[tokio::test]
-async fn browser_flow_issues_tokens_that_unlock_generate_qr_url() {
-    let s = start().await;
+async fn browser_flow_issues_tokens_that_unlock_generate_qr_url(backend: Backend) {
+    let s = start(backend).await;
     let client_id = register_public_client(&s.base).await;
     let (verifier, challenge) = pkce();
     let code = authorize(&s, &client_id, &challenge).await;
@@ -379,10 +394,7 @@ async fn browser_flow_issues_tokens_that_unlock_generate_qr_url() {
     assert_eq!(content[2]["type"], "text");
     assert!(content[2]["text"].as_str().unwrap().contains("<svg"));
     let (action, outcome, who, target): (String, String, Option<String>, Option<String>) =
-        sqlx::query_as("SELECT action, outcome, client_id, target FROM audit_events")
-            .fetch_one(s.db.pool())
-            .await
-            .unwrap();
+        s.db.row("SELECT action, outcome, client_id, target FROM audit_events", &[]).await;
     assert_eq!((action.as_str(), outcome.as_str()), ("generate_qr_url", "ok"));
     assert_eq!(who.as_deref(), Some(client_id.as_str()));
     assert_eq!(target.as_deref(), Some("00614141123452"));
@@ -426,9 +438,8 @@ async fn browser_flow_issues_tokens_that_unlock_generate_qr_url() {
     assert_eq!(e["error"], "invalid_grant");
 }
 
-#[tokio::test]
-async fn pages_refuse_cross_site_posts_and_framing() {
-    let s = start().await;
+async fn pages_refuse_cross_site_posts_and_framing(backend: Backend) {
+    let s = start(backend).await;
     let client_id = register_public_client(&s.base).await;
     let (_, challenge) = pkce();
     let mut b = Browser::new(&s.base);
@@ -502,9 +513,8 @@ async fn pages_refuse_cross_site_posts_and_framing() {
     assert!(res.headers().get(LOCATION).is_none());
 }
 
-#[tokio::test]
-async fn bad_tokens_get_401_with_a_challenge_on_every_method() {
-    let s = start().await;
+async fn bad_tokens_get_401_with_a_challenge_on_every_method(backend: Backend) {
+    let s = start(backend).await;
     for (path, metadata) in [
         ("/mcp/http", "/.well-known/oauth-protected-resource\""),
         ("/mcp", "/.well-known/oauth-protected-resource/mcp\""),
@@ -541,9 +551,8 @@ async fn bad_tokens_get_401_with_a_challenge_on_every_method() {
     assert_eq!(status, 401, "a revoked token stops working: {v}");
 }
 
-#[tokio::test]
-async fn step_up_without_the_scope_and_quota_when_used_up() {
-    let s = start_with(|c, _| {
+async fn step_up_without_the_scope_and_quota_when_used_up(backend: Backend) {
+    let s = start_with(backend, |c, _| {
         c.qr_per_day = 2;
     })
     .await;
@@ -581,19 +590,20 @@ async fn step_up_without_the_scope_and_quota_when_used_up() {
     let retry = v["error"]["data"]["retry_after"].as_u64().unwrap();
     assert!((1..=86_400).contains(&retry), "{retry}");
     assert!(v["error"]["message"].as_str().unwrap().contains("2 per day"), "{v}");
-    let (ok, limited): (i64, i64) = sqlx::query_as(
-        "SELECT SUM(outcome = 'ok'), SUM(outcome <> 'ok') FROM audit_events WHERE action = 'generate_qr_url'",
-    )
-    .fetch_one(s.db.pool())
-    .await
-    .unwrap();
+    let (ok, limited): (i64, i64) = s
+        .db
+        .row(
+            "SELECT count(*) FILTER (WHERE outcome = 'ok'), count(*) FILTER (WHERE outcome <> 'ok') \
+             FROM audit_events WHERE action = 'generate_qr_url'",
+            &[],
+        )
+        .await;
     assert_eq!(ok, 2);
     assert!(limited >= 1, "refused calls are audited too");
 }
 
-#[tokio::test]
-async fn rate_limits_answer_32003_with_retry_after() {
-    let s = start_with(|_, h| {
+async fn rate_limits_answer_32003_with_retry_after(backend: Backend) {
+    let s = start_with(backend, |_, h| {
         h.rate_limits = RateLimits { anonymous_per_minute: 3, client_per_minute: 4 };
     })
     .await;
@@ -618,9 +628,8 @@ async fn rate_limits_answer_32003_with_retry_after() {
     assert_eq!(v["error"]["code"], -32003, "{v}");
 }
 
-#[tokio::test]
-async fn token_endpoint_errors_are_oauth_errors() {
-    let s = start().await;
+async fn token_endpoint_errors_are_oauth_errors(backend: Backend) {
+    let s = start(backend).await;
     let res = client()
         .post(format!("{}/o/token/", s.base))
         .json(&json!({"grant_type": "authorization_code"}))
@@ -656,9 +665,8 @@ async fn token_endpoint_errors_are_oauth_errors() {
     assert_eq!(v["error"], "invalid_redirect_uri", "{v}");
 }
 
-#[tokio::test]
-async fn account_page_lists_and_revokes_consents() {
-    let s = start().await;
+async fn account_page_lists_and_revokes_consents(backend: Backend) {
+    let s = start(backend).await;
     let client_id = register_public_client(&s.base).await;
     let (verifier, challenge) = pkce();
     let code = authorize(&s, &client_id, &challenge).await;
@@ -707,15 +715,14 @@ async fn account_page_lists_and_revokes_consents() {
     assert_eq!(b.get("/o/account/").await.status(), StatusCode::FOUND);
 }
 
-#[tokio::test]
-async fn sign_up_is_off_unless_enabled() {
-    let closed = start().await;
+async fn sign_up_is_off_unless_enabled(backend: Backend) {
+    let closed = start(backend).await;
     let b = Browser::new(&closed.base);
     assert_eq!(b.get("/o/signup/").await.status(), StatusCode::NOT_FOUND);
     let login = b.get("/o/login/").await.text().await.unwrap();
     assert!(!login.contains("/o/signup/"));
 
-    let open = start_with(|c, _| c.allow_signup = true).await;
+    let open = start_with(backend, |c, _| c.allow_signup = true).await;
     let mut b = Browser::new(&open.base);
     let form = |email: &str, password: &str| {
         vec![
@@ -742,9 +749,8 @@ async fn sign_up_is_off_unless_enabled() {
     assert!(html.contains("bob@example.com"), "{html}");
 }
 
-#[tokio::test]
-async fn rest_qr_images_need_the_scope_and_count_against_the_quota() {
-    let s = start_with(|c, _| c.qr_per_day = 2).await;
+async fn rest_qr_images_need_the_scope_and_count_against_the_quota(backend: Backend) {
+    let s = start_with(backend, |c, _| c.qr_per_day = 2).await;
     let get = |token: Option<String>, query: &str| {
         let url = format!("{}/api/v1/qr?{query}", s.base);
         async move {
@@ -797,18 +803,15 @@ async fn rest_qr_images_need_the_scope_and_count_against_the_quota() {
     assert_eq!(r.status(), 429);
     let v: Value = r.json().await.unwrap();
     assert!(v["retry_after"].as_u64().unwrap() >= 1, "{v}");
-    let rows: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM audit_events WHERE arguments LIKE '%\"via\":\"rest\"%'",
-    )
-    .fetch_one(s.db.pool())
-    .await
-    .unwrap();
+    let (rows,): (i64,) = s
+        .db
+        .row("SELECT count(*) FROM audit_events WHERE arguments LIKE '%\"via\":\"rest\"%'", &[])
+        .await;
     assert_eq!(rows, 3, "two images and one refusal are audited");
 }
 
-#[tokio::test]
-async fn rest_datamatrix_images_decode_to_the_link_or_the_element_string() {
-    let s = start_with(|c, _| c.qr_per_day = 4).await;
+async fn rest_datamatrix_images_decode_to_the_link_or_the_element_string(backend: Backend) {
+    let s = start_with(backend, |c, _| c.qr_per_day = 4).await;
     let get = |token: Option<String>, path: &str, query: &str| {
         let url = format!("{}/api/v1/{path}?{query}", s.base);
         async move {
@@ -901,12 +904,16 @@ async fn rest_datamatrix_images_decode_to_the_link_or_the_element_string() {
     assert_eq!(r.status(), 200);
     let r = get(Some(token), "datamatrix", "gtin=614141123452").await;
     assert_eq!(r.status(), 429);
-    let rows: Vec<String> = sqlx::query_scalar(
-        "SELECT arguments FROM audit_events WHERE arguments LIKE '%\"via\":\"rest\"%' ORDER BY id",
-    )
-    .fetch_all(s.db.pool())
-    .await
-    .unwrap();
+    let rows: Vec<String> = s
+        .db
+        .rows::<(String,)>(
+            "SELECT arguments FROM audit_events WHERE arguments LIKE '%\"via\":\"rest\"%' ORDER BY id",
+            &[],
+        )
+        .await
+        .into_iter()
+        .map(|(a,)| a)
+        .collect();
     assert_eq!(rows.len(), 5, "four images and one refusal are audited: {rows:?}");
     assert!(
         rows[1].contains("\"symbology\":\"datamatrix\"")

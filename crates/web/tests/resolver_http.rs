@@ -1,16 +1,19 @@
-//! The GS1 Digital Link resolver over real HTTP on 127.0.0.1 with a real SQLite catalog and
-//! rules: syntax errors are 400, unknown items 404, redirects 307 with the query carried on and
-//! a linkset `Link`, link types, linksets, the product JSON, the hosted page (with ETag/304),
-//! CORS on everything, and the resolver description file — the checks of GS1's resolver test
-//! suite (reference/gs1.md §3, §7).
+//! The GS1 Digital Link resolver over real HTTP on 127.0.0.1 with a real catalog and rules, on
+//! SQLite and on PostgreSQL: syntax errors are 400, unknown items 404, redirects 307 with the
+//! query carried on and a linkset `Link`, link types, linksets, the product JSON, the hosted
+//! page (with ETag/304), CORS on everything, and the resolver description file — the checks of
+//! GS1's resolver test suite (reference/gs1.md §3, §7).
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+#[macro_use]
+mod common;
+
 use std::sync::Arc;
 
-use catalog::Catalog;
 use catalog::model::{DataSource, IngredientWrite, Patch, ProductWrite};
-use catalog::sqlite::{SqliteOptions, SqliteStore};
+use catalog::{Catalog, CatalogStore};
+use common::{Backend, TestDb};
 use reqwest::StatusCode;
 use serde_json::Value;
 use web::health::ModelStatus;
@@ -19,18 +22,47 @@ use web::{AppState, HttpSettings};
 const GTIN: &str = "00614141123452";
 const OTHER: &str = "09506000134352";
 
+on_both_backends!(
+    syntax_errors_are_400_and_unknown_items_404,
+    the_hosted_page_is_served_when_no_rule_redirects,
+    redirects_carry_the_query_and_point_at_the_linkset,
+    linksets_list_every_level,
+    country_rules_follow_the_configured_header_or_the_language,
+    preflight_and_description_file,
+    accept_language_picks_among_a_links_languages,
+    the_hosted_page_lists_nearby_stores_for_a_shared_location,
+    checklist_01_encoded_slash_stays_inside_the_value,
+    checklist_02_one_trailing_slash_is_tolerated,
+    checklist_03_primary_key_found_from_the_right,
+    checklist_04_syntax_is_validated,
+    checklist_05_data_attributes_in_the_query_only,
+    checklist_06_short_gtins_are_padded,
+    checklist_07_canonical_key,
+    checklist_08_walk_up_within_one_request,
+    checklist_09_unknown_at_every_level_is_404,
+    checklist_10_linkset_is_served_not_redirected,
+    checklist_11_requested_link_type_or_404,
+    checklist_12_default_link_multi_then_default_link,
+    checklist_13_ties_by_language_never_300,
+    checklist_14_redirects_append_the_raw_query,
+    checklist_15_link_to_the_linkset_always,
+    checklist_16_compressed_links_are_not_served,
+    checklist_17_cors_everywhere,
+    checklist_18_head_is_get_without_a_body,
+    checklist_19_linkset_shape,
+);
+
 struct Server {
     base: String,
-    db: SqliteStore,
+    store: Arc<dyn CatalogStore>,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    db: TestDb,
 }
 
-async fn start() -> Server {
+async fn start(backend: Backend) -> Server {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("r.db").display());
-    let db = SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
+    let db = TestDb::new(backend).await;
+    let store = db.store();
     let mut cereal = product(GTIN, "Sample Cereal </script>");
     cereal.brand = Patch::Set("Acme Foods".into());
     cereal.description = Patch::Set("Whole-grain breakfast cereal.".into());
@@ -38,21 +70,18 @@ async fn start() -> Server {
     cereal.ingredients =
         Some(vec![IngredientWrite { name: "oats".into(), percentage_of_weight: Some(80.0) }]);
     let other = product(OTHER, "Plain Water");
-    use catalog::CatalogStore as _;
-    db.upsert_products(&[cereal, other]).await.unwrap();
+    store.upsert_products(&[cereal, other]).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let auth = Arc::new(
-        auth::AuthServer::on_sqlite(auth::AuthConfig::new(&base), db.pool().clone()).await.unwrap(),
-    );
-    let catalog = Catalog::new(Arc::new(db.clone()), &base);
+    let auth = Arc::new(db.auth(auth::AuthConfig::new(&base)).await);
+    let catalog = Catalog::new(Arc::clone(&store), &base);
     let origins = web::mcp_http::OriginPolicy::new(&base, &[], &[]);
     let http = HttpSettings { country_header: Some("x-country".into()), ..HttpSettings::default() };
     let state = AppState::new(catalog, auth, origins, http, ModelStatus::not_loaded(None, "test"));
     tokio::spawn(web::serve(listener, web::app(state), std::future::pending()));
     let http =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Server { base, db, http, _dir: dir }
+    Server { base, store, http, db }
 }
 
 impl Server {
@@ -78,27 +107,28 @@ impl Server {
             ("PRODUCT", _) => (Some(GTIN), GTIN.to_owned()),
             _ => (None, String::new()),
         };
-        let order: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM resolver_rules WHERE scope_key = ?")
-                .bind(&key)
-                .fetch_one(self.db.pool())
-                .await
-                .unwrap();
+        let (order,): (i64,) = self
+            .db
+            .row("SELECT count(*) FROM resolver_rules WHERE scope_key = $1", &[(&key).into()])
+            .await;
         let countries = (!extra.is_empty()).then_some(extra);
-        let q = sqlx::query(
-            "INSERT INTO resolver_rules (scope, scope_gtin, scope_qualifier, scope_key, order_index, link_type, \
-             destination_type, custom_url, countries, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, 'CUSTOM_URL', ?, ?, 'x', 'x')",
-        )
-        .bind(scope)
-        .bind(gtin)
-        .bind(qualifier)
-        .bind(&key)
-        .bind(order)
-        .bind(link_type)
-        .bind(url)
-        .bind(countries);
-        q.execute(self.db.pool()).await.unwrap();
+        self.db
+            .execute(
+                "INSERT INTO resolver_rules (scope, scope_gtin, scope_qualifier, scope_key, order_index, link_type, \
+                 destination_type, custom_url, countries, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'CUSTOM_URL', $7, $8, 'x', 'x')",
+                &[
+                    scope.into(),
+                    gtin.into(),
+                    qualifier.into(),
+                    (&key).into(),
+                    order.into(),
+                    link_type.into(),
+                    url.into(),
+                    countries.into(),
+                ],
+            )
+            .await;
     }
 
     /// A product rule limited to one language, at a given position.
@@ -110,20 +140,23 @@ impl Server {
         url: &str,
         title: Option<&str>,
     ) {
-        sqlx::query(
-            "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, link_type, \
-             destination_type, custom_url, languages, title, created_at, updated_at) \
-             VALUES ('PRODUCT', ?1, ?1, ?2, ?3, 'CUSTOM_URL', ?4, json_array(?5), ?6, 'x', 'x')",
-        )
-        .bind(GTIN)
-        .bind(order)
-        .bind(link_type)
-        .bind(url)
-        .bind(language)
-        .bind(title)
-        .execute(self.db.pool())
-        .await
-        .unwrap();
+        // `languages` holds a JSON array, built here (json_array() is SQLite's only).
+        let languages = serde_json::json!([language]).to_string();
+        self.db
+            .execute(
+                "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, link_type, \
+                 destination_type, custom_url, languages, title, created_at, updated_at) \
+                 VALUES ('PRODUCT', $1, $1, $2, $3, 'CUSTOM_URL', $4, $5, $6, 'x', 'x')",
+                &[
+                    GTIN.into(),
+                    order.into(),
+                    link_type.into(),
+                    url.into(),
+                    (&languages).into(),
+                    title.into(),
+                ],
+            )
+            .await;
     }
 }
 
@@ -143,9 +176,8 @@ fn assert_cors(r: &reqwest::Response) {
     assert!(["GET", "HEAD", "OPTIONS"].iter().all(|m| methods.contains(m)), "{methods}");
 }
 
-#[tokio::test]
-async fn syntax_errors_are_400_and_unknown_items_404() {
-    let s = start().await;
+async fn syntax_errors_are_400_and_unknown_items_404(backend: Backend) {
+    let s = start(backend).await;
     for bad in [
         format!("/01/{GTIN}/foo"),
         "/01/00614141123453".to_owned(),
@@ -166,9 +198,8 @@ async fn syntax_errors_are_400_and_unknown_items_404() {
     assert_eq!(s.get(&format!("/01/{GTIN}/10/KL8G")).await.status(), StatusCode::OK);
 }
 
-#[tokio::test]
-async fn the_hosted_page_is_served_when_no_rule_redirects() {
-    let s = start().await;
+async fn the_hosted_page_is_served_when_no_rule_redirects(backend: Backend) {
+    let s = start(backend).await;
     let r = s.get(&format!("/01/{GTIN}")).await;
     assert_eq!(r.status(), 200);
     assert_cors(&r);
@@ -219,9 +250,8 @@ async fn the_hosted_page_is_served_when_no_rule_redirects() {
     assert_eq!(missing.status(), 404);
 }
 
-#[tokio::test]
-async fn redirects_carry_the_query_and_point_at_the_linkset() {
-    let s = start().await;
+async fn redirects_carry_the_query_and_point_at_the_linkset(backend: Backend) {
+    let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/cereal", "").await;
     s.rule("PRODUCT", None, Some("gs1:recallStatus"), "https://brand.example/recalls?src=qr", "")
         .await;
@@ -262,9 +292,8 @@ async fn redirects_carry_the_query_and_point_at_the_linkset() {
     assert_eq!(s.get(&format!("/01/{OTHER}")).await.status(), 200);
 }
 
-#[tokio::test]
-async fn linksets_list_every_level() {
-    let s = start().await;
+async fn linksets_list_every_level(backend: Backend) {
+    let s = start(backend).await;
     s.rule("PRODUCT", None, Some("gs1:recallStatus"), "https://brand.example/recalls", "").await;
     s.rule("BATCH", Some("LOT-9"), None, "https://brand.example/lot9", "").await;
     for (path, header) in [
@@ -320,9 +349,8 @@ async fn linksets_list_every_level() {
     }
 }
 
-#[tokio::test]
-async fn country_rules_follow_the_configured_header_or_the_language() {
-    let s = start().await;
+async fn country_rules_follow_the_configured_header_or_the_language(backend: Backend) {
+    let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/ca", r#"["CA"]"#).await;
     s.rule("PRODUCT", None, None, "https://brand.example/world", "").await;
     assert_eq!(
@@ -336,9 +364,8 @@ async fn country_rules_follow_the_configured_header_or_the_language() {
     assert_eq!(location(&s.get(&format!("/01/{GTIN}")).await), "https://brand.example/world");
 }
 
-#[tokio::test]
-async fn preflight_and_description_file() {
-    let s = start().await;
+async fn preflight_and_description_file(backend: Backend) {
+    let s = start(backend).await;
     let r = s
         .http
         .request(reqwest::Method::OPTIONS, format!("{}/01/{GTIN}", s.base))
@@ -359,9 +386,8 @@ async fn preflight_and_description_file() {
     assert_eq!(v["jsonLdContextLocation"], web::resolver::LINKSET_CONTEXT);
 }
 
-#[tokio::test]
-async fn accept_language_picks_among_a_links_languages() {
-    let s = start().await;
+async fn accept_language_picks_among_a_links_languages(backend: Backend) {
+    let s = start(backend).await;
     // The default link and gs1:recipeInfo, each in English and French (English first).
     for (order, link_type, lang, url, title) in [
         (0, None, "en", "https://brand.example/en", "Sample Cereal"),
@@ -425,14 +451,12 @@ async fn accept_language_picks_among_a_links_languages() {
     assert!(recipes[1].get("type").is_none(), "a brand URL's media type is not known");
 }
 
-#[tokio::test]
-async fn the_hosted_page_lists_nearby_stores_for_a_shared_location() {
+async fn the_hosted_page_lists_nearby_stores_for_a_shared_location(backend: Backend) {
     use base64::Engine as _;
-    use catalog::CatalogStore as _;
     use catalog::iso::{CountryCode, CurrencyCode};
     use catalog::model::{InventoryStatus, MetadataPatch, OfferWrite, StoreWrite};
     use sha2::Digest as _;
-    let s = start().await;
+    let s = start(backend).await;
     let store = |store_ref: &str, name: &str, lat: f64, lng: f64| StoreWrite {
         retailer: "Corner Grocer".into(),
         store_ref: store_ref.into(),
@@ -446,13 +470,14 @@ async fn the_hosted_page_lists_nearby_stores_for_a_shared_location() {
         lng,
         metadata: MetadataPatch::default(),
     };
-    s.db.upsert_stores(&[
-        store("1", "Downtown & Co", 39.800, -89.650),
-        store("2", "Uptown", 39.850, -89.650),
-        store("3", "Far away", 45.0, -93.0),
-    ])
-    .await
-    .unwrap();
+    s.store
+        .upsert_stores(&[
+            store("1", "Downtown & Co", 39.800, -89.650),
+            store("2", "Uptown", 39.850, -89.650),
+            store("3", "Far away", 45.0, -93.0),
+        ])
+        .await
+        .unwrap();
     let offer = |store_ref: &str, cents: i64, stock| OfferWrite {
         gtin: gs1::Gtin14::parse(GTIN).unwrap(),
         retailer: "Corner Grocer".into(),
@@ -463,13 +488,14 @@ async fn the_hosted_page_lists_nearby_stores_for_a_shared_location() {
         active: Some(true),
         metadata: MetadataPatch::default(),
     };
-    s.db.upsert_offers(&[
-        offer("1", 399, InventoryStatus::InStock),
-        offer("2", 349, InventoryStatus::LowStock),
-        offer("3", 299, InventoryStatus::InStock),
-    ])
-    .await
-    .unwrap();
+    s.store
+        .upsert_offers(&[
+            offer("1", 399, InventoryStatus::InStock),
+            offer("2", 349, InventoryStatus::LowStock),
+            offer("3", 299, InventoryStatus::InStock),
+        ])
+        .await
+        .unwrap();
 
     // Without a location: the button (hidden until the script shows it), the script allowed
     // by its hash in the CSP, and a note for browsers without JavaScript.
@@ -516,9 +542,8 @@ async fn the_hosted_page_lists_nearby_stores_for_a_shared_location() {
 
 /// §7 paths 1: parse the raw request target; an encoded `/` (`%2F`) is part of a value, not a
 /// path separator.
-#[tokio::test]
-async fn checklist_01_encoded_slash_stays_inside_the_value() {
-    let s = start().await;
+async fn checklist_01_encoded_slash_stays_inside_the_value(backend: Backend) {
+    let s = start(backend).await;
     s.rule("BATCH", Some("AB/C"), None, "https://brand.example/ab-c", "").await;
     let r = s.get(&format!("/01/{GTIN}/10/AB%2FC")).await;
     assert_eq!(r.status(), StatusCode::TEMPORARY_REDIRECT);
@@ -534,9 +559,8 @@ async fn checklist_01_encoded_slash_stays_inside_the_value() {
 }
 
 /// §7 paths 2: strip one trailing `/` (same status and Location); more is an error.
-#[tokio::test]
-async fn checklist_02_one_trailing_slash_is_tolerated() {
-    let s = start().await;
+async fn checklist_02_one_trailing_slash_is_tolerated(backend: Backend) {
+    let s = start(backend).await;
     s.rule("BATCH", Some("L1"), None, "https://brand.example/l1", "").await;
     for path in [format!("/01/{GTIN}/10/L1"), format!("/01/{OTHER}")] {
         let (a, b) = (s.get(&path).await, s.get(&format!("{path}/")).await);
@@ -548,9 +572,8 @@ async fn checklist_02_one_trailing_slash_is_tolerated() {
 
 /// §7 paths 3: the primary key is found from the right: a qualifier value that looks like an AI
 /// stays a value, and a custom path stem before the key is not this resolver's.
-#[tokio::test]
-async fn checklist_03_primary_key_found_from_the_right() {
-    let s = start().await;
+async fn checklist_03_primary_key_found_from_the_right(backend: Backend) {
+    let s = start(backend).await;
     s.rule("BATCH", Some("01"), None, "https://brand.example/lot-01", "").await;
     assert_eq!(
         location(&s.get(&format!("/01/{GTIN}/10/01")).await),
@@ -562,9 +585,8 @@ async fn checklist_03_primary_key_found_from_the_right() {
 
 /// §7 paths 4: AI formats, CSET 82, check digits, qualifier order and duplicates are
 /// validated: 400 (never 200 or 404) with a problem body naming the fault.
-#[tokio::test]
-async fn checklist_04_syntax_is_validated() {
-    let s = start().await;
+async fn checklist_04_syntax_is_validated(backend: Backend) {
+    let s = start(backend).await;
     for (bad, needle) in [
         (format!("/01/{}", "00614141123453"), "check digit"),
         (format!("/01/{GTIN}/10/{}", "A".repeat(21)), "10"),
@@ -589,9 +611,8 @@ async fn checklist_04_syntax_is_validated() {
 }
 
 /// §7 paths 5: data attributes belong in the query; in the path they are a 400.
-#[tokio::test]
-async fn checklist_05_data_attributes_in_the_query_only() {
-    let s = start().await;
+async fn checklist_05_data_attributes_in_the_query_only(backend: Backend) {
+    let s = start(backend).await;
     assert_eq!(s.get(&format!("/01/{GTIN}/17/261231")).await.status(), 400);
     assert_eq!(s.get(&format!("/01/{GTIN}/3103/000189")).await.status(), 400);
     assert_eq!(s.get(&format!("/01/{GTIN}?17=261231&3103=000189")).await.status(), 200);
@@ -599,9 +620,8 @@ async fn checklist_05_data_attributes_in_the_query_only() {
 
 /// §7 paths 6: 8-, 12- and 13-digit GTINs are padded to 14 before lookup; what prodlink
 /// emits uses the 14-digit form.
-#[tokio::test]
-async fn checklist_06_short_gtins_are_padded() {
-    let s = start().await;
+async fn checklist_06_short_gtins_are_padded(backend: Backend) {
+    let s = start(backend).await;
     for short in ["614141123452", "0614141123452"] {
         let r = s.get(&format!("/01/{short}")).await;
         assert_eq!(r.status(), 200, "{short}");
@@ -615,9 +635,8 @@ async fn checklist_06_short_gtins_are_padded() {
 
 /// §7 paths 7: the canonical key is the GTIN-14 plus the ordered qualifiers: rules registered
 /// once match every spelling of the same item.
-#[tokio::test]
-async fn checklist_07_canonical_key() {
-    let s = start().await;
+async fn checklist_07_canonical_key(backend: Backend) {
+    let s = start(backend).await;
     s.rule("BATCH", Some("L7"), None, "https://brand.example/l7", "").await;
     for spelling in [
         format!("/01/{GTIN}/10/L7"),
@@ -630,9 +649,8 @@ async fn checklist_07_canonical_key() {
 
 /// §7 lookup 1: the exact level first, then walk up (serial > batch > product) inside one
 /// request — no redirect to the less specific URI.
-#[tokio::test]
-async fn checklist_08_walk_up_within_one_request() {
-    let s = start().await;
+async fn checklist_08_walk_up_within_one_request(backend: Backend) {
+    let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/product", "").await;
     s.rule("BATCH", Some("B1"), None, "https://brand.example/batch", "").await;
     s.rule("SERIAL", Some("S1"), None, "https://brand.example/serial", "").await;
@@ -649,9 +667,8 @@ async fn checklist_08_walk_up_within_one_request() {
 }
 
 /// §7 lookup 2: 404 when nothing is registered at any level.
-#[tokio::test]
-async fn checklist_09_unknown_at_every_level_is_404() {
-    let s = start().await;
+async fn checklist_09_unknown_at_every_level_is_404(backend: Backend) {
+    let s = start(backend).await;
     for path in ["/01/09506000134369", "/01/09506000134369/10/LOT", "/01/09506000134369/21/S"] {
         let r = s.get(path).await;
         assert_eq!(r.status(), 404, "{path}");
@@ -664,9 +681,8 @@ async fn checklist_09_unknown_at_every_level_is_404() {
 
 /// §7 choosing 1: `linkType=linkset|all` or `Accept: application/linkset+json` answers the
 /// linkset with 200 — even where the default link is a redirect.
-#[tokio::test]
-async fn checklist_10_linkset_is_served_not_redirected() {
-    let s = start().await;
+async fn checklist_10_linkset_is_served_not_redirected(backend: Backend) {
+    let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/product", "").await;
     for (q, accept) in [
         ("?linkType=linkset", None),
@@ -686,9 +702,8 @@ async fn checklist_10_linkset_is_served_not_redirected() {
 
 /// §7 choosing 2: `linkType=X` redirects to X when there is one, else 404 (no fallback to the
 /// default link).
-#[tokio::test]
-async fn checklist_11_requested_link_type_or_404() {
-    let s = start().await;
+async fn checklist_11_requested_link_type_or_404(backend: Backend) {
+    let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/product", "").await;
     s.rule("PRODUCT", None, Some("gs1:certificationInfo"), "https://brand.example/certs", "").await;
     let r = s.get(&format!("/01/{GTIN}?linkType=gs1:certificationInfo")).await;
@@ -704,9 +719,8 @@ async fn checklist_11_requested_link_type_or_404() {
 
 /// §7 choosing 3: without a link type, the default link — its language variant matching the
 /// request (`defaultLinkMulti`) first, then the one `defaultLink`.
-#[tokio::test]
-async fn checklist_12_default_link_multi_then_default_link() {
-    let s = start().await;
+async fn checklist_12_default_link_multi_then_default_link(backend: Backend) {
+    let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/any", "").await;
     s.language_rule(5, None, "de", "https://brand.example/de", None).await;
     // The neutral rule comes first by order_index: it is the default for everyone.
@@ -714,10 +728,7 @@ async fn checklist_12_default_link_multi_then_default_link() {
         location(&s.get_with(&format!("/01/{GTIN}"), "accept-language", "de").await),
         "https://brand.example/any"
     );
-    sqlx::query("UPDATE resolver_rules SET order_index = 9 WHERE languages IS NULL")
-        .execute(s.db.pool())
-        .await
-        .unwrap();
+    s.db.execute("UPDATE resolver_rules SET order_index = 9 WHERE languages IS NULL", &[]).await;
     assert_eq!(
         location(&s.get_with(&format!("/01/{GTIN}"), "accept-language", "de-AT").await),
         "https://brand.example/de"
@@ -731,9 +742,8 @@ async fn checklist_12_default_link_multi_then_default_link() {
 
 /// §7 choosing 4: ties are broken by `Accept-Language` (BCP 47 lookup, q-values); rules are
 /// totally ordered by scope and `order_index`, so no request is ever ambiguous: never a 300.
-#[tokio::test]
-async fn checklist_13_ties_by_language_never_300() {
-    let s = start().await;
+async fn checklist_13_ties_by_language_never_300(backend: Backend) {
+    let s = start(backend).await;
     for (order, lang, url) in [
         (0, "en", "https://brand.example/en-1"),
         (1, "en", "https://brand.example/en-2"),
@@ -754,9 +764,8 @@ async fn checklist_13_ties_by_language_never_300() {
 
 /// §7 redirect 1: 307 with the raw incoming query appended (`&` when the target has a `?`),
 /// `;` delimiters and singletons as sent.
-#[tokio::test]
-async fn checklist_14_redirects_append_the_raw_query() {
-    let s = start().await;
+async fn checklist_14_redirects_append_the_raw_query(backend: Backend) {
+    let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/p?src=qr", "").await;
     let r = s.get(&format!("/01/{GTIN}?foo=bar;x=1&flag&17=261231")).await;
     assert_eq!(r.status(), StatusCode::TEMPORARY_REDIRECT);
@@ -764,9 +773,8 @@ async fn checklist_14_redirects_append_the_raw_query() {
 }
 
 /// §7 redirect 2: every resolution answer links to the linkset.
-#[tokio::test]
-async fn checklist_15_link_to_the_linkset_always() {
-    let s = start().await;
+async fn checklist_15_link_to_the_linkset_always(backend: Backend) {
+    let s = start(backend).await;
     s.rule("BATCH", Some("B1"), None, "https://brand.example/b1", "").await;
     for (path, status) in [
         (format!("/01/{GTIN}/10/B1"), 307),
@@ -794,9 +802,8 @@ async fn checklist_15_link_to_the_linkset_always() {
 /// §7 redirect 3: compressed Digital Links. prodlink does not decompress (legacy compression is
 /// optional in Resolver 1.2; EPC binary compression is not implemented): such paths are a
 /// plain 404, never a 5xx or a 200.
-#[tokio::test]
-async fn checklist_16_compressed_links_are_not_served() {
-    let s = start().await;
+async fn checklist_16_compressed_links_are_not_served(backend: Backend) {
+    let s = start(backend).await;
     for path in ["/CxFKk4XBoIdXg", "/ARFKk4XB0CDKWcnpq"] {
         let r = s.get(path).await;
         assert_eq!(r.status(), 404, "{path}");
@@ -804,9 +811,8 @@ async fn checklist_16_compressed_links_are_not_served() {
 }
 
 /// §7 redirect 4: CORS on every response — 200, 3xx, 4xx, linksets and the preflight.
-#[tokio::test]
-async fn checklist_17_cors_everywhere() {
-    let s = start().await;
+async fn checklist_17_cors_everywhere(backend: Backend) {
+    let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/p", "").await;
     for path in [
         format!("/01/{GTIN}"),
@@ -827,9 +833,8 @@ async fn checklist_17_cors_everywhere() {
 }
 
 /// §7 redirect 5: HEAD answers like GET without a body, whatever the status.
-#[tokio::test]
-async fn checklist_18_head_is_get_without_a_body() {
-    let s = start().await;
+async fn checklist_18_head_is_get_without_a_body(backend: Backend) {
+    let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/p", "").await;
     for path in [
         format!("/01/{GTIN}"),
@@ -850,9 +855,8 @@ async fn checklist_18_head_is_get_without_a_body() {
 /// §7 linkset output: full-URI keys, `itemDescription` in every object, one object per level,
 /// link objects with only href/title/type/hreflang/context, a title-only `defaultLink`, the
 /// linkset media type and the JSON-LD context header.
-#[tokio::test]
-async fn checklist_19_linkset_shape() {
-    let s = start().await;
+async fn checklist_19_linkset_shape(backend: Backend) {
+    let s = start(backend).await;
     s.rule("PRODUCT", None, Some("gs1:recallStatus"), "https://brand.example/recall", "").await;
     s.rule("SERIAL", Some("S1"), None, "https://brand.example/s1", "").await;
     let r = s.get(&format!("/01/{GTIN}/10/B1/21/S1?linkType=linkset")).await;

@@ -1,9 +1,13 @@
-//! The custom-URL health check against real HTTP servers on 127.0.0.1: answering URLs stay
-//! alive, failing ones turn dead after the configured number of checks and alive again when
-//! they recover, redirects count as answers, and the production policy never contacts a
-//! loopback address. The resolver follows what the check found.
+//! The custom-URL health check against real HTTP servers on 127.0.0.1, with the rules on
+//! SQLite and on PostgreSQL: answering URLs stay alive, failing ones turn dead after the
+//! configured number of checks and alive again when they recover, redirects count as answers,
+//! and the production policy never contacts a loopback address. The resolver follows what the
+//! check found.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+#[macro_use]
+mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,32 +16,27 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use catalog::CatalogStore;
-use catalog::sqlite::{SqliteOptions, SqliteStore};
+use common::{Backend, TestDb};
 use web::url_health::{UrlHealth, UrlHealthSettings};
 
-async fn rule(db: &SqliteStore, gtin: &str, url: &str) -> i64 {
-    sqlx::query_scalar(
-        "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, destination_type, custom_url, created_at, updated_at) \
-         VALUES ('PRODUCT', ?1, ?1, 0, 'CUSTOM_URL', ?2, 'x', 'x') RETURNING id",
-    )
-    .bind(gtin)
-    .bind(url)
-    .fetch_one(db.pool())
-    .await
-    .unwrap()
+on_both_backends!(urls_turn_dead_after_repeated_failures_and_alive_again);
+
+async fn rule(db: &TestDb, gtin: &str, url: &str) -> i64 {
+    let (id,): (i64,) = db
+        .row(
+            "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, destination_type, custom_url, created_at, updated_at) \
+             VALUES ('PRODUCT', $1, $1, 0, 'CUSTOM_URL', $2, 'x', 'x') RETURNING id",
+            &[gtin.into(), url.into()],
+        )
+        .await;
+    id
 }
 
-async fn status(db: &SqliteStore, id: i64) -> (String, i64) {
-    sqlx::query_as("SELECT url_status, url_failures FROM resolver_rules WHERE id = ?")
-        .bind(id)
-        .fetch_one(db.pool())
-        .await
-        .unwrap()
+async fn status(db: &TestDb, id: i64) -> (String, i64) {
+    db.row("SELECT url_status, url_failures FROM resolver_rules WHERE id = $1", &[id.into()]).await
 }
 
-#[tokio::test]
-async fn urls_turn_dead_after_repeated_failures_and_alive_again() {
+async fn urls_turn_dead_after_repeated_failures_and_alive_again(backend: Backend) {
     let healthy = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&healthy);
     let brand = Router::new()
@@ -60,19 +59,13 @@ async fn urls_turn_dead_after_repeated_failures_and_alive_again() {
     let site = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, brand).await.unwrap() });
 
-    let dir = tempfile::tempdir().unwrap();
-    let db = SqliteStore::open_and_migrate(
-        &format!("sqlite://{}", dir.path().join("h.db").display()),
-        &SqliteOptions::default(),
-    )
-    .await
-    .unwrap();
+    let db = TestDb::new(backend).await;
     let ok = rule(&db, "00614141123452", &format!("{site}/ok")).await;
     let moved = rule(&db, "09506000134352", &format!("{site}/moved")).await;
     let flaky = rule(&db, "04012345000009", &format!("{site}/flaky")).await;
     let nothing = rule(&db, "00012345600012", "http://127.0.0.1:9/closed").await;
 
-    let store: Arc<dyn CatalogStore> = Arc::new(db.clone());
+    let store = db.store();
     let mut settings = UrlHealthSettings {
         interval: Duration::from_millis(1),
         failures_to_dead: 2,
@@ -108,12 +101,11 @@ async fn urls_turn_dead_after_repeated_failures_and_alive_again() {
     );
 
     // The production policy never contacts loopback or private addresses.
-    sqlx::query(
+    db.execute(
         "UPDATE resolver_rules SET url_checked_at = NULL, url_status = 'unknown', url_failures = 0",
+        &[],
     )
-    .execute(db.pool())
-    .await
-    .unwrap();
+    .await;
     let strict = UrlHealth::new(
         store,
         UrlHealthSettings { failures_to_dead: 1, ..UrlHealthSettings::default() },
