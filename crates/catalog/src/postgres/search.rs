@@ -33,17 +33,35 @@ fn query_words(text: &str) -> Vec<String> {
     terms
 }
 
-/// The filters of [`SearchFilters`] over `products p`, bound as `$2` brand key, `$3` category
-/// id (its subcategories match too), `$4` country, `$5` metadata as a JSON object.
-pub(super) const FILTERS: &str = "($2::text IS NULL OR p.brand_id = (SELECT id FROM brands WHERE name_key = $2)) \
-    AND ($3::text IS NULL OR p.category_id IN ( \
-          WITH RECURSIVE sub(id) AS ( \
-            SELECT $3::text UNION SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) \
-          SELECT id FROM sub)) \
-    AND ($4::text IS NULL OR p.country_of_origin = $4) \
-    AND ($5::jsonb IS NULL OR NOT EXISTS ( \
-          SELECT 1 FROM jsonb_each_text($5::jsonb) f \
-          WHERE (p.metadata::jsonb ->> f.key) IS DISTINCT FROM f.value))";
+/// The filters of [`SearchFilters`] over `products p` as a condition, bound as `$2` brand key,
+/// `$3` category id (its subcategories match too), `$4` country, `$5` metadata as a JSON object
+/// (all four are always bound; NULL when unset). Only the filters that are set appear in the
+/// text: a `$2 IS NULL OR …` form would let a cached generic plan estimate one matching row and
+/// scan every product instead of walking the full-text or vector index.
+pub(super) fn filters_sql(filters: &SearchFilters) -> String {
+    let mut parts: Vec<&str> = vec!["true"];
+    if filters.brand.is_some() {
+        parts.push("p.brand_id = (SELECT id FROM brands WHERE name_key = $2::text)");
+    }
+    if filters.category_id.is_some() {
+        parts.push(
+            "p.category_id IN ( \
+               WITH RECURSIVE sub(id) AS ( \
+                 SELECT $3::text UNION SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) \
+               SELECT id FROM sub)",
+        );
+    }
+    if filters.country_of_origin.is_some() {
+        parts.push("p.country_of_origin = $4::text");
+    }
+    if !filters.metadata.is_empty() {
+        parts.push(
+            "NOT EXISTS (SELECT 1 FROM jsonb_each_text($5::jsonb) f \
+               WHERE (p.metadata::jsonb ->> f.key) IS DISTINCT FROM f.value)",
+        );
+    }
+    parts.join(" AND ")
+}
 
 pub(super) fn metadata_json(filters: &SearchFilters) -> Option<String> {
     if filters.metadata.is_empty() {
@@ -68,7 +86,8 @@ pub(super) async fn matching_products(
     limit: usize,
 ) -> Result<Vec<Gtin14>, StoreError> {
     let rows: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT p.gtin FROM products p WHERE {FILTERS} ORDER BY p.id LIMIT $1"
+        "SELECT p.gtin FROM products p WHERE {} ORDER BY p.id LIMIT $1",
+        filters_sql(filters)
     )))
     .bind(limit_i64(limit))
     .bind(filters.brand.as_deref())
@@ -93,7 +112,8 @@ async fn ranked(
          FROM to_tsquery('english', $1) AS q(query) \
          JOIN product_search s ON s.document @@ q.query \
          JOIN products p ON p.id = s.product_id \
-         WHERE {FILTERS} ORDER BY rank DESC, p.id LIMIT $6"
+         WHERE {} ORDER BY rank DESC, p.id LIMIT $6",
+        filters_sql(filters)
     )))
     .bind(tsquery)
     .bind(filters.brand.as_deref())

@@ -6,7 +6,7 @@
 
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
 
-use super::search::{FILTERS, metadata_json, parse_gtin};
+use super::search::{filters_sql, metadata_json, parse_gtin};
 use crate::search::{LexicalHit, SearchFilters};
 use crate::store::StoreError;
 
@@ -165,9 +165,10 @@ pub(super) async fn nearest(
         "SELECT gtin, distance FROM ( \
            SELECT p.gtin, e.embedding <=> $1::vector({DIMS}) AS distance \
            FROM product_embeddings e JOIN products p ON p.id = e.product_id \
-           WHERE e.model = $6 AND e.embedding IS NOT NULL AND {FILTERS} \
+           WHERE e.model = $6 AND e.embedding IS NOT NULL AND {} \
            ORDER BY e.embedding <=> $1::vector({DIMS}) LIMIT $7) s \
-         ORDER BY distance, gtin"
+         ORDER BY distance, gtin",
+        filters_sql(filters)
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(vector_text(query))
