@@ -9,21 +9,21 @@
 #     as served, and all-MiniLM-L6-v2 for comparison).
 # Targets (2-core machine, wrk sharing the cores): p50 <= 15 ms, p95 <= 30 ms, >= 100 searches/s.
 #   benches/search.sh [SECONDS_PER_RUN] [RUNS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
+#   DATABASES=sqlite,postgres benches/search.sh   # both backends in one run, same queries, with
+#     the PostgreSQL / SQLite ratios; PostgreSQL 18 + pgvector is started by scripts/pg.sh on
+#     port 54349 (lexical leg: weighted tsvector + GIN; semantic leg: pgvector HNSW);
+#     KEEP_DB=1 reuses the demo database a previous run (this or benches/postgres.sh) loaded and
+#     indexed (embedding 84k products into the HNSW index takes minutes on PostgreSQL)
+source "$(dirname "$0")/lib.sh"
 secs="${1:-10}"
 runs="${2:-3}"
-command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -q wrk >/dev/null; }
+need_wrk
 scripts/fetch-model.sh >/dev/null
 cargo build --release --locked -q -p prodlink
 cargo build --release --locked -q -p search --example query_embed
-bin="${CARGO_TARGET_DIR:-target}/release/prodlink"
 example="${CARGO_TARGET_DIR:-target}/release/examples/query_embed"
-
-work="$(mktemp -d)"
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+databases="${DATABASES:-sqlite}"
+if [[ "$databases" == *postgres* ]]; then bench_pg; fi
 
 # Distinct queries: 2–3 leading words of product names, lower-cased, shuffled with a fixed seed.
 gzip -dc data/demo/off-2018-subset.tsv.gz | tail -n +2 | cut -f2 | python3 -c '
@@ -41,9 +41,20 @@ random.Random(6).shuffle(out)
 print("\n".join(out))' >"$work/queries.txt"
 total="$(wc -l <"$work/queries.txt")"
 
-"$bin" --database "sqlite://$work/bench.db" serve --demo --addr 127.0.0.1:0 \
+median() { # file field
+  sed -E "s/.* $2=([0-9.]+).*/\1/" "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+bench_backend() { # sqlite|postgres
+  local db="$1" url
+  case "$db" in
+    sqlite) url="sqlite://$work/bench.db" ;;
+    postgres) url="$(scripts/pg.sh createdb prodlink_demo_bench "$pg_port")" ;;
+    *) echo "unknown database $db (sqlite, postgres)"; exit 2 ;;
+  esac
+  used=0
+"$bin" --database "$url" serve --demo --addr 127.0.0.1:0 \
   --rate-limit-anonymous 0 --rate-limit-client 0 >"$work/out" 2>"$work/log" &
-pid=$!
+pids+=($!)
 for _ in $(seq 600); do grep -q "listening on" "$work/out" 2>/dev/null && break; sleep 0.2; done
 base="$(sed -n 's/^listening on //p' "$work/out")"
 [ -n "$base" ] || { echo "prodlink did not start:"; cat "$work/log"; exit 1; }
@@ -56,11 +67,11 @@ sys.exit(0 if s["lexical"]["pending"] == 0 and sem and sem["ready"] and sem["pen
   [ $(($(date +%s) - start)) -lt 900 ] || { echo "the catalog was not indexed within 15 minutes"; tail "$work/log"; exit 1; }
   sleep 1
 done
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $total distinct queries; catalog indexed (lexical + semantic) $(($(date +%s) - start)) s after start"
+echo "$db: machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $total distinct queries; catalog indexed (lexical + semantic) $(($(date +%s) - start)) s after start"
 curl -s "$base/mcp/health" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)["search"]
-print("semantic index:", json.dumps(s["semantic"]), "semantic_ratio", s["semantic_ratio"])'
+print("  semantic index:", json.dumps(s["semantic"]), "semantic_ratio", s["semantic_ratio"])'
 
 # Each run gets its own slice of the queries, so no query reaches the server twice.
 used=0
@@ -76,23 +87,33 @@ run() { # name connections threads
     slice $((secs * 400))
     line="$(THREADS="$t" QUERIES_FILE="$work/slice.txt" wrk -t"$t" -c"$c" -d"${secs}s" \
       -s benches/search_call.lua "$base/mcp/http" | grep '^RESULT')"
-    echo "$name run $i: ${line#RESULT }"
-    echo "$line" >>"$work/$name.results"
+    echo "$db $name run $i: ${line#RESULT }"
+    echo "$line" >>"$work/$db.$name.results"
   done
-}
-median() { # file field
-  sed -E "s/.* $2=([0-9.]+).*/\1/" "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 slice 2000
 THREADS=1 QUERIES_FILE="$work/slice.txt" wrk -t1 -c1 -d3s -s benches/search_call.lua "$base/mcp/http" >/dev/null # warm-up
 run latency_c1 1 1
 run throughput_c4 4 2
 run throughput_c16 16 2
-kill "$pid"; pid=""
+kill "${pids[-1]}"
+
+}
+for db in ${databases//,/ }; do bench_backend "$db"; done
 
 echo "median over $runs runs:"
-for r in latency_c1 throughput_c4 throughput_c16; do
-  echo "  $r: $(median "$work/$r.results" rps) searches/s, p50 $(median "$work/$r.results" p50_ms) ms, p95 $(median "$work/$r.results" p95_ms) ms, p99 $(median "$work/$r.results" p99_ms) ms"
+for db in ${databases//,/ }; do
+  for r in latency_c1 throughput_c4 throughput_c16; do
+    f="$work/$db.$r.results"
+    echo "  $db $r: $(median "$f" rps) searches/s, p50 $(median "$f" p50_ms) ms, p95 $(median "$f" p95_ms) ms, p99 $(median "$f" p99_ms) ms"
+  done
 done
+if [[ "$databases" == *sqlite* && "$databases" == *postgres* ]]; then
+  for r in latency_c1 throughput_c4 throughput_c16; do
+    awk -v r="$r" -v a="$(median "$work/postgres.$r.results" rps)" -v b="$(median "$work/sqlite.$r.results" rps)" \
+      -v c="$(median "$work/postgres.$r.results" p50_ms)" -v d="$(median "$work/sqlite.$r.results" p50_ms)" \
+      'BEGIN { printf "  postgres / sqlite %s: searches/s %.2fx, p50 %.2fx\n", r, a / b, c / d }'
+  done
+fi
 echo "targets: p50 <= 15 ms, p95 <= 30 ms (one at a time), >= 100 searches/s"
 sed -n "1,2000p" "$work/queries.txt" | "$example" models/all-MiniLM-L6-v2 2000

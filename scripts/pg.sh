@@ -6,9 +6,15 @@
 #   scripts/pg.sh start [PORT]   # prints the database URL (postgres://prodlink@127.0.0.1:PORT/postgres)
 #   scripts/pg.sh stop [PORT]
 #   scripts/pg.sh url [PORT]
+#   scripts/pg.sh createdb NAME [PORT]   # (re)creates an empty database NAME, prints its URL
+#                                        # (KEEP_DB=1: keeps NAME if it exists)
 # PG_ROOT defaults to ${TMPDIR:-/tmp}/prodlink-pg (it must be reachable by the server's user).
 set -euo pipefail
 cmd="${1:-start}"
+if [ "$cmd" = createdb ]; then
+  dbname="${2:?usage: scripts/pg.sh createdb NAME [PORT]}"
+  shift
+fi
 port="${2:-${PRODLINK_PG_PORT:-54329}}"
 root="${PG_ROOT:-${TMPDIR:-/tmp}/prodlink-pg}"
 # 0.1.5, not 0.1.6: 0.1.6's pgvector is built for AVX-512 and dies with SIGILL on the first
@@ -88,8 +94,18 @@ case "$cmd" in
   url)
     echo "$url"
     ;;
+  createdb)
+    [[ "$dbname" =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || { echo "database name must be [a-z_][a-z0-9_]*" >&2; exit 2; }
+    psql=("$bin/psql" -q -h 127.0.0.1 -p "$port" -U prodlink -d postgres -v ON_ERROR_STOP=1)
+    if [ "${KEEP_DB:-}" = 1 ] && [ "$("${psql[@]}" -At -c "SELECT 1 FROM pg_database WHERE datname = '$dbname'")" = 1 ]; then
+      echo "postgres://prodlink@127.0.0.1:$port/$dbname"
+      exit 0
+    fi
+    "${psql[@]}" -c "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" -c "CREATE DATABASE $dbname" >/dev/null
+    echo "postgres://prodlink@127.0.0.1:$port/$dbname"
+    ;;
   *)
-    echo "usage: scripts/pg.sh start|stop|url [PORT]" >&2
+    echo "usage: scripts/pg.sh start|stop|url [PORT] | createdb NAME [PORT]" >&2
     exit 2
     ;;
 esac
