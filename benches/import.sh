@@ -4,7 +4,8 @@
 #   benches/import.sh [RUNS] [FILE]
 #   DATABASES=sqlite,postgres benches/import.sh [RUNS]   # both backends, runs alternating, with
 #     the PostgreSQL / SQLite ratio; PostgreSQL 18 is started by scripts/pg.sh on port 54349
-# FILE defaults to the gzip copy in data/demo (decompression included in the time).
+# FILE defaults to the gzip copy in data/demo (decompression included in the time). Products
+# are not embedded (--no-embed): embedding has its own benchmark (benches/embed.sh).
 # Results and machine notes go to docs/benchmarks.md.
 source "$(dirname "$0")/lib.sh"
 runs="${1:-5}"
@@ -19,7 +20,7 @@ for i in $(seq "$runs"); do
       postgres) url="$(scripts/pg.sh createdb prodlink_import_bench "$pg_port" 2>/dev/null)" ;;
       *) echo "unknown database $db (sqlite, postgres)"; exit 2 ;;
     esac
-    out="$("$bin" --log warn --database "$url" import off "$file" --report-dir "$work" --no-progress)"
+    out="$("$bin" --log warn --database "$url" import off "$file" --report-dir "$work" --no-progress --no-embed=true)"
     line="$(grep 'time:' <<<"$out")"
     sed -E 's/.*\(([0-9]+) rows\/s\).*/\1/' <<<"$line" >>"$work/$db.rates"
     echo "$db run $i: $(grep 'rows read' <<<"$out" | xargs) | $(xargs <<<"$line")"
