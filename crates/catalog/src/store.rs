@@ -252,3 +252,34 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Creates or updates offers; rows naming an unknown product or store are `Rejected`.
     async fn upsert_offers(&self, batch: &[OfferWrite]) -> Result<Vec<WriteOutcome>, StoreError>;
 }
+
+/// A GTIN read back from the database (a stored value that no longer parses is corruption).
+pub(crate) fn stored_gtin(s: &str) -> Result<Gtin14, StoreError> {
+    Gtin14::parse(s).map_err(|e| StoreError::Corrupt(format!("stored GTIN {s:?}: {e}")))
+}
+
+/// A vector as stored by both backends: little-endian `f32`s.
+pub(crate) fn vector_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// A stored vector back from its bytes.
+pub(crate) fn vector_from(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
+    if !bytes.len().is_multiple_of(4) {
+        return Err(StoreError::Corrupt(format!("an embedding has {} bytes", bytes.len())));
+    }
+    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+/// Joins a product's five text columns (name, brand, category, description, ingredients) into
+/// the text that is embedded, the same on both backends.
+pub(crate) fn embedding_text(parts: &[String; 5]) -> String {
+    let mut out = String::new();
+    for p in parts.iter().filter(|p| !p.is_empty()) {
+        if !out.is_empty() {
+            out.push_str(". ");
+        }
+        out.push_str(p);
+    }
+    out
+}

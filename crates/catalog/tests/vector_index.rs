@@ -37,13 +37,7 @@ fn axis0() -> Vec<f32> {
 /// The `n`-th product's GTIN-13 (valid check digit).
 fn nth_gtin(n: usize) -> String {
     let body = format!("200000{n:06}");
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
+    format!("{body}{}", gs1::check_digit(&body).unwrap())
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f64 {

@@ -757,13 +757,7 @@ impl Drop for OwnCluster {
 /// A valid GTIN-13 no catalog holds, different for every `n`.
 fn unknown_gtin(n: u64) -> String {
     let body = format!("299{n:09}");
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
+    format!("{body}{}", gs1::check_digit(&body).unwrap())
 }
 
 /// The database restarts (fast shutdown: connections cut mid-statement) while clients keep

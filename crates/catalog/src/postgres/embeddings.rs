@@ -5,33 +5,13 @@
 use sqlx::{AssertSqlSafe, PgPool, Row};
 
 use super::search::{TEXT_COLUMNS, TEXT_JOINS, parse_gtin};
-use crate::store::{EmbedJob, EmbeddingCursor, EmbeddingPage, EmbeddingWrite, StoreError};
+use crate::store::{
+    EmbedJob, EmbeddingCursor, EmbeddingPage, EmbeddingWrite, StoreError, embedding_text,
+    vector_bytes, vector_from,
+};
 
 /// Key of the transaction-scoped advisory lock that orders embedding writes ("prodlink embed").
 const SAVE_LOCK: i64 = 0x7072_6f64_656d_6264;
-
-fn vector_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-pub(super) fn vector_from(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
-    if !bytes.len().is_multiple_of(4) {
-        return Err(StoreError::Corrupt(format!("an embedding has {} bytes", bytes.len())));
-    }
-    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
-}
-
-/// Joins the five text columns into the text that is embedded (as on SQLite).
-fn join_text(parts: &[String; 5]) -> String {
-    let mut out = String::new();
-    for p in parts.iter().filter(|p| !p.is_empty()) {
-        if !out.is_empty() {
-            out.push_str(". ");
-        }
-        out.push_str(p);
-    }
-    out
-}
 
 pub(super) async fn requeue(pool: &PgPool, model: &str) -> Result<u64, StoreError> {
     let done = sqlx::query(
@@ -70,7 +50,7 @@ pub(super) async fn jobs(
             let fields = [field(1)?, field(2)?, field(3)?, field(4)?, field(5)?];
             Ok(EmbedJob {
                 gtin: parse_gtin(&r.try_get::<String, _>(0)?)?,
-                text: join_text(&fields),
+                text: embedding_text(&fields),
                 stored_hash: r.try_get("stored")?,
                 queued: r.try_get("version")?,
             })

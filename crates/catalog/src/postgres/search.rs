@@ -13,9 +13,7 @@ use crate::store::StoreError;
 /// Most query words used (longer queries add little and cost a lot).
 const MAX_TERMS: usize = 32;
 
-pub(super) fn parse_gtin(s: &str) -> Result<Gtin14, StoreError> {
-    Gtin14::parse(s).map_err(|e| StoreError::Corrupt(format!("stored GTIN {s:?}: {e}")))
-}
+pub(super) use crate::store::stored_gtin as parse_gtin;
 
 /// The distinct words of a query (letters and digits only, so no user text is tsquery syntax),
 /// lower-cased, at most [`MAX_TERMS`].

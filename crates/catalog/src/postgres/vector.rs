@@ -137,7 +137,7 @@ pub(crate) async fn backfill_on(conn: &mut PgConnection) -> Result<u64, StoreErr
         let mut texts = Vec::with_capacity(rows.len());
         for r in &rows {
             ids.push(r.try_get::<i64, _>(0)?);
-            texts.push(vector_text(&super::embeddings::vector_from(&r.try_get::<Vec<u8>, _>(1)?)?));
+            texts.push(vector_text(&crate::store::vector_from(&r.try_get::<Vec<u8>, _>(1)?)?));
         }
         let n = sqlx::query(AssertSqlSafe(format!(
             "UPDATE product_embeddings e SET embedding = w.v::vector({DIMS}) \

@@ -5,30 +5,10 @@ use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
 use super::read::parse_gtin;
 use super::search::{TEXT_COLUMNS, TEXT_JOINS};
-use crate::store::{EmbedJob, EmbeddingCursor, EmbeddingPage, EmbeddingWrite, StoreError};
-
-fn vector_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-fn vector_from(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
-    if !bytes.len().is_multiple_of(4) {
-        return Err(StoreError::Corrupt(format!("an embedding has {} bytes", bytes.len())));
-    }
-    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
-}
-
-/// Joins the five text columns into the text that is embedded.
-fn join_text(parts: &[String; 5]) -> String {
-    let mut out = String::new();
-    for p in parts.iter().filter(|p| !p.is_empty()) {
-        if !out.is_empty() {
-            out.push_str(". ");
-        }
-        out.push_str(p);
-    }
-    out
-}
+use crate::store::{
+    EmbedJob, EmbeddingCursor, EmbeddingPage, EmbeddingWrite, StoreError, embedding_text,
+    vector_bytes, vector_from,
+};
 
 pub(super) async fn requeue(pool: &SqlitePool, model: &str) -> Result<u64, StoreError> {
     let done = sqlx::query(
@@ -66,7 +46,7 @@ pub(super) async fn jobs(
             let fields = [field(1)?, field(2)?, field(3)?, field(4)?, field(5)?];
             Ok(EmbedJob {
                 gtin: parse_gtin(&r.try_get::<String, _>(0)?)?,
-                text: join_text(&fields),
+                text: embedding_text(&fields),
                 stored_hash: r.try_get("stored")?,
                 queued: r.try_get("version")?,
             })
@@ -163,7 +143,7 @@ mod tests {
         let v = vec![0.25f32, -1.5, 3.0e-7];
         assert_eq!(vector_from(&vector_bytes(&v)).unwrap(), v);
         assert!(vector_from(&[0, 1, 2]).is_err());
-        let t = join_text(&[
+        let t = embedding_text(&[
             "Spaghetti".into(),
             String::new(),
             String::new(),

@@ -53,9 +53,7 @@ pub(super) fn bind_area<'q>(
     q.bind(area.min_lat).bind(area.max_lat).bind(lo1).bind(hi1).bind(lo2).bind(hi2)
 }
 
-pub(super) fn parse_gtin(s: &str) -> Result<Gtin14, StoreError> {
-    Gtin14::parse(s).map_err(|e| StoreError::Corrupt(format!("stored GTIN {s:?}: {e}")))
-}
+pub(super) use crate::store::stored_gtin as parse_gtin;
 
 fn product_from_row(row: &SqliteRow) -> Result<Product, StoreError> {
     let gtin: String = row.try_get("gtin")?;
