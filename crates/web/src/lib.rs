@@ -1,13 +1,12 @@
 //! prodlink's HTTP edge: [`app`] builds the axum router every surface hangs off (health,
 //! metrics, MCP, the OAuth authorization server and its pages; the resolver and REST in later
-//! layers), with the cross-cutting
+//! layers), the REST API, with the cross-cutting
 //! middleware: request ids, tracing spans, per-route metrics, body-size limits, timeouts and
 //! panic containment. `main` and the tests use the same function, and [`serve`] runs it with
 //! graceful shutdown.
 //!
 //! Surfaces stay thin: parse input, call one `catalog` service function, shape the output.
 
-pub mod api;
 pub mod health;
 pub mod hosted;
 pub mod mcp_http;
@@ -16,6 +15,7 @@ pub mod oauth;
 pub mod pages;
 pub mod problem;
 pub mod resolver;
+pub mod rest;
 pub mod security;
 pub mod url_health;
 
@@ -81,6 +81,10 @@ struct Inner {
     /// Quota and audit around QR generation, shared by the MCP tool and the REST API.
     gate: Arc<security::AuthGate>,
     limiters: security::Limiters,
+    /// REST rate limits (their own buckets, the same settings).
+    rest_limiters: rest::caller::RestLimiters,
+    /// The OpenAPI document, built on first use.
+    openapi: std::sync::OnceLock<serde_json::Value>,
     origins: mcp_http::OriginPolicy,
     http: HttpSettings,
     started: Instant,
@@ -101,6 +105,7 @@ impl AppState {
         let gate = Arc::new(security::AuthGate::new(auth.clone()));
         let mcp = mcp::McpServer::new(catalog.clone(), VERSION).with_gate(gate.clone());
         let limiters = security::Limiters::new(http.rate_limits);
+        let rest_limiters = rest::caller::RestLimiters::new(http.rate_limits);
         Self {
             inner: Arc::new(Inner {
                 catalog,
@@ -108,6 +113,8 @@ impl AppState {
                 auth,
                 gate,
                 limiters,
+                rest_limiters,
+                openapi: std::sync::OnceLock::new(),
                 origins,
                 http,
                 started: Instant::now(),
@@ -125,11 +132,17 @@ impl AppState {
     /// Forgets idle rate-limit keys; call every minute or so.
     pub fn upkeep(&self) {
         self.inner.limiters.upkeep();
+        self.inner.rest_limiters.upkeep();
     }
 
     /// The catalog services.
     pub fn catalog(&self) -> &Catalog {
         &self.inner.catalog
+    }
+
+    /// The REST rate limiters.
+    pub fn rest_limiters(&self) -> &rest::caller::RestLimiters {
+        &self.inner.rest_limiters
     }
 
     /// HTTP settings.
@@ -179,7 +192,7 @@ pub fn app(state: AppState) -> Router {
         .merge(oauth::routes())
         .merge(pages::routes())
         .merge(resolver::routes())
-        .merge(api::routes())
+        .merge(rest::routes(&state))
         .fallback(problem::not_found)
         .with_state(state.clone())
         // Layers wrap inside-out: the last added runs first. Errors produced by the layers

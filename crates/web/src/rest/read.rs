@@ -1,0 +1,502 @@
+//! The REST twins of the MCP tools (SPEC §7): validate, resolve, product, detail,
+//! availability, search (GET with simple filters, POST with the tool's own arguments),
+//! compare and the Digital Link URL. Each calls the same `catalog` service function as its
+//! tool and returns the same output type, so the JSON is identical; an unknown product is a
+//! 404 problem here (REST) where the tool answers `found: false`.
+
+use std::convert::Infallible;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, RawPathParams, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use catalog::ServiceError;
+use catalog::search::SearchRequest;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256};
+
+use super::caller::Caller;
+use super::params::{Checked, Kind, ParamSpec};
+use super::{Endpoint, Success, fail, schema};
+use crate::AppState;
+
+/// A request's inputs: path values, the URI (query), headers and the caller.
+pub struct Input {
+    path: Result<Vec<String>, String>,
+    uri: Uri,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// Who is calling (set by the REST layer).
+    pub caller: Option<Caller>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Input {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
+        let path = match RawPathParams::from_request_parts(parts, state).await {
+            Ok(p) => Ok(p.iter().map(|(_, v)| v.to_owned()).collect()),
+            Err(e) => Err(e.body_text()),
+        };
+        Ok(Self {
+            path,
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+            caller: parts.extensions.get::<Caller>().cloned(),
+        })
+    }
+}
+
+impl Input {
+    /// The parameters, checked against the endpoint's declaration.
+    pub fn check(&self, specs: &[ParamSpec]) -> Result<Checked, ServiceError> {
+        let path = self
+            .path
+            .as_ref()
+            .map_err(|e| ServiceError::invalid("path", format!("cannot be decoded: {e}")))?;
+        Checked::new(specs, path, &self.uri)
+    }
+
+    /// The request id (set by the request-id layer).
+    pub fn request_id(&self) -> Option<&str> {
+        self.headers.get(&crate::REQUEST_ID).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The strong entity tag of a representation: a SHA-256 prefix of its bytes.
+pub fn etag(body: &[u8]) -> String {
+    format!("\"{}\"", &hex::encode(Sha256::digest(body))[..32])
+}
+
+/// Whether an `If-None-Match` value lists `tag` (or is `*`).
+fn matches_any(header_value: Option<&HeaderValue>, tag: &str) -> bool {
+    header_value.and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == tag)
+    })
+}
+
+/// A JSON `200` response.
+pub fn json(value: &impl Serialize) -> Result<Response, ServiceError> {
+    let body = serde_json::to_vec(value).map_err(|e| ServiceError::Internal(Box::new(e)))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A JSON `200` response with an `ETag`; `304` when `If-None-Match` already has it.
+pub fn json_tagged(value: &impl Serialize, headers: &HeaderMap) -> Result<Response, ServiceError> {
+    let body = serde_json::to_vec(value).map_err(|e| ServiceError::Internal(Box::new(e)))?;
+    let tag = etag(&body);
+    let mut r = if matches_any(headers.get(header::IF_NONE_MATCH), &tag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(r)
+}
+
+fn respond(state: &AppState, result: Result<Response, ServiceError>) -> Response {
+    result.unwrap_or_else(|e| fail(state, e))
+}
+
+const GTIN_DESC: &str = "A GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13) or GTIN-14, with or without leading zeros; spaces and hyphens between digits are ignored. Example: 614141123452.";
+const GTIN: Kind = Kind::Text { max: 64 };
+const GTIN_PATH: ParamSpec = ParamSpec::path("gtin", GTIN, GTIN_DESC);
+const LAT: Kind = Kind::Number { min: -90.0, max: 90.0, min_exclusive: false };
+const LNG: Kind = Kind::Number { min: -180.0, max: 180.0, min_exclusive: false };
+
+const VALIDATE: &[ParamSpec] = &[ParamSpec::path(
+    "gtin",
+    GTIN,
+    "The barcode number to check (any text up to 64 characters; it is reported on, not rejected).",
+)];
+const RESOLVE: &[ParamSpec] = &[
+    GTIN_PATH,
+    ParamSpec::optional(
+        "link_type",
+        Kind::Text { max: 200 },
+        "A GS1 Web Vocabulary link type as a CURIE (gs1:pip) or full URI (https://ref.gs1.org/voc/pip). Omit for the default destination.",
+    ),
+];
+const PRODUCT: &[ParamSpec] = &[GTIN_PATH];
+const AVAILABILITY: &[ParamSpec] = &[
+    GTIN_PATH,
+    ParamSpec::required("lat", LAT, "Latitude of the search origin (WGS 84)."),
+    ParamSpec::required("lng", LNG, "Longitude of the search origin (WGS 84)."),
+    ParamSpec::optional(
+        "radius_km",
+        Kind::Number { min: 0.0, max: 500.0, min_exclusive: true },
+        "Search radius in kilometres (above 0, at most 500).",
+    )
+    .with_default("25"),
+];
+const SEARCH: &[ParamSpec] = &[
+    ParamSpec::required(
+        "query",
+        Kind::Text { max: 500 },
+        "What to look for in natural language, e.g. gluten-free pasta.",
+    ),
+    ParamSpec::optional(
+        "brand",
+        Kind::Text { max: 200 },
+        "Only this brand (exact name, case-insensitive).",
+    ),
+    ParamSpec::optional(
+        "category_id",
+        Kind::Text { max: 200 },
+        "Only this category and its subcategories, e.g. en:pastas.",
+    ),
+    ParamSpec::optional(
+        "country_of_origin",
+        Kind::Text { max: 2 },
+        "Only products from this country (ISO 3166-1 alpha-2, e.g. IT).",
+    ),
+    ParamSpec::optional(
+        "geo_lat",
+        LAT,
+        "Shopper latitude; with geo_lng, boosts products sold within 50 km and reports the distance.",
+    ),
+    ParamSpec::optional("geo_lng", LNG, "Shopper longitude; requires geo_lat."),
+    ParamSpec::optional("limit", Kind::Integer { min: 1, max: 100 }, "Most results to return.")
+        .with_default("20"),
+];
+const COMPARE: &[ParamSpec] = &[ParamSpec::required(
+    "gtins",
+    Kind::List { min: 2, max: 5, item_max: 64 },
+    "2 to 5 GTINs separated by commas; the columns keep this order.",
+)];
+const QR_URL: &[ParamSpec] = &[
+    ParamSpec::required("gtin", GTIN, GTIN_DESC),
+    ParamSpec::optional(
+        "batch",
+        Kind::Text { max: 20 },
+        "Batch/lot number (GS1 AI 10): 1-20 characters of GS1's character set.",
+    ),
+    ParamSpec::optional(
+        "serial",
+        Kind::Text { max: 20 },
+        "Serial number (GS1 AI 21): 1-20 characters of GS1's character set.",
+    ),
+];
+
+/// The read endpoints.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint {
+            method: Method::GET,
+            path: "/api/v1/gtins/{gtin}/validation",
+            operation_id: "validateGtin",
+            tag: "GTINs",
+            summary: "Validate a GTIN",
+            description: "Checks length and GS1 check digit without looking anything up: valid, the reason when invalid, the normalized GTIN-14, the digit count, and a warning for restricted-circulation numbers. Invalid input is reported in the body (200), like the validate_gtin tool.",
+            scope: None,
+            params: VALIDATE,
+            body: None,
+            success: Success::Json(schema::<catalog::service::ValidateGtinOutput>),
+            success_headers: &[],
+            errors: &[401, 422, 429],
+            route: get(validate),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/api/v1/gtins/{gtin}/resolution",
+            operation_id: "resolveGtin",
+            tag: "GTINs",
+            summary: "Resolve a GTIN to its destination",
+            description: "Where a scan of the product's GS1 Digital Link would go, by the resolver rules (most specific scope first), without following it: destination URL and type, whether the built-in default applied, whether the product is in the catalog, and the matching rule scope. The same engine as the resolver and the resolve_gtin tool.",
+            scope: None,
+            params: RESOLVE,
+            body: None,
+            success: Success::Json(schema::<catalog::resolve::ResolveOutput>),
+            success_headers: &[],
+            errors: &[401, 422, 429],
+            route: get(resolve),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/api/v1/products/{gtin}",
+            operation_id: "getProduct",
+            tag: "Products",
+            summary: "Look up a product",
+            description: "The catalog record of a product: name, brand, description, data source and metadata (the lookup_product tool's output). 404 when the GTIN is valid but not in the catalog. Carries an ETag; send it in If-None-Match to get 304 when unchanged.",
+            scope: None,
+            params: PRODUCT,
+            body: None,
+            success: Success::Json(schema::<catalog::service::LookupProductOutput>),
+            success_headers: &["ETag"],
+            errors: &[401, 404, 422, 429],
+            route: get(lookup),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/api/v1/products/{gtin}/detail",
+            operation_id: "getProductDetail",
+            tag: "Products",
+            summary: "Get full product details",
+            description: "Everything the catalog has on one product: summary, all images, ingredients in label order, the nutrition panel and the hosted page URL (the get_product_detail tool's output). 404 when not in the catalog. Carries an ETag.",
+            scope: None,
+            params: PRODUCT,
+            body: None,
+            success: Success::Json(schema::<catalog::service::ProductDetailOutput>),
+            success_headers: &["ETag"],
+            errors: &[401, 404, 422, 429],
+            route: get(detail),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/api/v1/products/{gtin}/availability",
+            operation_id: "checkAvailability",
+            tag: "Products",
+            summary: "Find nearby stores with the product",
+            description: "Stores within radius_km of a point with an active offer for the product, nearest first, with price, currency and stock status. No offers nearby is an empty list.",
+            scope: None,
+            params: AVAILABILITY,
+            body: None,
+            success: Success::Json(schema::<catalog::service::AvailabilityOutput>),
+            success_headers: &[],
+            errors: &[401, 422, 429],
+            route: get(availability),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/api/v1/search",
+            operation_id: "searchProducts",
+            tag: "Search",
+            summary: "Search products",
+            description: "Hybrid natural-language search (full text and sentence embeddings), best match first, with optional exact filters applied before ranking and a proximity boost. For metadata filters use POST /api/v1/search.",
+            scope: None,
+            params: SEARCH,
+            body: None,
+            success: Success::Json(schema::<catalog::search::SearchOutput>),
+            success_headers: &[],
+            errors: &[401, 422, 429],
+            route: get(search),
+        },
+        Endpoint {
+            method: Method::POST,
+            path: "/api/v1/search",
+            operation_id: "searchProductsWithArguments",
+            tag: "Search",
+            summary: "Search products (tool arguments)",
+            description: "The search_products tool's exact arguments as a JSON body: query, filters (brand, category_id, country_of_origin, or any metadata key), geo_lat, geo_lng, limit. Same output as GET /api/v1/search.",
+            scope: None,
+            params: &[],
+            body: Some(schema::<SearchArguments>),
+            success: Success::Json(schema::<catalog::search::SearchOutput>),
+            success_headers: &[],
+            errors: &[400, 401, 422, 429],
+            route: post(search_post),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/api/v1/compare",
+            operation_id: "compareProducts",
+            tag: "Products",
+            summary: "Compare products side by side",
+            description: "One column per GTIN in the order given (unknown or invalid GTINs are found: false columns with a note) and aligned attribute rows: brand, category, net_content, country_of_origin, price_min, price_max.",
+            scope: None,
+            params: COMPARE,
+            body: None,
+            success: Success::Json(schema::<catalog::service::CompareOutput>),
+            success_headers: &[],
+            errors: &[401, 422, 429],
+            route: get(compare),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/api/v1/qr-url",
+            operation_id: "generateQrUrl",
+            tag: "QR codes",
+            summary: "Build a product's GS1 Digital Link URL",
+            description: "The GS1 Digital Link URI to print as a QR code or Data Matrix, optionally for one batch and one serial (the generate_qr_url tool's output). Needs a user's token with qr:generate; each call counts against the user's QR quota and is recorded in the audit log.",
+            scope: Some(auth::QR_SCOPE),
+            params: QR_URL,
+            body: None,
+            success: Success::Json(schema::<catalog::qr::QrUrlOutput>),
+            success_headers: &[],
+            errors: &[401, 403, 422, 429],
+            route: get(qr_url),
+        },
+    ]
+}
+
+async fn validate(State(state): State<AppState>, input: Input) -> Response {
+    let r = async {
+        let p = input.check(VALIDATE)?;
+        json(&state.catalog().validate_gtin(p.text("gtin").unwrap_or_default()))
+    };
+    respond(&state, r.await)
+}
+
+async fn resolve(State(state): State<AppState>, input: Input) -> Response {
+    let r = async {
+        let p = input.check(RESOLVE)?;
+        let out = state
+            .catalog()
+            .resolve_gtin(p.text("gtin").unwrap_or_default(), p.text("link_type"))
+            .await?;
+        json(&out)
+    };
+    respond(&state, r.await)
+}
+
+fn not_in_catalog(gtin: Option<&str>) -> ServiceError {
+    ServiceError::NotFound(format!(
+        "no product with GTIN {} is in the catalog",
+        gtin.unwrap_or("(unknown)")
+    ))
+}
+
+async fn lookup(State(state): State<AppState>, input: Input) -> Response {
+    let r = async {
+        let p = input.check(PRODUCT)?;
+        let out = state.catalog().lookup_product(p.text("gtin").unwrap_or_default()).await?;
+        if !out.found {
+            return Err(not_in_catalog(out.gtin.as_deref()));
+        }
+        json_tagged(&out, &input.headers)
+    };
+    respond(&state, r.await)
+}
+
+async fn detail(State(state): State<AppState>, input: Input) -> Response {
+    let r = async {
+        let p = input.check(PRODUCT)?;
+        let gtin = p.text("gtin").unwrap_or_default();
+        let out = state.catalog().get_product_detail(gtin).await?;
+        if !out.found {
+            let normalized = gs1::Gtin14::parse(gtin).ok().map(|g| g.as_str().to_owned());
+            return Err(not_in_catalog(normalized.as_deref()));
+        }
+        json_tagged(&out, &input.headers)
+    };
+    respond(&state, r.await)
+}
+
+async fn availability(State(state): State<AppState>, input: Input) -> Response {
+    let r = async {
+        let p = input.check(AVAILABILITY)?;
+        let out = state
+            .catalog()
+            .check_availability(
+                p.text("gtin").unwrap_or_default(),
+                p.number("lat").unwrap_or_default(),
+                p.number("lng").unwrap_or_default(),
+                p.number("radius_km"),
+            )
+            .await?;
+        json(&out)
+    };
+    respond(&state, r.await)
+}
+
+async fn search(State(state): State<AppState>, input: Input) -> Response {
+    let r = async {
+        let p = input.check(SEARCH)?;
+        let filters: Map<String, Value> = ["brand", "category_id", "country_of_origin"]
+            .into_iter()
+            .filter_map(|k| p.text(k).map(|v| (k.to_owned(), Value::from(v))))
+            .collect();
+        let req = SearchRequest {
+            query: p.text("query").unwrap_or_default().to_owned(),
+            filters: (!filters.is_empty()).then_some(filters),
+            geo_lat: p.number("geo_lat"),
+            geo_lng: p.number("geo_lng"),
+            limit: p.integer("limit"),
+        };
+        json(&state.catalog().search_products(&req).await?)
+    };
+    respond(&state, r.await)
+}
+
+/// The body of `POST /api/v1/search`: the `search_products` tool's arguments.
+#[derive(Debug, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct SearchArguments {
+    /// What to look for, in natural language (1-500 characters).
+    #[schemars(length(min = 1, max = 500))]
+    query: String,
+    /// Flat exact-match filters: brand, category_id, country_of_origin, or any metadata key.
+    #[schemars(extend("maxProperties" = 10))]
+    filters: Option<std::collections::BTreeMap<String, FilterValue>>,
+    /// Shopper latitude (WGS 84); requires geo_lng.
+    #[schemars(range(min = -90.0, max = 90.0))]
+    geo_lat: Option<f64>,
+    /// Shopper longitude (WGS 84); requires geo_lat.
+    #[schemars(range(min = -180.0, max = 180.0))]
+    geo_lng: Option<f64>,
+    /// Most results (1-100, default 20).
+    #[schemars(range(min = 1, max = 100))]
+    limit: Option<u8>,
+}
+
+/// A filter value.
+#[derive(Debug, schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum FilterValue {
+    /// Text.
+    Text(String),
+    /// Number.
+    Number(f64),
+    /// Boolean.
+    Flag(bool),
+}
+
+async fn search_post(State(state): State<AppState>, input: Input, body: Bytes) -> Response {
+    let r = async {
+        input.check(&[])?;
+        let arguments: Map<String, Value> = match serde_json::from_slice(&body) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return Err(ServiceError::BadRequest("the body must be a JSON object".into())),
+            Err(e) => {
+                return Err(ServiceError::BadRequest(format!("the body is not valid JSON: {e}")));
+            }
+        };
+        let out = mcp::tools::call(state.catalog(), "search_products", &arguments)
+            .await
+            .ok_or_else(|| ServiceError::Internal("search_products is not a tool".into()))??;
+        let body = out.structured.map(|s| s.get().to_owned()).unwrap_or_default();
+        Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    };
+    respond(&state, r.await)
+}
+
+async fn compare(State(state): State<AppState>, input: Input) -> Response {
+    let r = async {
+        let p = input.check(COMPARE)?;
+        json(&state.catalog().compare_products(&p.list("gtins").unwrap_or_default()).await?)
+    };
+    respond(&state, r.await)
+}
+
+async fn qr_url(State(state): State<AppState>, input: Input) -> Response {
+    let metadata = state.auth().resource_metadata_url();
+    let Some(caller) = input.caller.clone() else {
+        return fail(&state, ServiceError::Internal("no caller on a REST request".into()));
+    };
+    if let Err(refusal) = super::images::require_qr_user(&caller, &metadata) {
+        return fail(&state, refusal);
+    }
+    let r = async {
+        let p = input.check(QR_URL)?;
+        let gtin = p.text("gtin").unwrap_or_default();
+        let link = catalog::qr::digital_link(gtin, p.text("batch"), p.text("serial"))?;
+        let out = state.catalog().qr_url_output(&link);
+        let arguments = Map::from_iter(
+            [("gtin", Some(gtin)), ("batch", p.text("batch")), ("serial", p.text("serial"))]
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), Value::from(v))))
+                .chain([("via".to_owned(), Value::from("rest"))]),
+        );
+        super::images::gate(&state, &caller.principal, arguments, &out.gtin14, input.request_id())
+            .await?;
+        json(&out)
+    };
+    respond(&state, r.await)
+}
