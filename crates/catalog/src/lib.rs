@@ -25,6 +25,7 @@ pub mod semantic;
 pub mod service;
 pub mod sqlite;
 pub mod store;
+mod write_plan;
 
 pub use error::{ErrorCode, FieldError, ServiceError};
 pub use model::Metadata;

@@ -1,7 +1,8 @@
 //! Batch writes of the PostgreSQL store: products (with brands, categories, images, ingredients
 //! and nutrition), stores (with retailers), offers and resolver rules.
 //!
-//! Each batch is one transaction. Rows are validated in Rust first, so the schema's constraints
+//! What to write is planned by [`crate::write_plan`] (validation, merge, outcomes); this module
+//! reads the stored rows and runs the SQL. Each batch is one transaction. Rows are validated in Rust first, so the schema's constraints
 //! are a backstop; if the database still refuses a batch (a constraint violation, or a value
 //! PostgreSQL cannot store such as a NUL character in text), the batch is retried row by row,
 //! each row in its own transaction, so only the offending rows are rejected. Every table is
@@ -17,18 +18,19 @@
 //! is not written; the batch notices (fewer rows returned) and runs again, as it does when
 //! chosen as a deadlock victim.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 
 use sqlx::postgres::{PgBindIterExt as _, PgConnection};
 use sqlx::{PgPool, Row};
 
 use super::{constraint_message, is_constraint_violation};
-use crate::model::{
-    ImageWrite, IngredientWrite, InventoryStatus, Metadata, NutrientWrite, NutritionWrite,
-    OfferWrite, Patch, ProductWrite, StoreWrite, WriteOutcome, fold_name, now_rfc3339,
-};
+use crate::model::{OfferWrite, ProductWrite, RuleWrite, StoreWrite, WriteOutcome, now_rfc3339};
 use crate::store::StoreError;
+use crate::write_plan::{
+    self as plan, ChildRows, ProductPlan, RuleLookup, RuleRow, RuleScope, StoredOffer,
+    StoredProduct, StoredStore, write_in_runs,
+};
 
 /// How many times a batch runs when it keeps losing races with concurrent writers.
 const ATTEMPTS: u32 = 4;
@@ -99,114 +101,19 @@ where
     }
 }
 
-fn json_string_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
-    serde_json::to_string(&items.into_iter().collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
-}
-
-/// Runs `attempt` on the whole batch; when the database refuses it because of the data, retries
-/// each row alone so the outcome of every other row is kept.
-macro_rules! with_row_isolation {
-    ($pool:expr, $batch:expr, $attempt:path) => {{
-        match $attempt($pool, $batch).await {
-            Ok(outcomes) => Ok(outcomes),
-            Err(e) if is_row_error(&e) => {
-                let mut out = Vec::with_capacity($batch.len());
-                if $batch.len() == 1 {
-                    out.push(WriteOutcome::Rejected(row_error_message(&e)));
-                } else {
-                    tracing::debug!(
-                        rows = $batch.len(),
-                        error = %e,
-                        "the database refused a batch; writing its rows one by one"
-                    );
-                    for row in $batch {
-                        match $attempt($pool, std::slice::from_ref(row)).await {
-                            Ok(mut o) => out.append(&mut o),
-                            Err(e) if is_row_error(&e) => {
-                                out.push(WriteOutcome::Rejected(row_error_message(&e)))
-                            }
-                            Err(e) => return Err(StoreError::from(e)),
-                        }
-                    }
-                }
-                Ok(out)
-            }
-            Err(e) => Err(StoreError::from(e)),
-        }
-    }};
-}
-
-/// Splits a batch into runs in which no key repeats, and writes the runs in order: a record
-/// listed twice in one batch is written twice, in input order, as if the batches had been
-/// separate (the same as when the repeats fall into different batches).
-async fn in_runs<'a, T, K, F, Fut>(
-    batch: &'a [T],
-    key: impl Fn(&T) -> K,
-    mut write: F,
-) -> Result<Vec<WriteOutcome>, StoreError>
-where
-    K: Eq + std::hash::Hash,
-    F: FnMut(&'a [T]) -> Fut,
-    Fut: Future<Output = Result<Vec<WriteOutcome>, StoreError>>,
-{
-    let mut out = Vec::with_capacity(batch.len());
-    let mut start = 0;
-    let mut seen = HashSet::new();
-    for (i, item) in batch.iter().enumerate() {
-        if !seen.insert(key(item)) {
-            out.extend(write(&batch[start..i]).await?);
-            start = i;
-            seen.clear();
-            seen.insert(key(item));
-        }
-    }
-    if start < batch.len() {
-        out.extend(write(&batch[start..]).await?);
-    }
-    Ok(out)
+/// A refused write's reject reason: a constraint violation or a value PostgreSQL cannot store.
+fn refused(e: &sqlx::Error) -> Option<String> {
+    is_row_error(e).then(|| row_error_message(e))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Products.
 
-struct ExistingProduct {
-    id: i64,
-    source_hash: Option<String>,
-    name: String,
-    brand_id: Option<i64>,
-    category_id: Option<String>,
-    description: Option<String>,
-    net_content: Option<String>,
-    country_of_origin: Option<String>,
-    image_url: Option<String>,
-    metadata: String,
-}
-
-struct ProductRow<'a> {
-    write: &'a ProductWrite,
-    /// The stored row's id; `None` for a new product (the insert returns its id).
-    id: Option<i64>,
-    name: String,
-    brand_id: Option<i64>,
-    category_id: Option<String>,
-    description: Option<String>,
-    net_content: Option<String>,
-    country_of_origin: Option<String>,
-    image_url: Option<String>,
-    metadata: String,
-    source_hash: &'a str,
-}
-
 pub(super) async fn upsert_products(
     pool: &PgPool,
     batch: &[ProductWrite],
 ) -> Result<Vec<WriteOutcome>, StoreError> {
-    in_runs(
-        batch,
-        |w| w.gtin,
-        |run| async move { with_row_isolation!(pool, run, try_upsert_products) },
-    )
-    .await
+    write_in_runs(batch, plan::product_key, |run| try_upsert_products(pool, run), refused).await
 }
 
 async fn try_upsert_products(
@@ -235,23 +142,13 @@ async fn attempt_products(
     {
         stored_hashes.insert(r.try_get("gtin")?, r.try_get("source_hash")?);
     }
-    let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; batch.len()];
-    for (i, w) in batch.iter().enumerate() {
-        let digest = w.check().0.as_str();
-        if stored_hashes.get(w.gtin.as_str()).is_some_and(|h| h.as_deref() == Some(digest)) {
-            outcomes[i] = Some(WriteOutcome::Unchanged);
-        }
-    }
+    let mut plan = ProductPlan::new(batch);
+    plan.skip_unchanged(&stored_hashes);
 
     // The stored rows the other writes merge into, locked until commit (in id order, the same
     // in every writer).
-    let mut existing: HashMap<String, ExistingProduct> = HashMap::new();
-    let pending: Vec<&str> = batch
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, o)| o.is_none())
-        .map(|(w, _)| w.gtin.as_str())
-        .collect();
+    let mut existing: HashMap<String, StoredProduct> = HashMap::new();
+    let pending: Vec<&str> = plan.pending().map(|w| w.gtin.as_str()).collect();
     if !pending.is_empty() {
         for r in sqlx::query(
             "SELECT id, gtin, source_hash, name, brand_id, category_id, description, net_content, \
@@ -262,126 +159,17 @@ async fn attempt_products(
         .fetch_all(&mut *tx)
         .await?
         {
-            existing.insert(
-                r.try_get("gtin")?,
-                ExistingProduct {
-                    id: r.try_get("id")?,
-                    source_hash: r.try_get("source_hash")?,
-                    name: r.try_get("name")?,
-                    brand_id: r.try_get("brand_id")?,
-                    category_id: r.try_get("category_id")?,
-                    description: r.try_get("description")?,
-                    net_content: r.try_get("net_content")?,
-                    country_of_origin: r.try_get("country_of_origin")?,
-                    image_url: r.try_get("image_url")?,
-                    metadata: r.try_get("metadata")?,
-                },
-            );
+            let (gtin, stored) = StoredProduct::from_row(&r)?;
+            existing.insert(gtin, stored);
         }
     }
 
-    // Decide per row: unchanged, rejected, or to write.
-    let mut digests = Vec::with_capacity(batch.len());
-    for (i, w) in batch.iter().enumerate() {
-        let (digest, valid) = w.check();
-        digests.push(digest.as_str());
-        if outcomes[i].is_some() {
-            continue;
-        }
-        let ex = existing.get(w.gtin.as_str());
-        if ex.is_some_and(|e| e.source_hash.as_deref() == Some(digest.as_str())) {
-            outcomes[i] = Some(WriteOutcome::Unchanged);
-        } else if let Err(e) = valid {
-            outcomes[i] = Some(WriteOutcome::Rejected(format!("{}: {}", e.field, e.message)));
-        } else if ex.is_none() && !matches!(w.name, Patch::Set(_)) {
-            outcomes[i] =
-                Some(WriteOutcome::Rejected("name: a new product needs a name".to_owned()));
-        }
-    }
+    plan.check(&existing);
+    let refs = plan.references();
+    let brand_ids = ensure_brands(&mut tx, &refs.brands, &now).await?;
+    let rows = plan.merge(&existing, &brand_ids);
 
-    // Brands and categories referenced by the rows to write.
-    let mut brand_keys: HashMap<String, String> = HashMap::new();
-    let mut categories: Vec<(&str, &str, Option<&str>)> = Vec::new();
-    let mut category_seen: HashSet<&str> = HashSet::new();
-    for (i, w) in batch.iter().enumerate() {
-        if outcomes[i].is_some() {
-            continue;
-        }
-        if let Patch::Set(name) = &w.brand {
-            brand_keys.entry(fold_name(name)).or_insert_with(|| name.trim().to_owned());
-        }
-        if let Patch::Set(path) = &w.category {
-            let mut parent: Option<&str> = None;
-            for c in path {
-                if category_seen.insert(c.id.as_str()) {
-                    categories.push((c.id.as_str(), c.name.as_str(), parent));
-                }
-                parent = Some(c.id.as_str());
-            }
-        }
-    }
-    let brand_ids = ensure_brands(&mut tx, &brand_keys, &now).await?;
-
-    // Merge each row with what is stored.
-    let mut rows: Vec<ProductRow<'_>> = Vec::new();
-    for (i, w) in batch.iter().enumerate() {
-        if outcomes[i].is_some() {
-            continue;
-        }
-        let ex = existing.get(w.gtin.as_str());
-        let stored_metadata = match ex.map(|e| Metadata::from_json(&e.metadata)).transpose() {
-            Ok(m) => m.unwrap_or_default(),
-            Err(e) => {
-                outcomes[i] = Some(WriteOutcome::Rejected(format!("stored metadata: {e}")));
-                continue;
-            }
-        };
-        let metadata = match stored_metadata.merged(&w.metadata) {
-            Ok(m) => m,
-            Err(e) => {
-                outcomes[i] = Some(WriteOutcome::Rejected(format!("metadata: {e}")));
-                continue;
-            }
-        };
-        let brand_id = match &w.brand {
-            Patch::Keep => ex.and_then(|e| e.brand_id),
-            Patch::Clear => None,
-            Patch::Set(name) => brand_ids.get(&fold_name(name)).copied(),
-        };
-        let category_id = match &w.category {
-            Patch::Keep => ex.and_then(|e| e.category_id.clone()),
-            Patch::Clear => None,
-            Patch::Set(path) => path.last().map(|c| c.id.clone()),
-        };
-        let name = match (&w.name, ex) {
-            (Patch::Set(n), _) => n.trim().to_owned(),
-            (_, Some(e)) => e.name.clone(),
-            (_, None) => String::new(), // unreachable: rejected above
-        };
-        let keep = |p: &Patch<String>, cur: Option<&Option<String>>| {
-            p.apply(cur.cloned().flatten()).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
-        };
-        outcomes[i] =
-            Some(if ex.is_some() { WriteOutcome::Updated } else { WriteOutcome::Inserted });
-        rows.push(ProductRow {
-            write: w,
-            id: ex.map(|e| e.id),
-            name,
-            brand_id,
-            category_id,
-            description: keep(&w.description, ex.map(|e| &e.description)),
-            net_content: keep(&w.net_content, ex.map(|e| &e.net_content)),
-            country_of_origin: match &w.country_of_origin {
-                Patch::Keep => ex.and_then(|e| e.country_of_origin.clone()),
-                Patch::Clear => None,
-                Patch::Set(c) => Some(c.as_str().to_owned()),
-            },
-            image_url: keep(&w.image_url, ex.map(|e| &e.image_url)),
-            metadata: metadata.to_json(),
-            source_hash: digests[i],
-        });
-    }
-
+    let categories = &refs.categories;
     if !categories.is_empty() {
         sqlx::query(
             "INSERT INTO categories (id, name, parent_id) \
@@ -421,7 +209,7 @@ async fn attempt_products(
              WHERE products.id = excluded.id \
              RETURNING id, gtin",
         )
-        .bind(rows.iter().map(|r| r.id).bind_iter())
+        .bind(rows.iter().map(|r| r.stored_id).bind_iter())
         .bind(rows.iter().map(|r| r.write.gtin.as_str()).bind_iter())
         .bind(rows.iter().map(|r| r.name.as_str()).bind_iter())
         .bind(rows.iter().map(|r| r.brand_id).bind_iter())
@@ -448,7 +236,7 @@ async fn attempt_products(
             return Ok(None);
         };
 
-        ChildRows::collect(&rows, &ids).write(&mut tx, &now).await?;
+        write_children(&mut tx, &ChildRows::collect(&rows, &ids), &now).await?;
 
         // Written products need their search entries and embeddings rebuilt (by the background
         // indexer and embedder).
@@ -468,7 +256,7 @@ async fn attempt_products(
         .await?;
     }
     tx.commit().await?;
-    Ok(Some(outcomes.into_iter().map(|o| o.unwrap_or(WriteOutcome::Unchanged)).collect()))
+    Ok(Some(plan.outcomes()))
 }
 
 /// The ids of the brands with these name keys (those that exist).
@@ -526,136 +314,93 @@ async fn ensure_brands(
     Ok(ids)
 }
 
-/// The child rows of a product batch, borrowed from the writes and keyed by product id.
-struct ChildRows<'a> {
-    /// Product ids whose images / ingredients / nutrition are replaced (updates only: new
-    /// products have no children yet).
-    gone_images: Vec<i64>,
-    gone_ingredients: Vec<i64>,
-    gone_nutrition: Vec<i64>,
-    images: Vec<(i64, &'a ImageWrite)>,
-    ingredients: Vec<(i64, i64, &'a IngredientWrite)>,
-    panels: Vec<(i64, &'a NutritionWrite)>,
-    nutrients: Vec<(i64, i64, &'a NutrientWrite)>,
-}
-
-impl<'a> ChildRows<'a> {
-    /// `ids[i]` is the id of `rows[i]`.
-    fn collect(rows: &[ProductRow<'a>], ids: &[i64]) -> Self {
-        let replaced = |pick: fn(&ProductWrite) -> bool| -> Vec<i64> {
-            rows.iter()
-                .zip(ids)
-                .filter(|(r, _)| r.id.is_some() && pick(r.write))
-                .map(|(_, id)| *id)
-                .collect()
-        };
-        let mut c = ChildRows {
-            gone_images: replaced(|w| w.images.is_some()),
-            gone_ingredients: replaced(|w| w.ingredients.is_some()),
-            gone_nutrition: replaced(|w| !matches!(w.nutrition, Patch::Keep)),
-            images: Vec::new(),
-            ingredients: Vec::new(),
-            panels: Vec::new(),
-            nutrients: Vec::new(),
-        };
-        for (r, &id) in rows.iter().zip(ids) {
-            let w = r.write;
-            c.images.extend(w.images.iter().flatten().map(|img| (id, img)));
-            c.ingredients.extend(
-                w.ingredients.iter().flatten().enumerate().map(|(i, ing)| (id, i as i64, ing)),
-            );
-            if let Patch::Set(n) = &w.nutrition {
-                c.panels.push((id, n));
-                c.nutrients
-                    .extend(n.nutrients.iter().enumerate().map(|(i, nu)| (id, i as i64, nu)));
-            }
-        }
-        c
+/// Replaces the child rows of a product batch.
+async fn write_children(
+    conn: &mut PgConnection,
+    c: &ChildRows<'_>,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    if !c.gone_images.is_empty() {
+        sqlx::query("DELETE FROM product_images WHERE product_id = ANY($1::bigint[])")
+            .bind(&c.gone_images)
+            .execute(&mut *conn)
+            .await?;
     }
-
-    async fn write(&self, conn: &mut PgConnection, now: &str) -> Result<(), sqlx::Error> {
-        if !self.gone_images.is_empty() {
-            sqlx::query("DELETE FROM product_images WHERE product_id = ANY($1::bigint[])")
-                .bind(&self.gone_images)
-                .execute(&mut *conn)
-                .await?;
-        }
-        if !self.images.is_empty() {
-            // In input order (ORDINALITY): images of equal priority are listed by id.
-            sqlx::query(
-                "INSERT INTO product_images (product_id, url, title, description, priority, \
-                     is_primary, created_at) \
-                 SELECT u.product_id, u.url, u.title, u.description, u.priority, u.is_primary, $7 \
-                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
-                     $6::boolean[]) WITH ORDINALITY \
-                     AS u(product_id, url, title, description, priority, is_primary, n) \
-                 ORDER BY u.n",
-            )
-            .bind(self.images.iter().map(|(id, _)| *id).bind_iter())
-            .bind(self.images.iter().map(|(_, i)| i.url.as_str()).bind_iter())
-            .bind(self.images.iter().map(|(_, i)| i.title.as_deref()).bind_iter())
-            .bind(self.images.iter().map(|(_, i)| i.description.as_deref()).bind_iter())
-            .bind(self.images.iter().map(|(_, i)| i64::from(i.priority)).bind_iter())
-            .bind(self.images.iter().map(|(_, i)| i.is_primary).bind_iter())
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        }
-        if !self.gone_ingredients.is_empty() {
-            sqlx::query("DELETE FROM ingredients WHERE product_id = ANY($1::bigint[])")
-                .bind(&self.gone_ingredients)
-                .execute(&mut *conn)
-                .await?;
-        }
-        if !self.ingredients.is_empty() {
-            sqlx::query(
-                "INSERT INTO ingredients (product_id, priority, name, percentage_of_weight) \
-                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::float8[])",
-            )
-            .bind(self.ingredients.iter().map(|(id, _, _)| *id).bind_iter())
-            .bind(self.ingredients.iter().map(|(_, pos, _)| *pos).bind_iter())
-            .bind(self.ingredients.iter().map(|(_, _, i)| i.name.trim()).bind_iter())
-            .bind(self.ingredients.iter().map(|(_, _, i)| i.percentage_of_weight).bind_iter())
-            .execute(&mut *conn)
-            .await?;
-        }
-        if !self.gone_nutrition.is_empty() {
-            // Nutrients go with their panel (ON DELETE CASCADE).
-            sqlx::query("DELETE FROM nutrition WHERE product_id = ANY($1::bigint[])")
-                .bind(&self.gone_nutrition)
-                .execute(&mut *conn)
-                .await?;
-        }
-        if !self.panels.is_empty() {
-            sqlx::query(
-                "INSERT INTO nutrition (product_id, serving_size, servings_per_container, \
-                     label_format) \
-                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::text[])",
-            )
-            .bind(self.panels.iter().map(|(id, _)| *id).bind_iter())
-            .bind(self.panels.iter().map(|(_, n)| n.serving_size.as_deref()).bind_iter())
-            .bind(self.panels.iter().map(|(_, n)| n.servings_per_container).bind_iter())
-            .bind(self.panels.iter().map(|(_, n)| n.label_format.as_str()).bind_iter())
-            .execute(&mut *conn)
-            .await?;
-        }
-        if !self.nutrients.is_empty() {
-            sqlx::query(
-                "INSERT INTO nutrients (product_id, name, position, amount, unit, daily_value_pct) \
-                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::float8[], \
-                     $5::text[], $6::float8[])",
-            )
-            .bind(self.nutrients.iter().map(|(id, _, _)| *id).bind_iter())
-            .bind(self.nutrients.iter().map(|(_, _, n)| n.name.as_str()).bind_iter())
-            .bind(self.nutrients.iter().map(|(_, pos, _)| *pos).bind_iter())
-            .bind(self.nutrients.iter().map(|(_, _, n)| n.amount).bind_iter())
-            .bind(self.nutrients.iter().map(|(_, _, n)| n.unit.as_str()).bind_iter())
-            .bind(self.nutrients.iter().map(|(_, _, n)| n.daily_value_pct).bind_iter())
-            .execute(&mut *conn)
-            .await?;
-        }
-        Ok(())
+    if !c.images.is_empty() {
+        // In input order (ORDINALITY): images of equal priority are listed by id.
+        sqlx::query(
+            "INSERT INTO product_images (product_id, url, title, description, priority, \
+                 is_primary, created_at) \
+             SELECT u.product_id, u.url, u.title, u.description, u.priority, u.is_primary, $7 \
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
+                 $6::boolean[]) WITH ORDINALITY \
+                 AS u(product_id, url, title, description, priority, is_primary, n) \
+             ORDER BY u.n",
+        )
+        .bind(c.images.iter().map(|(id, _)| *id).bind_iter())
+        .bind(c.images.iter().map(|(_, i)| i.url.as_str()).bind_iter())
+        .bind(c.images.iter().map(|(_, i)| i.title.as_deref()).bind_iter())
+        .bind(c.images.iter().map(|(_, i)| i.description.as_deref()).bind_iter())
+        .bind(c.images.iter().map(|(_, i)| i64::from(i.priority)).bind_iter())
+        .bind(c.images.iter().map(|(_, i)| i.is_primary).bind_iter())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     }
+    if !c.gone_ingredients.is_empty() {
+        sqlx::query("DELETE FROM ingredients WHERE product_id = ANY($1::bigint[])")
+            .bind(&c.gone_ingredients)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !c.ingredients.is_empty() {
+        sqlx::query(
+            "INSERT INTO ingredients (product_id, priority, name, percentage_of_weight) \
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::float8[])",
+        )
+        .bind(c.ingredients.iter().map(|(id, _, _)| *id).bind_iter())
+        .bind(c.ingredients.iter().map(|(_, pos, _)| *pos).bind_iter())
+        .bind(c.ingredients.iter().map(|(_, _, i)| i.name.trim()).bind_iter())
+        .bind(c.ingredients.iter().map(|(_, _, i)| i.percentage_of_weight).bind_iter())
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !c.gone_nutrition.is_empty() {
+        // Nutrients go with their panel (ON DELETE CASCADE).
+        sqlx::query("DELETE FROM nutrition WHERE product_id = ANY($1::bigint[])")
+            .bind(&c.gone_nutrition)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !c.panels.is_empty() {
+        sqlx::query(
+            "INSERT INTO nutrition (product_id, serving_size, servings_per_container, \
+                 label_format) \
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::text[])",
+        )
+        .bind(c.panels.iter().map(|(id, _)| *id).bind_iter())
+        .bind(c.panels.iter().map(|(_, n)| n.serving_size.as_deref()).bind_iter())
+        .bind(c.panels.iter().map(|(_, n)| n.servings_per_container).bind_iter())
+        .bind(c.panels.iter().map(|(_, n)| n.label_format.as_str()).bind_iter())
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !c.nutrients.is_empty() {
+        sqlx::query(
+            "INSERT INTO nutrients (product_id, name, position, amount, unit, daily_value_pct) \
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::float8[], \
+                 $5::text[], $6::float8[])",
+        )
+        .bind(c.nutrients.iter().map(|(id, _, _)| *id).bind_iter())
+        .bind(c.nutrients.iter().map(|(_, _, n)| n.name.as_str()).bind_iter())
+        .bind(c.nutrients.iter().map(|(_, pos, _)| *pos).bind_iter())
+        .bind(c.nutrients.iter().map(|(_, _, n)| n.amount).bind_iter())
+        .bind(c.nutrients.iter().map(|(_, _, n)| n.unit.as_str()).bind_iter())
+        .bind(c.nutrients.iter().map(|(_, _, n)| n.daily_value_pct).bind_iter())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -668,9 +413,7 @@ async fn ensure_retailers<'a>(
     create: bool,
     now: &str,
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
-    let mut list: Vec<&str> = names.into_iter().map(str::trim).collect();
-    list.sort_unstable();
-    list.dedup();
+    let list = plan::distinct_names(names);
     if list.is_empty() {
         return Ok(HashMap::new());
     }
@@ -713,13 +456,13 @@ async fn retailer_ids(
     rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("id")?))).collect()
 }
 
-/// Stored stores of one retailer by ref: `(id, comparable fields, metadata)`, locked until
-/// commit (stores are few and rarely re-imported, so they are locked when read).
+/// Stored stores of one retailer by ref, locked until commit (stores are few and rarely
+/// re-imported, so they are locked when read).
 async fn existing_stores(
     conn: &mut PgConnection,
     retailer_id: i64,
     refs: &[&str],
-) -> Result<HashMap<String, (i64, StoreFields, String)>, sqlx::Error> {
+) -> Result<Vec<(String, StoredStore)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, ref, name, address, city, region, postal_code, country, lat, lng, metadata \
          FROM stores WHERE retailer_id = $1 AND ref = ANY($2::text[]) \
@@ -729,51 +472,14 @@ async fn existing_stores(
     .bind(refs)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("ref")?,
-                (
-                    r.try_get("id")?,
-                    StoreFields {
-                        name: r.try_get("name")?,
-                        address: r.try_get("address")?,
-                        city: r.try_get("city")?,
-                        region: r.try_get("region")?,
-                        postal_code: r.try_get("postal_code")?,
-                        country: r.try_get("country")?,
-                        lat: r.try_get("lat")?,
-                        lng: r.try_get("lng")?,
-                    },
-                    r.try_get("metadata")?,
-                ),
-            ))
-        })
-        .collect()
-}
-
-#[derive(PartialEq)]
-struct StoreFields {
-    name: String,
-    address: Option<String>,
-    city: Option<String>,
-    region: Option<String>,
-    postal_code: Option<String>,
-    country: String,
-    lat: f64,
-    lng: f64,
+    rows.iter().map(StoredStore::from_row).collect()
 }
 
 pub(super) async fn upsert_stores(
     pool: &PgPool,
     batch: &[StoreWrite],
 ) -> Result<Vec<WriteOutcome>, StoreError> {
-    in_runs(
-        batch,
-        |s| (s.retailer.trim().to_owned(), s.store_ref.clone()),
-        |run| async move { with_row_isolation!(pool, run, try_upsert_stores) },
-    )
-    .await
+    write_in_runs(batch, plan::store_key, |run| try_upsert_stores(pool, run), refused).await
 }
 
 async fn try_upsert_stores(
@@ -783,10 +489,6 @@ async fn try_upsert_stores(
     retrying("stores", || attempt_stores(pool, batch)).await
 }
 
-/// A store to write: its stored id (`None` when new), retailer id, the write, the merged fields
-/// and metadata.
-type StoreRow<'a> = (Option<i64>, i64, &'a StoreWrite, StoreFields, String);
-
 async fn attempt_stores(
     pool: &PgPool,
     batch: &[StoreWrite],
@@ -795,70 +497,18 @@ async fn attempt_stores(
     let now = now_rfc3339();
     let retailers =
         ensure_retailers(&mut tx, batch.iter().map(|s| s.retailer.as_str()), true, &now).await?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let mut rows: Vec<StoreRow<'_>> = Vec::new();
     // By retailer id: stores are locked in the same order by every writer.
-    let mut by_retailer: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
-    for s in batch {
-        if let Some(id) = retailers.get(s.retailer.trim()) {
-            by_retailer.entry(*id).or_default().push(s.store_ref.as_str());
-        }
-    }
+    let by_retailer = plan::refs_by_retailer(
+        batch.iter().map(|s| (s.retailer.as_str(), s.store_ref.as_str())),
+        &retailers,
+    );
     let mut existing = HashMap::new();
     for (rid, refs) in &by_retailer {
         for (k, v) in existing_stores(&mut tx, *rid, refs).await? {
             existing.insert((*rid, k), v);
         }
     }
-    for s in batch {
-        if let Err(e) = s.validate() {
-            outcomes.push(WriteOutcome::Rejected(format!("{}: {}", e.field, e.message)));
-            continue;
-        }
-        let Some(rid) = retailers.get(s.retailer.trim()).copied() else {
-            outcomes.push(WriteOutcome::Rejected(format!(
-                "retailer {:?} could not be created",
-                s.retailer
-            )));
-            continue;
-        };
-        let ex = existing.get(&(rid, s.store_ref.clone()));
-        let stored = match ex.map(|(_, _, m)| Metadata::from_json(m)).transpose() {
-            Ok(m) => m.unwrap_or_default(),
-            Err(e) => {
-                outcomes.push(WriteOutcome::Rejected(format!("stored metadata: {e}")));
-                continue;
-            }
-        };
-        let metadata = match stored.merged(&s.metadata) {
-            Ok(m) => m,
-            Err(e) => {
-                outcomes.push(WriteOutcome::Rejected(format!("metadata: {e}")));
-                continue;
-            }
-        };
-        let stored = ex.map(|(_, f, _)| f);
-        let fields = StoreFields {
-            name: s.name.trim().to_owned(),
-            address: s.address.apply(stored.and_then(|f| f.address.clone())),
-            city: s.city.apply(stored.and_then(|f| f.city.clone())),
-            region: s.region.apply(stored.and_then(|f| f.region.clone())),
-            postal_code: s.postal_code.apply(stored.and_then(|f| f.postal_code.clone())),
-            country: s.country.as_str().to_owned(),
-            lat: s.lat,
-            lng: s.lng,
-        };
-        let metadata = metadata.to_json();
-        match ex {
-            Some((_, f, m)) if *f == fields && *m == metadata => {
-                outcomes.push(WriteOutcome::Unchanged);
-                continue;
-            }
-            Some(_) => outcomes.push(WriteOutcome::Updated),
-            None => outcomes.push(WriteOutcome::Inserted),
-        }
-        rows.push((ex.map(|(id, _, _)| *id), rid, s, fields, metadata));
-    }
+    let (outcomes, rows) = plan::plan_stores(batch, &retailers, &existing);
     if !rows.is_empty() {
         let written = sqlx::query(
             "INSERT INTO stores (id, retailer_id, ref, name, address, city, region, postal_code, \
@@ -879,18 +529,18 @@ async fn attempt_stores(
              WHERE stores.id = excluded.id \
              RETURNING id",
         )
-        .bind(rows.iter().map(|r| r.0).bind_iter())
-        .bind(rows.iter().map(|r| r.1).bind_iter())
-        .bind(rows.iter().map(|r| r.2.store_ref.as_str()).bind_iter())
-        .bind(rows.iter().map(|r| r.3.name.as_str()).bind_iter())
-        .bind(rows.iter().map(|r| r.3.address.as_deref()).bind_iter())
-        .bind(rows.iter().map(|r| r.3.city.as_deref()).bind_iter())
-        .bind(rows.iter().map(|r| r.3.region.as_deref()).bind_iter())
-        .bind(rows.iter().map(|r| r.3.postal_code.as_deref()).bind_iter())
-        .bind(rows.iter().map(|r| r.3.country.as_str()).bind_iter())
-        .bind(rows.iter().map(|r| r.3.lat).bind_iter())
-        .bind(rows.iter().map(|r| r.3.lng).bind_iter())
-        .bind(rows.iter().map(|r| r.4.as_str()).bind_iter())
+        .bind(rows.iter().map(|r| r.stored_id).bind_iter())
+        .bind(rows.iter().map(|r| r.retailer_id).bind_iter())
+        .bind(rows.iter().map(|r| r.write.store_ref.as_str()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.name.as_str()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.address.as_deref()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.city.as_deref()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.region.as_deref()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.postal_code.as_deref()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.country.as_str()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.lat).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.lng).bind_iter())
+        .bind(rows.iter().map(|r| r.metadata.as_str()).bind_iter())
         .bind(now.as_str())
         .fetch_all(&mut *tx)
         .await?;
@@ -905,29 +555,11 @@ async fn attempt_stores(
 // ---------------------------------------------------------------------------------------------
 // Offers.
 
-/// A stored offer: price, currency, inventory status, active, metadata.
-type ExistingOffer = (i64, String, String, bool, String);
-
-fn offer_from_row(r: &sqlx::postgres::PgRow) -> Result<ExistingOffer, sqlx::Error> {
-    Ok((
-        r.try_get("price_minor")?,
-        r.try_get("currency")?,
-        r.try_get("inventory_status")?,
-        r.try_get("active")?,
-        r.try_get("metadata")?,
-    ))
-}
-
 pub(super) async fn upsert_offers(
     pool: &PgPool,
     batch: &[OfferWrite],
 ) -> Result<Vec<WriteOutcome>, StoreError> {
-    in_runs(
-        batch,
-        |o| (o.gtin, o.retailer.trim().to_owned(), o.store_ref.clone()),
-        |run| async move { with_row_isolation!(pool, run, try_upsert_offers) },
-    )
-    .await
+    write_in_runs(batch, plan::offer_key, |run| try_upsert_offers(pool, run), refused).await
 }
 
 async fn try_upsert_offers(
@@ -937,10 +569,6 @@ async fn try_upsert_offers(
     retrying("offers", || attempt_offers(pool, batch)).await
 }
 
-/// An offer to write: stored id (`None` when new), product id, store id, the write, inventory
-/// status, active and merged metadata.
-type OfferRow<'a> = (Option<i64>, i64, i64, &'a OfferWrite, &'static str, bool, String);
-
 async fn attempt_offers(
     pool: &PgPool,
     batch: &[OfferWrite],
@@ -949,12 +577,10 @@ async fn attempt_offers(
     let now = now_rfc3339();
     let retailers =
         ensure_retailers(&mut tx, batch.iter().map(|o| o.retailer.as_str()), false, &now).await?;
-    let mut refs: HashMap<i64, Vec<&str>> = HashMap::new();
-    for o in batch {
-        if let Some(id) = retailers.get(o.retailer.trim()) {
-            refs.entry(*id).or_default().push(o.store_ref.as_str());
-        }
-    }
+    let refs = plan::refs_by_retailer(
+        batch.iter().map(|o| (o.retailer.as_str(), o.store_ref.as_str())),
+        &retailers,
+    );
     let mut store_ids: HashMap<(i64, String), i64> = HashMap::new();
     for (rid, list) in &refs {
         let rows = sqlx::query(
@@ -980,7 +606,7 @@ async fn attempt_offers(
     // ones about to change are locked and checked below.
     let ids: Vec<i64> = store_ids.values().copied().collect();
     let product_ids: Vec<i64> = known.values().copied().collect();
-    let mut existing: HashMap<(i64, i64), (i64, ExistingOffer)> = HashMap::new();
+    let mut existing: HashMap<(i64, i64), StoredOffer> = HashMap::new();
     if !ids.is_empty() && !product_ids.is_empty() {
         let rows = sqlx::query(
             "SELECT id, product_id, store_id, price_minor, currency, inventory_status, active, \
@@ -994,84 +620,16 @@ async fn attempt_offers(
         for r in rows {
             existing.insert(
                 (r.try_get("product_id")?, r.try_get("store_id")?),
-                (r.try_get("id")?, offer_from_row(&r)?),
+                StoredOffer::from_row(&r)?,
             );
         }
     }
 
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let mut rows: Vec<OfferRow<'_>> = Vec::new();
-    for o in batch {
-        let Some(rid) = retailers.get(o.retailer.trim()).copied() else {
-            outcomes.push(WriteOutcome::Rejected(format!(
-                "retailer: unknown retailer {:?}; import its stores first",
-                o.retailer
-            )));
-            continue;
-        };
-        let Some(sid) = store_ids.get(&(rid, o.store_ref.clone())).copied() else {
-            outcomes.push(WriteOutcome::Rejected(format!(
-                "store_ref: retailer {:?} has no store {:?}",
-                o.retailer, o.store_ref
-            )));
-            continue;
-        };
-        let Some(pid) = known.get(o.gtin.as_str()).copied() else {
-            outcomes.push(WriteOutcome::Rejected(format!(
-                "gtin: no product {} in the catalog; import the product first",
-                o.gtin
-            )));
-            continue;
-        };
-        if o.price_minor < 0 {
-            outcomes.push(WriteOutcome::Rejected("price: must not be negative".to_owned()));
-            continue;
-        }
-        let stored_id = existing.get(&(pid, sid)).map(|e| e.0);
-        let ex = existing.get(&(pid, sid)).map(|e| &e.1);
-        let stored = match ex.map(|e| Metadata::from_json(&e.4)).transpose() {
-            Ok(m) => m.unwrap_or_default(),
-            Err(e) => {
-                outcomes.push(WriteOutcome::Rejected(format!("stored metadata: {e}")));
-                continue;
-            }
-        };
-        let metadata = match stored.merged(&o.metadata) {
-            Ok(m) => m.to_json(),
-            Err(e) => {
-                outcomes.push(WriteOutcome::Rejected(format!("metadata: {e}")));
-                continue;
-            }
-        };
-        // Fields the write leaves out keep their stored values (defaults for a new offer).
-        let status = match (o.inventory_status, ex) {
-            (Some(s), _) => s.as_str(),
-            (None, Some(e)) => {
-                InventoryStatus::parse(&e.2).map_or("unknown", InventoryStatus::as_str)
-            }
-            (None, None) => InventoryStatus::Unknown.as_str(),
-        };
-        let active = o.active.or(ex.map(|e| e.3)).unwrap_or(true);
-        match ex {
-            Some((price, currency, s, a, m))
-                if *price == o.price_minor
-                    && currency == o.currency.as_str()
-                    && s == status
-                    && *a == active
-                    && *m == metadata =>
-            {
-                outcomes.push(WriteOutcome::Unchanged);
-                continue;
-            }
-            Some(_) => outcomes.push(WriteOutcome::Updated),
-            None => outcomes.push(WriteOutcome::Inserted),
-        }
-        rows.push((stored_id, pid, sid, o, status, active, metadata));
-    }
+    let (outcomes, rows) = plan::plan_offers(batch, &retailers, &store_ids, &known, &existing);
     if !rows.is_empty() {
         // Lock the stored offers about to change; if one changed since it was read, the merge
         // above is stale: start over.
-        let changing: Vec<i64> = rows.iter().filter_map(|r| r.0).collect();
+        let changing: Vec<i64> = rows.iter().filter_map(|r| r.stored_id).collect();
         if !changing.is_empty() {
             let locked = sqlx::query(
                 "SELECT id, price_minor, currency, inventory_status, active, metadata \
@@ -1080,12 +638,11 @@ async fn attempt_offers(
             .bind(&changing)
             .fetch_all(&mut *tx)
             .await?;
-            let read: HashMap<i64, &ExistingOffer> =
-                existing.values().map(|(id, e)| (*id, e)).collect();
+            let read: HashMap<i64, &StoredOffer> = existing.values().map(|e| (e.id, e)).collect();
             let mut same = locked.len() == changing.len();
             for r in &locked {
-                let now_stored = offer_from_row(r)?;
-                same &= read.get(&r.try_get::<i64, _>("id")?).is_some_and(|e| **e == now_stored);
+                let now_stored = StoredOffer::from_row(r)?;
+                same &= read.get(&now_stored.id).is_some_and(|e| **e == now_stored);
             }
             if !same {
                 return Ok(None);
@@ -1108,14 +665,14 @@ async fn attempt_offers(
              WHERE offers.id = excluded.id \
              RETURNING id",
         )
-        .bind(rows.iter().map(|r| r.0).bind_iter())
-        .bind(rows.iter().map(|r| r.1).bind_iter())
-        .bind(rows.iter().map(|r| r.2).bind_iter())
-        .bind(rows.iter().map(|r| r.3.price_minor).bind_iter())
-        .bind(rows.iter().map(|r| r.3.currency.as_str()).bind_iter())
-        .bind(rows.iter().map(|r| r.4).bind_iter())
-        .bind(rows.iter().map(|r| r.5).bind_iter())
-        .bind(rows.iter().map(|r| r.6.as_str()).bind_iter())
+        .bind(rows.iter().map(|r| r.stored_id).bind_iter())
+        .bind(rows.iter().map(|r| r.product_id).bind_iter())
+        .bind(rows.iter().map(|r| r.store_id).bind_iter())
+        .bind(rows.iter().map(|r| r.write.price_minor).bind_iter())
+        .bind(rows.iter().map(|r| r.write.currency.as_str()).bind_iter())
+        .bind(rows.iter().map(|r| r.status).bind_iter())
+        .bind(rows.iter().map(|r| r.active).bind_iter())
+        .bind(rows.iter().map(|r| r.metadata.as_str()).bind_iter())
         .bind(now.as_str())
         .fetch_all(&mut *tx)
         .await?;
@@ -1134,87 +691,49 @@ async fn attempt_offers(
 /// rule. A BRAND or ORGANIZATION rule naming an unknown brand or organization is rejected.
 pub(super) async fn upsert_rules(
     pool: &PgPool,
-    batch: &[crate::model::RuleWrite],
+    batch: &[RuleWrite],
 ) -> Result<Vec<WriteOutcome>, StoreError> {
-    let mut out = Vec::with_capacity(batch.len());
-    for rule in batch {
-        match retrying("resolver rule", || async { try_upsert_rule(pool, rule).await.map(Some) })
-            .await
-        {
-            Ok(o) => out.push(o),
-            Err(e) if is_row_error(&e) => out.push(WriteOutcome::Rejected(row_error_message(&e))),
-            Err(e) => return Err(StoreError::from(e)),
-        }
-    }
-    Ok(out)
+    let attempt = |rule| async move {
+        let outcome =
+            retrying("resolver rule", || async { try_upsert_rule(pool, rule).await.map(Some) })
+                .await?;
+        Ok(vec![outcome])
+    };
+    plan::each_row(batch, attempt, refused).await
 }
 
-async fn try_upsert_rule(
-    pool: &PgPool,
-    r: &crate::model::RuleWrite,
-) -> Result<WriteOutcome, sqlx::Error> {
-    use crate::model::RuleTarget;
+async fn try_upsert_rule(pool: &PgPool, r: &RuleWrite) -> Result<WriteOutcome, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let (gtin, qualifier, brand_id, org_id, key) = match &r.target {
-        RuleTarget::Serial(g, s) => (
-            Some(g.as_str().to_owned()),
-            Some(s.clone()),
-            None,
-            None,
-            format!("{}/21/{s}", g.as_str()),
-        ),
-        RuleTarget::Batch(g, b) => (
-            Some(g.as_str().to_owned()),
-            Some(b.clone()),
-            None,
-            None,
-            format!("{}/10/{b}", g.as_str()),
-        ),
-        RuleTarget::Product(g) => {
-            (Some(g.as_str().to_owned()), None, None, None, g.as_str().to_owned())
-        }
-        RuleTarget::Brand(name) => {
-            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM brands WHERE name_key = $1")
-                .bind(crate::model::fold_name(name))
+    let lookup = RuleScope::of(&r.target);
+    let scope = match &lookup {
+        RuleLookup::Ready(scope) => Some(scope.clone()),
+        RuleLookup::Brand { name_key, .. } => {
+            sqlx::query_scalar("SELECT id FROM brands WHERE name_key = $1")
+                .bind(name_key)
                 .fetch_optional(&mut *tx)
-                .await?;
-            let Some(id) = id else {
-                return Ok(WriteOutcome::Rejected(format!(
-                    "brand: no brand named {name:?} in the catalog"
-                )));
-            };
-            (None, None, Some(id), None, format!("brand:{id}"))
+                .await?
+                .map(RuleScope::brand)
         }
-        RuleTarget::Organization(name) => {
-            let id: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM organizations WHERE name = $1")
-                    .bind(name.trim())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let Some(id) = id else {
-                return Ok(WriteOutcome::Rejected(format!(
-                    "organization: no organization named {name:?}"
-                )));
-            };
-            (None, None, None, Some(id), format!("organization:{id}"))
+        RuleLookup::Organization { trimmed, .. } => {
+            sqlx::query_scalar("SELECT id FROM organizations WHERE name = $1")
+                .bind(*trimmed)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(RuleScope::organization)
         }
-        RuleTarget::Global => (None, None, None, None, String::new()),
     };
-    let scope = r.target.scope();
+    let Some(scope) = scope else { return Ok(lookup.unknown()) };
+    let row = RuleRow::new(r, scope);
     let existing: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM resolver_rules WHERE scope = $1 AND scope_key = $2 AND order_index = $3 \
          FOR NO KEY UPDATE",
     )
-    .bind(scope)
-    .bind(&key)
-    .bind(i64::from(r.order_index))
+    .bind(row.scope_name)
+    .bind(&row.scope.key)
+    .bind(row.order_index)
     .fetch_optional(&mut *tx)
     .await?;
     let now = now_rfc3339();
-    let list = |v: &Option<Vec<String>>| {
-        v.as_ref().map(|l| json_string_list(l.iter().map(String::as_str)))
-    };
-    let metadata = serde_json::to_string(&r.metadata.entries).unwrap_or_else(|_| "{}".into());
     let changed = sqlx::query(
         "INSERT INTO resolver_rules (scope, scope_gtin, scope_qualifier, brand_id, organization_id, scope_key, order_index, \
              enabled, link_type, destination_type, custom_url, on_custom_url_dead, starts_at, ends_at, annual_start, annual_end, \
@@ -1240,40 +759,36 @@ async fn try_upsert_rule(
              OR resolver_rules.languages IS DISTINCT FROM excluded.languages OR resolver_rules.metadata IS DISTINCT FROM excluded.metadata \
              OR resolver_rules.title IS DISTINCT FROM excluded.title",
     )
-    .bind(scope)
-    .bind(gtin)
-    .bind(qualifier)
-    .bind(brand_id)
-    .bind(org_id)
-    .bind(&key)
-    .bind(i64::from(r.order_index))
+    .bind(row.scope_name)
+    .bind(&row.scope.gtin)
+    .bind(&row.scope.qualifier)
+    .bind(row.scope.brand_id)
+    .bind(row.scope.organization_id)
+    .bind(&row.scope.key)
+    .bind(row.order_index)
     .bind(r.enabled)
     .bind(&r.link_type)
-    .bind(if r.custom_url.is_some() { "CUSTOM_URL" } else { "HOSTED_PAGE" })
+    .bind(row.destination_type)
     .bind(&r.custom_url)
     .bind(&r.on_custom_url_dead)
     .bind(&r.starts_at)
     .bind(&r.ends_at)
-    .bind(r.annual.as_ref().map(|a| a.0.clone()))
-    .bind(r.annual.as_ref().map(|a| a.1.clone()))
-    .bind(r.days_of_week.map(i64::from))
-    .bind(r.daily.as_ref().map(|d| d.0.clone()))
-    .bind(r.daily.as_ref().map(|d| d.1.clone()))
+    .bind(row.annual_start)
+    .bind(row.annual_end)
+    .bind(row.days_of_week)
+    .bind(row.time_start)
+    .bind(row.time_end)
     .bind(&r.time_zone)
-    .bind(list(&r.countries))
-    .bind(list(&r.languages))
-    .bind(metadata)
+    .bind(&row.countries)
+    .bind(&row.languages)
+    .bind(&row.metadata)
     .bind(&now)
     .bind(&r.title)
     .execute(&mut *tx)
     .await?
     .rows_affected();
     tx.commit().await?;
-    Ok(match (existing, changed) {
-        (None, _) => WriteOutcome::Inserted,
-        (Some(_), 0) => WriteOutcome::Unchanged,
-        (Some(_), _) => WriteOutcome::Updated,
-    })
+    Ok(RuleRow::outcome(existing.is_some(), changed))
 }
 
 #[cfg(test)]
@@ -1291,7 +806,8 @@ mod tests {
     use crate::geo::{BoundingBox, Point};
     use crate::iso::{CountryCode, CurrencyCode};
     use crate::model::{
-        CategoryRef, DataSource, LabelFormat, MetadataPatch, PriceRange, RuleTarget, RuleWrite,
+        CategoryRef, DataSource, ImageWrite, IngredientWrite, InventoryStatus, LabelFormat,
+        MetadataPatch, NutrientWrite, NutritionWrite, Patch, PriceRange, RuleTarget,
     };
     use crate::postgres::{PgOptions, PgStore, read};
 
