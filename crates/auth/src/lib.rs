@@ -1,10 +1,12 @@
 //! prodlink's OAuth 2.1 authorization server and resource-server core (SPEC §4): clients
 //! (pre-registered, Dynamic Client Registration, Client ID Metadata Documents), users and
 //! sessions, the authorization code flow with PKCE, refresh-token rotation, revocation,
-//! introspection, bearer validation, the QR quota and the durable audit log, stored in the
+//! introspection, bearer validation, API keys for servers and the organizations users and keys
+//! act for, the QR quota and the durable audit log, stored in the
 //! catalog's SQLite or PostgreSQL database ([`SqliteAuthStore`], [`PgAuthStore`]). No HTTP
 //! types: the `web` crate maps requests to [`AuthServer`] calls.
 
+pub mod apikey;
 pub mod cimd;
 pub mod clock;
 pub mod params;
@@ -17,6 +19,7 @@ pub mod store;
 pub use store::{AuthStore, AuthStoreError, PgAuthStore, SqliteAuthStore};
 
 pub use server::{
-    AuthConfig, AuthServer, AuthorizeError, AuthorizeRequest, InvalidToken, LoginError, OAuthError,
-    QR_SCOPE, StartError, TokenInfo,
+    ApiKeyInfo, AuthConfig, AuthServer, AuthorizeError, AuthorizeRequest, InvalidApiKey,
+    InvalidToken, LoginError, ManageError, OAuthError, QR_SCOPE, REST_SCOPES, StartError,
+    TokenInfo,
 };

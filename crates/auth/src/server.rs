@@ -8,11 +8,17 @@
 //! resource, a replay revoking the grant; refresh tokens rotated, reuse revoking the family,
 //! scope only narrowing; `iss` and `state` on every authorization response; the `resource`
 //! bound into the token audience and checked by the resource server.
+//!
+//! Also the REST API's other credentials and tenancy: API keys for servers (made, validated
+//! with a cache that revocations clear, revoked, listed) and the organization each user and
+//! key acts for.
 
 use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -22,6 +28,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use url::Url;
 
+use crate::apikey::{self, ApiKeyError};
 use crate::cimd::{self, FetchPolicy, Fetcher};
 use crate::clock::{Clock, stamp};
 use crate::params::Params;
@@ -29,8 +36,8 @@ use crate::password::{self, Passwords};
 use crate::redirect;
 use crate::secrets::{self, SecretKind};
 use crate::store::{
-    AuditRecord, AuthStore, AuthStoreError, ClientKind, ClientRecord, ConsentRecord, TokenRecord,
-    UserRecord,
+    ApiKeyRecord, AuditRecord, AuthStore, AuthStoreError, ClientKind, ClientRecord, ConsentRecord,
+    NewApiKey, OrganizationRecord, TokenRecord, UserRecord,
 };
 
 /// The MCP scope that unlocks `generate_qr_url`.
@@ -38,6 +45,9 @@ pub const QR_SCOPE: &str = "qr:generate";
 /// Every scope the authorization server knows: the MCP one and the REST API's (SPEC §4).
 pub const SCOPES: &[&str] =
     &[QR_SCOPE, "products:read", "products:write", "rules:write", "accounts:read"];
+/// The REST API's scopes (SPEC §4, §7): what API keys may carry.
+pub const REST_SCOPES: &[&str] =
+    &["products:read", "products:write", "rules:write", "accounts:read"];
 /// Scopes a dynamically registered or metadata-document client may obtain.
 pub const PUBLIC_CLIENT_SCOPES: &[&str] = &[QR_SCOPE];
 /// The client `prodlink token mint` issues tokens to.
@@ -251,6 +261,62 @@ pub struct TokenInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidToken(pub String);
 
+/// What a valid API key grants: the organization it acts for, its scopes and rate limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    /// The key's id.
+    pub id: i64,
+    /// Its public prefix (`pl_key_` and 8 characters), for logs.
+    pub prefix: String,
+    /// Its name.
+    pub name: String,
+    /// The organization it acts for.
+    pub organization_id: i64,
+    /// Granted REST scopes.
+    pub scopes: Vec<String>,
+    /// Requests per minute; `None` = the server's default.
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+/// Why an API key is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidApiKey {
+    /// Not a well-formed key (not one at all, malformed, or a checksum mismatch), found
+    /// without a lookup.
+    #[error(transparent)]
+    Format(#[from] ApiKeyError),
+    /// Well-formed, but no such key exists.
+    #[error("unknown API key")]
+    Unknown,
+    /// The key was revoked.
+    #[error("the API key was revoked")]
+    Revoked,
+    /// The database failed; not the key's fault (never cached).
+    #[error("the API key could not be checked; retry later")]
+    Unavailable,
+}
+
+/// Why managing organizations, their users or API keys failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    /// The request is wrong (an unknown scope, an empty name, no such organization or user, a
+    /// name taken); the message says what to change.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(AuthStoreError),
+}
+
+impl From<AuthStoreError> for ManageError {
+    fn from(e: AuthStoreError) -> Self {
+        match e {
+            AuthStoreError::Conflict(m) => Self::Invalid(m),
+            other => Self::Store(other),
+        }
+    }
+}
+
 /// Why a sign-in failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginError {
@@ -280,6 +346,49 @@ fn per_minute(n: u32) -> Quota {
 /// Validated bearer tokens by hash, with the time they were read from the database.
 type TokenCache = Cache<String, (Instant, Result<TokenInfo, InvalidToken>)>;
 
+/// Validated API keys by hash, with the time they were read from the database.
+type ApiKeyCache = Cache<String, (Instant, Result<ApiKeyInfo, InvalidApiKey>)>;
+
+/// How often at most a key's `last_used_at` is written.
+const API_KEY_TOUCH_INTERVAL: time::Duration = time::Duration::seconds(60);
+
+/// What the resource server remembers between requests, each entry for `token_cache_ttl`; all
+/// of it is dropped when anything is revoked (here, or, on PostgreSQL, by another process).
+struct Caches {
+    /// Bearer token validations.
+    tokens: TokenCache,
+    /// API key validations.
+    api_keys: ApiKeyCache,
+    /// Users' organizations.
+    user_organizations: Cache<i64, (Instant, Option<i64>)>,
+    /// Counts clears of `api_keys` and `user_organizations`: a lookup that started before a
+    /// clear does not store its (possibly stale) answer.
+    generation: AtomicU64,
+}
+
+impl Caches {
+    fn new() -> Self {
+        Self {
+            tokens: Cache::new(100_000),
+            api_keys: Cache::new(100_000),
+            user_organizations: Cache::new(100_000),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// Forgets everything.
+    fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.tokens.clear();
+        self.api_keys.clear();
+        self.user_organizations.clear();
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+}
+
 /// The PostgreSQL notification channel on which revocations are announced to every process.
 pub const REVOCATION_CHANNEL: &str = "prodlink_revocations";
 
@@ -291,7 +400,9 @@ pub struct AuthServer {
     fetcher: Arc<dyn Fetcher>,
     passwords: Passwords,
     secret: Vec<u8>,
-    tokens: Arc<TokenCache>,
+    caches: Arc<Caches>,
+    /// When this process last wrote each API key's `last_used_at`.
+    api_key_touches: Mutex<HashMap<i64, OffsetDateTime>>,
     login_limiter: Limiter,
     register_limiter: Limiter,
 }
@@ -302,14 +413,14 @@ impl std::fmt::Debug for AuthServer {
     }
 }
 
-/// Listens for revocations other processes announce and clears the token cache on each one,
-/// and whenever the listening connection had to be re-established. Ends when the server is
-/// dropped.
-fn spawn_revocation_listener(pool: sqlx::PgPool, tokens: std::sync::Weak<TokenCache>) {
+/// Listens for revocations other processes announce and clears the token and API key caches
+/// on each one, and whenever the listening connection had to be re-established. Ends when the
+/// server is dropped.
+fn spawn_revocation_listener(pool: sqlx::PgPool, caches: std::sync::Weak<Caches>) {
     use sqlx::postgres::PgListener;
-    /// Clears the cache; `false` once the server is gone.
-    fn clear(tokens: &std::sync::Weak<TokenCache>) -> bool {
-        tokens.upgrade().map(|t| t.clear()).is_some()
+    /// Clears the caches; `false` once the server is gone.
+    fn clear(caches: &std::sync::Weak<Caches>) -> bool {
+        caches.upgrade().map(|c| c.clear()).is_some()
     }
     tokio::spawn(async move {
         let mut alive = tokio::time::interval(Duration::from_secs(5));
@@ -322,16 +433,17 @@ fn spawn_revocation_listener(pool: sqlx::PgPool, tokens: std::sync::Weak<TokenCa
             let mut listener = match listening.await {
                 Ok(l) => l,
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for token revocations; retrying");
-                    if !clear(&tokens) {
+                    // A server gone (a command that closed its database) needs no warning.
+                    if !clear(&caches) {
                         return;
                     }
+                    tracing::warn!(error = %e, "cannot listen for revocations; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
             };
             // Whatever was revoked before we listened is in no announcement we will get.
-            if !clear(&tokens) {
+            if !clear(&caches) {
                 return;
             }
             loop {
@@ -340,17 +452,20 @@ fn spawn_revocation_listener(pool: sqlx::PgPool, tokens: std::sync::Weak<TokenCa
                         // An announcement, or `None`: the connection dropped and is
                         // re-established on the next call, with announcements possibly lost.
                         Ok(_) => {
-                            if !clear(&tokens) {
+                            if !clear(&caches) {
                                 return;
                             }
                         }
                         Err(e) => {
-                            tracing::warn!(error = %e, "lost the token revocation listener; reconnecting");
+                            if caches.strong_count() == 0 {
+                                return;
+                            }
+                            tracing::warn!(error = %e, "lost the revocation listener; reconnecting");
                             break;
                         }
                     },
                     _ = alive.tick() => {
-                        if tokens.strong_count() == 0 {
+                        if caches.strong_count() == 0 {
                             return;
                         }
                     }
@@ -371,6 +486,42 @@ fn normalize_email(email: &str) -> Result<String, String> {
         })
         && !e.chars().any(|c| c.is_whitespace() || c.is_control());
     if valid { Ok(e) } else { Err(format!("{email:?} is not an email address")) }
+}
+
+/// A name people gave (an organization's, an API key's): trimmed, 1–200 characters, no
+/// control characters.
+fn display_name<'a>(name: &'a str, what: &str) -> Result<&'a str, ManageError> {
+    let name = name.trim();
+    let n = name.chars().count();
+    if n == 0 || n > 200 {
+        return Err(ManageError::Invalid(format!("the {what} must have 1 to 200 characters")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ManageError::Invalid(format!(
+            "the {what} cannot contain control characters (tabs, line breaks)"
+        )));
+    }
+    Ok(name)
+}
+
+/// The scopes of a new API key, canonical (sorted, unique, space-separated): REST scopes only.
+fn api_key_scopes(scope: &str) -> Result<String, ManageError> {
+    let set = scope_set(scope);
+    let allowed = REST_SCOPES.join(" ");
+    if set.is_empty() {
+        return Err(ManageError::Invalid(format!(
+            "give the API key at least one scope (space-separated) of: {allowed}"
+        )));
+    }
+    if let Some(x) = set.iter().find(|x| !REST_SCOPES.contains(x)) {
+        let why = if *x == QR_SCOPE {
+            "is an MCP scope, and API keys are for servers calling the REST API"
+        } else {
+            "is not a scope"
+        };
+        return Err(ManageError::Invalid(format!("{x:?} {why}; API keys may have: {allowed}")));
+    }
+    Ok(join_scope(&set))
 }
 
 fn scope_set(scope: &str) -> BTreeSet<&str> {
@@ -405,7 +556,8 @@ impl AuthServer {
     ) -> Result<Self, AuthStoreError> {
         let secret = store.server_secret().await?;
         Ok(Self {
-            tokens: Arc::new(Cache::new(100_000)),
+            caches: Arc::new(Caches::new()),
+            api_key_touches: Mutex::new(HashMap::new()),
             login_limiter: RateLimiter::keyed(
                 per_minute(10).allow_burst(NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN)),
             ),
@@ -431,9 +583,9 @@ impl AuthServer {
     /// The production wiring over a PostgreSQL database (see [`AuthServer::on_sqlite`]). Every
     /// process on the database shares its state and server secret. Revocations are announced
     /// with `NOTIFY` on [`REVOCATION_CHANNEL`]; every process listens and forgets its cached
-    /// token validations at once, so a token revoked through one process is refused by all
-    /// (after a lost listening connection the cache is cleared as well, since announcements may
-    /// have been missed; `config.token_cache_ttl` bounds the rest).
+    /// token and API key validations at once, so a token or key revoked through one process is
+    /// refused by all (after a lost listening connection the caches are cleared as well, since
+    /// announcements may have been missed; `config.token_cache_ttl` bounds the rest).
     pub async fn on_postgres(config: AuthConfig, pool: sqlx::PgPool) -> Result<Self, StartError> {
         let fetcher =
             crate::cimd::HttpFetcher::new(&config.fetch_policy).map_err(StartError::Fetcher)?;
@@ -446,10 +598,10 @@ impl AuthServer {
     }
 
     /// Listens on the PostgreSQL database of `pool` for revocations announced by any process
-    /// and drops this server's cached token validations on each (see
+    /// and drops this server's cached token and API key validations on each (see
     /// [`AuthServer::on_postgres`], which calls it). Stops when the server is dropped.
     pub fn listen_for_revocations(&self, pool: sqlx::PgPool) {
-        spawn_revocation_listener(pool, Arc::downgrade(&self.tokens));
+        spawn_revocation_listener(pool, Arc::downgrade(&self.caches));
     }
 
     /// The settings.
@@ -1254,7 +1406,7 @@ impl AuthServer {
     async fn revoke_grant(&self, grant_id: i64) -> Result<(), AuthStoreError> {
         self.store.revoke_grant(grant_id, &stamp(self.now())).await?;
         // Tokens of this process's cache die at once; on PostgreSQL other processes hear of it.
-        self.tokens.clear();
+        self.caches.tokens.clear();
         Ok(())
     }
 
@@ -1282,7 +1434,7 @@ impl AuthServer {
                 self.revoke_grant(grant.id).await?;
             } else {
                 self.store.revoke_token(&hash, &stamp(self.now())).await?;
-                self.tokens.remove(&hash);
+                self.caches.tokens.remove(&hash);
             }
         }
         Ok(())
@@ -1355,7 +1507,7 @@ impl AuthServer {
     /// cached for `token_cache_ttl`, so a valid token costs a hash and a map lookup.
     pub async fn validate_bearer(&self, token: &str) -> Result<TokenInfo, InvalidToken> {
         let hash = secrets::hash(token);
-        if let Some((at, result)) = self.tokens.get(&hash)
+        if let Some((at, result)) = self.caches.tokens.get(&hash)
             && at.elapsed() < self.config.token_cache_ttl
         {
             return match result {
@@ -1367,7 +1519,7 @@ impl AuthServer {
         let fetched = Instant::now();
         let result = self.check_token(&hash).await;
         if !matches!(&result, Err(e) if e.0.starts_with("server:")) {
-            self.tokens.insert(hash, (fetched, result.clone()));
+            self.caches.tokens.insert(hash, (fetched, result.clone()));
         }
         result.map_err(|e| InvalidToken(e.0.trim_start_matches("server: ").to_owned()))
     }
@@ -1489,7 +1641,7 @@ impl AuthServer {
         client_id: &str,
     ) -> Result<bool, AuthStoreError> {
         let r = self.store.revoke_consent(user_id, client_id, &stamp(self.now())).await?;
-        self.tokens.clear();
+        self.caches.tokens.clear();
         Ok(r)
     }
 
@@ -1552,6 +1704,211 @@ impl AuthServer {
             .await
             .map_err(|e| e.to_string())?;
         self.issue(grant, &scope, &self.config.resource, false).await.map_err(|e| e.to_string())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Organizations and API keys (the REST API's tenancy and server credentials).
+
+    /// A user by email (normalized as at sign-in).
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, AuthStoreError> {
+        match normalize_email(email) {
+            Ok(email) => self.store.user_by_email(&email).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Creates an organization; its name (trimmed, 1–200 characters) must be unused.
+    pub async fn create_organization(&self, name: &str) -> Result<i64, ManageError> {
+        let name = display_name(name, "organization name")?;
+        Ok(self.store.create_organization(name, &stamp(self.now())).await?)
+    }
+
+    /// An organization by its exact name (surrounding spaces ignored).
+    pub async fn organization_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<OrganizationRecord>, AuthStoreError> {
+        self.store.organization_by_name(name.trim()).await
+    }
+
+    /// An organization by id.
+    pub async fn organization(
+        &self,
+        id: i64,
+    ) -> Result<Option<OrganizationRecord>, AuthStoreError> {
+        self.store.organization_by_id(id).await
+    }
+
+    /// Every organization, by name.
+    pub async fn organizations(&self) -> Result<Vec<OrganizationRecord>, AuthStoreError> {
+        self.store.organizations().await
+    }
+
+    /// Puts a user in an organization, or (`None`) in none. Takes effect at once in this
+    /// process and, on PostgreSQL, in every other.
+    pub async fn set_user_organization(
+        &self,
+        user_id: i64,
+        organization_id: Option<i64>,
+    ) -> Result<(), ManageError> {
+        if let Some(org) = organization_id
+            && self.store.organization_by_id(org).await?.is_none()
+        {
+            return Err(ManageError::Invalid(format!("no organization with id {org}")));
+        }
+        let found =
+            self.store.set_user_organization(user_id, organization_id, &stamp(self.now())).await;
+        self.caches.clear();
+        if !found? {
+            return Err(ManageError::Invalid(format!("no user with id {user_id}")));
+        }
+        Ok(())
+    }
+
+    /// The organization a user acts for (`None`: none, or no such user). Cached for
+    /// `token_cache_ttl`; changes through [`AuthServer::set_user_organization`] apply at once.
+    pub async fn user_organization(&self, user_id: i64) -> Result<Option<i64>, AuthStoreError> {
+        if let Some((at, org)) = self.caches.user_organizations.get(&user_id)
+            && at.elapsed() < self.config.token_cache_ttl
+        {
+            return Ok(org);
+        }
+        let (generation, fetched) = (self.caches.generation(), Instant::now());
+        let org = self.store.user_by_id(user_id).await?.and_then(|u| u.organization_id);
+        if self.caches.generation() == generation {
+            self.caches.user_organizations.insert(user_id, (fetched, org));
+        }
+        Ok(org)
+    }
+
+    /// Makes an API key for a server acting for an organization: `scopes` is a space-separated
+    /// list of REST scopes ([`REST_SCOPES`]), `rate_limit_per_minute` `None` means the server's
+    /// default. Returns the stored record and the key itself, which is not stored (only its
+    /// hash) and so cannot be shown again.
+    pub async fn create_api_key(
+        &self,
+        organization_id: i64,
+        name: &str,
+        scopes: &str,
+        rate_limit_per_minute: Option<u32>,
+        created_by: Option<i64>,
+    ) -> Result<(ApiKeyRecord, String), ManageError> {
+        let name = display_name(name, "API key name")?;
+        let scopes = api_key_scopes(scopes)?;
+        if let Some(n) = rate_limit_per_minute
+            && !(1..=1_000_000).contains(&n)
+        {
+            return Err(ManageError::Invalid(format!(
+                "a rate limit of {n} requests per minute is out of range: give 1 to 1000000, or \
+                 none for the server's default"
+            )));
+        }
+        if self.store.organization_by_id(organization_id).await?.is_none() {
+            return Err(ManageError::Invalid(format!("no organization with id {organization_id}")));
+        }
+        let key = apikey::generate();
+        let hash = secrets::hash(&key);
+        let prefix = apikey::public_prefix(&key).unwrap_or_default().to_owned();
+        self.store
+            .create_api_key(&NewApiKey {
+                prefix,
+                secret_hash: hash.clone(),
+                name: name.to_owned(),
+                organization_id,
+                scopes,
+                rate_limit_per_minute,
+                created_by_user_id: created_by,
+                created_at: stamp(self.now()),
+            })
+            .await?;
+        let (record, _) = self.store.api_key_by_hash(&hash).await?.ok_or_else(|| {
+            ManageError::Store(AuthStoreError::Conflict("the new API key was not stored".into()))
+        })?;
+        Ok((record, key))
+    }
+
+    /// Validates an API key: its form and checksum first (no lookup for a mistyped one), then
+    /// the stored hash (compared in constant time); revoked keys are refused. Results are
+    /// cached for `token_cache_ttl` and dropped on any revocation. Accepting a key records its
+    /// last use in the background, at most once a minute per key.
+    pub async fn validate_api_key(&self, key: &str) -> Result<ApiKeyInfo, InvalidApiKey> {
+        apikey::check_format(key)?;
+        let hash = secrets::hash(key);
+        let result = match self.caches.api_keys.get(&hash) {
+            Some((at, cached)) if at.elapsed() < self.config.token_cache_ttl => cached,
+            _ => {
+                let (generation, fetched) = (self.caches.generation(), Instant::now());
+                let result = self.check_api_key(&hash).await;
+                if result != Err(InvalidApiKey::Unavailable)
+                    && self.caches.generation() == generation
+                {
+                    self.caches.api_keys.insert(hash, (fetched, result.clone()));
+                }
+                result
+            }
+        };
+        if let Ok(info) = &result {
+            self.touch_api_key(info.id);
+        }
+        result
+    }
+
+    async fn check_api_key(&self, hash: &str) -> Result<ApiKeyInfo, InvalidApiKey> {
+        let found = self.store.api_key_by_hash(hash).await.map_err(|e| {
+            tracing::error!(error = %e, "API key lookup failed");
+            InvalidApiKey::Unavailable
+        })?;
+        let Some((key, stored)) = found else { return Err(InvalidApiKey::Unknown) };
+        if !secrets::ct_eq(stored.as_bytes(), hash.as_bytes()) {
+            return Err(InvalidApiKey::Unknown);
+        }
+        if key.revoked_at.is_some() {
+            return Err(InvalidApiKey::Revoked);
+        }
+        Ok(ApiKeyInfo {
+            id: key.id,
+            prefix: key.prefix,
+            name: key.name,
+            organization_id: key.organization_id,
+            scopes: key.scopes,
+            rate_limit_per_minute: key.rate_limit_per_minute,
+        })
+    }
+
+    /// Writes a key's `last_used_at` off the request path, unless this process did so less
+    /// than a minute ago.
+    fn touch_api_key(&self, id: i64) {
+        let now = self.now();
+        {
+            let mut touched = self.api_key_touches.lock().unwrap_or_else(PoisonError::into_inner);
+            if touched.get(&id).is_some_and(|at| now - *at < API_KEY_TOUCH_INTERVAL) {
+                return;
+            }
+            touched.insert(id, now);
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let store = self.store.clone();
+        runtime.spawn(async move {
+            if let Err(e) = store.touch_api_key(id, &stamp(now)).await {
+                tracing::warn!(error = %e, api_key = id, "recording an API key's last use failed");
+            }
+        });
+    }
+
+    /// Revokes an API key; `false` if there is no such key or it was revoked already. This
+    /// process refuses it at once; on PostgreSQL every other process is told.
+    pub async fn revoke_api_key(&self, id: i64) -> Result<bool, AuthStoreError> {
+        let revoked = self.store.revoke_api_key(id, &stamp(self.now())).await;
+        self.caches.clear();
+        revoked
+    }
+
+    /// API keys, revoked ones included, without secrets: one organization's or (`None`) all.
+    pub async fn list_api_keys(
+        &self,
+        organization_id: Option<i64>,
+    ) -> Result<Vec<ApiKeyRecord>, AuthStoreError> {
+        self.store.api_keys(organization_id).await
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1621,5 +1978,29 @@ mod tests {
             "http://l/cb?code=a+b&iss=http%3A%2F%2Fh"
         );
         assert_eq!(with_query("http://l/cb?x=1", &[("state", "s")]), "http://l/cb?x=1&state=s");
+    }
+
+    #[test]
+    fn api_key_scopes_are_rest_scopes_only() {
+        assert_eq!(
+            api_key_scopes(" products:write  products:read products:write").unwrap(),
+            "products:read products:write"
+        );
+        let qr = api_key_scopes("products:read qr:generate").unwrap_err().to_string();
+        assert!(
+            qr.contains("MCP scope")
+                && qr.contains("products:read products:write rules:write accounts:read"),
+            "{qr}"
+        );
+        let unknown = api_key_scopes("products:delete").unwrap_err().to_string();
+        assert!(unknown.contains("\"products:delete\" is not a scope"), "{unknown}");
+        assert!(api_key_scopes("  ").unwrap_err().to_string().contains("at least one scope"));
+        // Every scope the server knows is the MCP one or a REST one.
+        let mut known: Vec<&str> = REST_SCOPES.to_vec();
+        known.insert(0, QR_SCOPE);
+        assert_eq!(known, SCOPES);
+        assert_eq!(display_name("  Acme  ", "x").unwrap(), "Acme");
+        assert!(display_name("a\tb", "x").is_err());
+        assert!(display_name(&"x".repeat(201), "x").is_err());
     }
 }

@@ -284,6 +284,28 @@ impl CatalogStore for CachedStore {
         Ok(rules)
     }
 
+    async fn product_organization(&self, gtin: Gtin14) -> Result<Option<Option<i64>>, StoreError> {
+        self.inner.product_organization(gtin).await
+    }
+
+    async fn brand_organization(&self, name: &str) -> Result<Option<Option<i64>>, StoreError> {
+        self.inner.brand_organization(name).await
+    }
+
+    async fn create_brand(&self, name: &str, organization_id: i64) -> Result<bool, StoreError> {
+        let created = self.inner.create_brand(name, organization_id).await;
+        // A brand's organization decides which organization rules apply.
+        self.rules.clear();
+        created
+    }
+
+    async fn delete_product(&self, gtin: Gtin14) -> Result<bool, StoreError> {
+        let deleted = self.inner.delete_product(gtin).await;
+        self.products.remove(&gtin);
+        self.rules.clear();
+        deleted
+    }
+
     async fn upsert_products(
         &self,
         batch: &[ProductWrite],
@@ -306,6 +328,71 @@ impl CatalogStore for CachedStore {
 
     async fn upsert_offers(&self, batch: &[OfferWrite]) -> Result<Vec<WriteOutcome>, StoreError> {
         self.inner.upsert_offers(batch).await
+    }
+
+    // Resolver-rule management: reads go to the database (an owner sees its change at once);
+    // every change clears the cached rules, as `upsert_rules` does.
+
+    async fn organization_rules(
+        &self,
+        organization: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<crate::rules_admin::ManagedRule>, u64), StoreError> {
+        self.inner.organization_rules(organization, offset, limit).await
+    }
+
+    async fn managed_rule(
+        &self,
+        id: i64,
+    ) -> Result<Option<crate::rules_admin::OwnedRule>, StoreError> {
+        self.inner.managed_rule(id).await
+    }
+
+    async fn create_rule(
+        &self,
+        organization: i64,
+        draft: &crate::rules_admin::RuleDraft,
+        actor: &crate::rules_admin::Actor,
+    ) -> crate::rules_admin::RuleResult<crate::rules_admin::ManagedRule> {
+        let out = self.inner.create_rule(organization, draft, actor).await;
+        self.rules.clear();
+        out
+    }
+
+    async fn update_rule(
+        &self,
+        organization: i64,
+        expected: &crate::rules_admin::ManagedRule,
+        draft: &crate::rules_admin::RuleDraft,
+        actor: &crate::rules_admin::Actor,
+    ) -> crate::rules_admin::RuleResult<crate::rules_admin::ManagedRule> {
+        let out = self.inner.update_rule(organization, expected, draft, actor).await;
+        self.rules.clear();
+        out
+    }
+
+    async fn delete_rule(
+        &self,
+        organization: i64,
+        expected: &crate::rules_admin::ManagedRule,
+        actor: &crate::rules_admin::Actor,
+    ) -> crate::rules_admin::RuleResult<()> {
+        let out = self.inner.delete_rule(organization, expected, actor).await;
+        self.rules.clear();
+        out
+    }
+
+    async fn reorder_rules(
+        &self,
+        organization: i64,
+        scope: &crate::rules_admin::ScopeRef,
+        rule_ids: &[i64],
+        actor: &crate::rules_admin::Actor,
+    ) -> crate::rules_admin::RuleResult<Vec<crate::rules_admin::ManagedRule>> {
+        let out = self.inner.reorder_rules(organization, scope, rule_ids, actor).await;
+        self.rules.clear();
+        out
     }
 }
 

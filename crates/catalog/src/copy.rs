@@ -319,6 +319,24 @@ const TABLES: &[Table] = &[
         identity: false,
     },
     Table {
+        name: "api_keys",
+        columns: &[
+            ("id", Int),
+            ("prefix", Text),
+            ("secret_hash", Text),
+            ("name", Text),
+            ("organization_id", Int),
+            ("scopes", Text),
+            ("rate_limit_per_minute", Int),
+            ("created_by_user_id", Int),
+            CREATED,
+            ("last_used_at", Text),
+            ("revoked_at", Text),
+        ],
+        order_by: "id",
+        identity: true,
+    },
+    Table {
         name: "audit_events",
         columns: &[
             ("id", Int),

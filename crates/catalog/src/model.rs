@@ -290,7 +290,7 @@ impl<T: Clone> Patch<T> {
 }
 
 /// A category reference: OFF tag (`en:pastas`) or taxonomy id, with its display name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CategoryRef {
     /// Stable id.
     pub id: String,
@@ -299,7 +299,7 @@ pub struct CategoryRef {
 }
 
 /// A product image to store.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ImageWrite {
     /// Absolute http(s) URL.
     pub url: String,
@@ -318,7 +318,7 @@ pub struct ImageWrite {
 }
 
 /// An ingredient to store, in label order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IngredientWrite {
     /// Name as printed.
     pub name: String,
@@ -328,7 +328,7 @@ pub struct IngredientWrite {
 }
 
 /// A nutrient amount.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NutrientWrite {
     /// Nutrient name (`fat`, `sugars`, `energy-kcal`, …).
     pub name: String,
@@ -342,7 +342,7 @@ pub struct NutrientWrite {
 }
 
 /// A nutrition panel to store.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NutritionWrite {
     /// Serving size as printed (`30 g`).
     #[serde(default)]

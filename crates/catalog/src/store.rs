@@ -14,6 +14,7 @@ use crate::model::{
     CatalogCounts, OfferWrite, PriceRange, Product, ProductChildren, ProductWrite, StoreOffer,
     StoreSummary, StoreWrite, WriteOutcome,
 };
+use crate::rules_admin::{Actor, ManagedRule, OwnedRule, RuleDraft, RuleResult, ScopeRef};
 use crate::search::{LexicalHit, SearchFilters};
 
 /// A storage failure. `Rejected` is the caller's fault (a constraint refused the data); the
@@ -239,6 +240,24 @@ pub trait CatalogStore: Send + Sync + 'static {
         serial: Option<&str>,
     ) -> Result<Vec<crate::rules::RuleRecord>, StoreError>;
 
+    // Product management (the REST API): ownership, brands, deletion.
+
+    /// The organization owning a product through its brand: `None` when the product does not
+    /// exist, `Some(None)` when it (or its brand) belongs to no organization.
+    async fn product_organization(&self, gtin: Gtin14) -> Result<Option<Option<i64>>, StoreError>;
+
+    /// The organization owning the brand whose folded name ([`crate::model::fold_name`]) is
+    /// `name`'s: `None` when no such brand exists, `Some(None)` when it has no organization.
+    async fn brand_organization(&self, name: &str) -> Result<Option<Option<i64>>, StoreError>;
+
+    /// Creates a brand owned by `organization_id`; `false` when a brand of that folded name
+    /// already exists (it is left unchanged).
+    async fn create_brand(&self, name: &str, organization_id: i64) -> Result<bool, StoreError>;
+
+    /// Deletes a product with its images, ingredients, nutrition, offers, search document and
+    /// embedding; `false` when there was none.
+    async fn delete_product(&self, gtin: Gtin14) -> Result<bool, StoreError>;
+
     /// Creates or updates products; one outcome per input, in order. A row the database
     /// refuses is `Rejected` and does not affect the other rows.
     async fn upsert_products(
@@ -251,6 +270,60 @@ pub trait CatalogStore: Send + Sync + 'static {
 
     /// Creates or updates offers; rows naming an unknown product or store are `Rejected`.
     async fn upsert_offers(&self, batch: &[OfferWrite]) -> Result<Vec<WriteOutcome>, StoreError>;
+
+    // Resolver-rule management (crate::rules_admin): an organization's rules, each change
+    // written together with its `audit_events` row (who, what, before, after) in one
+    // transaction, and refused (`RuleRefusal`) when the target is not the organization's.
+
+    /// Up to `limit` rules organization `organization` owns (those of its products through
+    /// their brands, of its brands, and of itself), by id from `offset`, and how many it owns.
+    async fn organization_rules(
+        &self,
+        organization: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<ManagedRule>, u64), StoreError>;
+
+    /// One rule with the organization that owns it.
+    async fn managed_rule(&self, id: i64) -> Result<Option<OwnedRule>, StoreError>;
+
+    /// Creates a rule in a scope `organization` owns (at the end of the scope when the draft
+    /// gives no `order_index`); `Conflict` when its `order_index` is taken.
+    async fn create_rule(
+        &self,
+        organization: i64,
+        draft: &RuleDraft,
+        actor: &Actor,
+    ) -> RuleResult<ManagedRule>;
+
+    /// Replaces rule `expected.id` with `draft`, provided it is still `expected`
+    /// (else `Stale`), still the organization's (else `NotFound`), and the draft's scope is
+    /// the organization's too.
+    async fn update_rule(
+        &self,
+        organization: i64,
+        expected: &ManagedRule,
+        draft: &RuleDraft,
+        actor: &Actor,
+    ) -> RuleResult<ManagedRule>;
+
+    /// Deletes rule `expected.id`, provided it is still `expected` and the organization's.
+    async fn delete_rule(
+        &self,
+        organization: i64,
+        expected: &ManagedRule,
+        actor: &Actor,
+    ) -> RuleResult<()>;
+
+    /// Gives the rules of a scope instance the organization owns the positions 0, 1, 2, … in
+    /// the order of `rule_ids`, which must list each of them once; returns them in that order.
+    async fn reorder_rules(
+        &self,
+        organization: i64,
+        scope: &ScopeRef,
+        rule_ids: &[i64],
+        actor: &Actor,
+    ) -> RuleResult<Vec<ManagedRule>>;
 }
 
 /// A GTIN read back from the database (a stored value that no longer parses is corruption).

@@ -73,9 +73,18 @@ pub enum Command {
     /// rejected rows with their reasons to FILE.rejects.tsv.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Manage user accounts (people who sign in at /o/login/).
+    /// Manage user accounts (people who sign in at /o/login/) and the organization each acts
+    /// for.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage organizations: the brand owners whose users and API keys act on their brands and
+    /// products.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage API keys for servers calling the REST API; each acts for one organization with
+    /// REST scopes.
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
     /// Manage pre-registered OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
@@ -104,6 +113,73 @@ pub enum UserCommand {
         /// The account's email address (its sign-in name).
         #[arg(long, value_name = "EMAIL")]
         email: String,
+        /// The organization the user acts for (an existing one, see `prodlink org list`).
+        #[arg(long, value_name = "NAME")]
+        organization: Option<String>,
+    },
+    /// Put a user in an organization, whose brands and products they may then manage (a user
+    /// acts for one organization at most), or take them out of theirs with --none.
+    SetOrganization {
+        /// The user's email address.
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// The organization's name (see `prodlink org list`).
+        #[arg(long, value_name = "NAME", required_unless_present = "none")]
+        organization: Option<String>,
+        /// Take the user out of their organization.
+        #[arg(long, conflicts_with = "organization")]
+        none: bool,
+    },
+}
+
+/// `org` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization; prints its id.
+    Add {
+        /// Its name (unique, 1-200 characters; matched exactly by the other commands and by
+        /// ORGANIZATION resolver rules).
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
+    /// List organizations, tab-separated with a header line: id, name, created_at.
+    List,
+}
+
+/// `apikey` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create an API key and print it on standard output. It is shown only this once (only its
+    /// hash is stored): keep it in the calling server's secret store.
+    Create {
+        /// The organization the key acts for.
+        #[arg(long, value_name = "NAME")]
+        organization: String,
+        /// What the key is for, shown in listings (e.g. "ERP nightly sync").
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// REST scopes, space-separated: products:read, products:write, rules:write,
+        /// accounts:read.
+        #[arg(long, default_value = "products:read", value_name = "SCOPES")]
+        scope: String,
+        /// Requests per minute allowed with this key [default: the server's limit].
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        rate_limit_per_minute: Option<u32>,
+    },
+    /// List API keys, revoked ones too, tab-separated with a header line: id, prefix, name,
+    /// organization, scopes, rate_limit_per_minute, created_at, last_used_at, revoked_at ("-"
+    /// for none). Keys themselves cannot be shown; the prefix tells them apart.
+    List {
+        /// Only this organization's keys.
+        #[arg(long, value_name = "NAME")]
+        organization: Option<String>,
+    },
+    /// Revoke an API key by its id (from `prodlink apikey list`). Running servers refuse it
+    /// at once on PostgreSQL, and within seconds on SQLite.
+    Revoke {
+        /// The key's id.
+        #[arg(value_name = "ID")]
+        id: i64,
     },
 }
 
@@ -349,5 +425,67 @@ mod tests {
         let cli = Cli::try_parse_from(["prodlink", "serve", "--demo", "false"]).unwrap();
         let Command::Serve(s) = cli.command else { panic!() };
         assert_eq!(s.demo, Some(false));
+    }
+
+    #[test]
+    fn account_commands_parse() {
+        let cli = Cli::try_parse_from([
+            "prodlink",
+            "apikey",
+            "create",
+            "--organization",
+            "Acme",
+            "--name",
+            "sync",
+            "--scope",
+            "products:read products:write",
+        ])
+        .unwrap();
+        let Command::Apikey(ApiKeyCommand::Create { scope, rate_limit_per_minute, .. }) =
+            cli.command
+        else {
+            panic!()
+        };
+        assert_eq!((scope.as_str(), rate_limit_per_minute), ("products:read products:write", None));
+        for bad in [
+            &[
+                "prodlink",
+                "apikey",
+                "create",
+                "--organization",
+                "A",
+                "--name",
+                "n",
+                "--rate-limit-per-minute",
+                "0",
+            ][..],
+            &["prodlink", "user", "set-organization", "--email", "a@b.example"],
+            &[
+                "prodlink",
+                "user",
+                "set-organization",
+                "--email",
+                "a@b.example",
+                "--organization",
+                "A",
+                "--none",
+            ],
+            &["prodlink", "apikey", "revoke", "x"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+        let cli = Cli::try_parse_from([
+            "prodlink",
+            "user",
+            "set-organization",
+            "--email",
+            "a@b.example",
+            "--none",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::User(UserCommand::SetOrganization { none: true, organization: None, .. })
+        ));
     }
 }

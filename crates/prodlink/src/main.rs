@@ -90,6 +90,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(c) => commands::accounts::user(&database, c, &file).await,
         Command::Client(c) => commands::accounts::client(&database, c, &file).await,
         Command::Token(c) => commands::accounts::token(&database, c, &file).await,
+        Command::Org(c) => commands::organizations::org(&database, c, &file).await,
+        Command::Apikey(c) => commands::organizations::apikey(&database, c, &file).await,
     }
 }
 

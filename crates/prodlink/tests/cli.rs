@@ -1,8 +1,8 @@
 //! The `prodlink` binary end to end: settings precedence, `serve` over real HTTP on
 //! 127.0.0.1 (health, metrics, request ids, errors, graceful shutdown on SIGTERM), MCP over
 //! stdio, the demo catalog, `import off` on the 85k-row Open Food Facts subset, accounts,
-//! clients and minted tokens against a running server, and import-time embedding with the
-//! semantic index the server reports.
+//! clients and minted tokens against a running server, organizations and API keys (create, list,
+//! revoke), and import-time embedding with the semantic index the server reports.
 //!
 //! Every test about a database runs twice, as `sqlite::NAME` on a SQLite file and as
 //! `postgres::NAME` on a PostgreSQL database of its own on the server named by
@@ -23,7 +23,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use common::{
-    Backend, Server, demo_data, http, mcp_call, postgres_database, prodlink, run_with_stdin, sqlite,
+    Backend, Server, demo_data, http, mcp_call, postgres_database, prodlink, run_with_stdin,
+    sqlite, validate_api_key,
 };
 
 on_both_backends!(
@@ -33,6 +34,7 @@ on_both_backends!(
     import_off_accounts_for_every_row_of_the_85k_subset,
     mcp_over_stdio_speaks_json_rpc_lines_and_keeps_stdout_clean,
     accounts_clients_and_minted_tokens_work_against_a_running_server,
+    organizations_users_and_api_keys_round_trip,
     import_embeds_changed_products_and_serve_reports_the_semantic_index,
 );
 
@@ -469,6 +471,181 @@ fn accounts_clients_and_minted_tokens_work_against_a_running_server(b: Backend) 
     assert!(server.terminate().success());
 }
 
+/// Runs prodlink on `db` with no stdin; returns (success, stdout, stderr).
+fn run_on(db: &common::Db, args: &[&str]) -> (bool, String, String) {
+    let mut all = args.to_vec();
+    all.extend(["--database", &db.url]);
+    run_with_stdin(&all, "")
+}
+
+fn organizations_users_and_api_keys_round_trip(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = b.database(dir.path(), "keys");
+
+    // Organizations: created once, listed tab-separated.
+    let (ok, out, err) = run_on(&db, &["org", "add", "--name", "Acme Foods"]);
+    assert!(ok && out.trim() == "created organization 1 (Acme Foods)", "{out}{err}");
+    let (ok, out, _) = run_on(&db, &["org", "add", "--name", "Globex"]);
+    assert!(ok && out.starts_with("created organization 2 "), "{out}");
+    let (ok, _, err) = run_on(&db, &["org", "add", "--name", "Acme Foods"]);
+    assert!(!ok && err.contains("exists"), "{err}");
+    let (ok, out, _) = run_on(&db, &["org", "list"]);
+    assert!(ok);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "id\tname\tcreated_at");
+    assert!(lines[1].starts_with("1\tAcme Foods\t20") && lines[2].starts_with("2\tGlobex\t"));
+    assert_eq!(lines.len(), 3, "{out}");
+
+    // Users join an organization when created or later; an unknown one creates no account.
+    let org_of = |email: &str| match email {
+        "ann@example.com" => {
+            db.int("SELECT coalesce(organization_id, 0) FROM users WHERE email = 'ann@example.com'")
+        }
+        _ => {
+            db.int("SELECT coalesce(organization_id, 0) FROM users WHERE email = 'bob@example.com'")
+        }
+    };
+    let (ok, _, err) = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--email",
+            "ann@example.com",
+            "--organization",
+            "Acme",
+            "--database",
+            &db.url,
+        ],
+        "correct horse battery\n",
+    );
+    assert!(
+        !ok && err.contains("no such organization") && err.contains("prodlink org add"),
+        "{err}"
+    );
+    assert_eq!(db.int("SELECT count(*) FROM users"), 0);
+    let (ok, out, err) = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--email",
+            "ann@example.com",
+            "--organization",
+            "Acme Foods",
+            "--database",
+            &db.url,
+        ],
+        "correct horse battery\n",
+    );
+    assert!(ok && out.trim().ends_with("(ann@example.com) in Acme Foods"), "{out}{err}");
+    assert_eq!(org_of("ann@example.com"), 1);
+    let (ok, _, err) = run_with_stdin(
+        &["user", "add", "--email", "bob@example.com", "--database", &db.url],
+        "correct horse battery\n",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(org_of("bob@example.com"), 0);
+    let set =
+        ["user", "set-organization", "--email", "BOB@example.com", "--organization", "Globex"];
+    let (ok, out, err) = run_on(&db, &set);
+    assert!(ok && out.contains("now acts for Globex"), "{out}{err}");
+    assert_eq!(org_of("bob@example.com"), 2);
+    let (ok, out, _) =
+        run_on(&db, &["user", "set-organization", "--email", "bob@example.com", "--none"]);
+    assert!(ok && out.contains("no organization"), "{out}");
+    assert_eq!(org_of("bob@example.com"), 0);
+    let (ok, _, err) = run_on(
+        &db,
+        &["user", "set-organization", "--email", "cy@example.com", "--organization", "Globex"],
+    );
+    assert!(!ok && err.contains("no user"), "{err}");
+
+    // An API key: printed once on stdout, the note on stderr; it validates with its scopes.
+    let create = ["apikey", "create", "--organization", "Acme Foods", "--name", "ERP sync"];
+    let mut args = create.to_vec();
+    args.extend(["--scope", "products:write products:read", "--rate-limit-per-minute", "90"]);
+    let (ok, out, err) = run_on(&db, &args);
+    assert!(ok, "{err}");
+    let key = out.trim().to_owned();
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(key.starts_with("pl_key_") && key.len() == 57, "{key}");
+    assert!(err.contains("only time the key is shown") && err.contains("ERP sync"), "{err}");
+    assert!(!err.contains(&key), "the note repeats the key: {err}");
+    let info = validate_api_key(&db.url, &key).unwrap();
+    assert_eq!(info.organization_id, 1);
+    assert_eq!(info.scopes, ["products:read", "products:write"]);
+    assert_eq!(info.rate_limit_per_minute, Some(90));
+    let (ok, second, err) =
+        run_on(&db, &["apikey", "create", "--organization", "Globex", "--name", "Feed"]);
+    assert!(ok, "{err}");
+    assert_eq!(validate_api_key(&db.url, second.trim()).unwrap().scopes, ["products:read"]);
+
+    // What cannot be made, with the reason.
+    for (scope, why) in [
+        ("qr:generate", "MCP scope"),
+        ("products:read,products:write", "is not a scope"),
+        ("", "at least one scope"),
+    ] {
+        let mut args = create.to_vec();
+        args.extend(["--scope", scope]);
+        let (ok, _, err) = run_on(&db, &args);
+        assert!(!ok && err.contains(why), "{scope}: {err}");
+        assert!(err.contains("products:read products:write rules:write accounts:read"), "{err}");
+    }
+    let (ok, _, err) =
+        run_on(&db, &["apikey", "create", "--organization", "Nobody", "--name", "x"]);
+    assert!(!ok && err.contains("no such organization"), "{err}");
+    let (ok, _, err) = run_on(
+        &db,
+        &[
+            "apikey",
+            "create",
+            "--organization",
+            "Globex",
+            "--name",
+            "x",
+            "--rate-limit-per-minute",
+            "0",
+        ],
+    );
+    assert!(!ok && err.contains("rate-limit-per-minute"), "{err}");
+    assert_eq!(db.int("SELECT count(*) FROM api_keys"), 2);
+
+    // Listing: no secret, the prefix, the last use; filtered by organization.
+    let (ok, out, err) = run_on(&db, &["apikey", "list"]);
+    assert!(ok, "{err}");
+    assert!(!out.contains(&key) && !out.contains(second.trim()), "a listing shows a key: {out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id\tprefix\tname\torganization\tscopes\trate_limit_per_minute\tcreated_at\tlast_used_at\trevoked_at"
+    );
+    let row: Vec<&str> = lines[1].split('\t').collect();
+    assert_eq!(
+        row[..6],
+        ["1", &key[..15], "ERP sync", "Acme Foods", "products:read products:write", "90"]
+    );
+    assert!(row[6].starts_with("20") && row[7].starts_with("20"), "created and used: {row:?}");
+    assert_eq!(row[8], "-");
+    let row: Vec<&str> = lines[2].split('\t').collect();
+    assert_eq!(row[..6], ["2", &second[..15], "Feed", "Globex", "products:read", "default"]);
+    assert_eq!(lines.len(), 3, "{out}");
+    let (ok, out, _) = run_on(&db, &["apikey", "list", "--organization", "Globex"]);
+    assert!(ok && out.lines().count() == 2 && out.contains("\tFeed\t"), "{out}");
+
+    // Revoking: refused afterwards; revoking again says so; an unknown id is an error.
+    let (ok, out, err) = run_on(&db, &["apikey", "revoke", "1"]);
+    assert!(ok && out.starts_with("revoked API key 1 ("), "{out}{err}");
+    assert_eq!(validate_api_key(&db.url, &key).unwrap_err(), auth::InvalidApiKey::Revoked);
+    assert!(validate_api_key(&db.url, second.trim()).is_ok());
+    let (ok, out, _) = run_on(&db, &["apikey", "revoke", "1"]);
+    assert!(ok && out.contains("already revoked at 20"), "{out}");
+    let (ok, _, err) = run_on(&db, &["apikey", "revoke", "99"]);
+    assert!(!ok && err.contains("no API key has the id 99"), "{err}");
+    let (_, out, _) = run_on(&db, &["apikey", "list", "--organization", "Acme Foods"]);
+    let revoked_at = out.lines().nth(1).unwrap().split('\t').nth(8).unwrap();
+    assert!(revoked_at.starts_with("20"), "{out}");
+}
+
 fn model_dir() -> PathBuf {
     let dir = std::env::var_os("PRODLINK_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2")
@@ -648,6 +825,13 @@ fn two_processes_on_one_postgres_database_behave_as_one_service() {
         "correct horse battery\n",
     );
     assert!(ok, "{err}");
+    let (ok, _, err) = run_with_stdin(&["org", "add", "--name", "Acme", "--database", &lite], "");
+    assert!(ok, "{err}");
+    let (ok, key, err) = run_with_stdin(
+        &["apikey", "create", "--organization", "Acme", "--name", "sync", "--database", &lite],
+        "",
+    );
+    assert!(ok, "{err}");
 
     // Copy everything; the counts are verified and printed per table.
     let out = prodlink().args(["migrate", "--from", &lite, "--to", &pg]).output().unwrap();
@@ -658,6 +842,9 @@ fn two_processes_on_one_postgres_database_behave_as_one_service() {
     let n: u64 = products.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(n > 900, "{text}");
     assert!(text.lines().any(|l| l.starts_with("users ") && l.contains(" 1 rows")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("api_keys ") && l.contains(" 1 rows")), "{text}");
+    // The copied API key works on PostgreSQL.
+    assert_eq!(validate_api_key(&pg, key.trim()).unwrap().name, "sync");
     // A second copy into the same database is refused and changes nothing.
     let out = prodlink().args(["migrate", "--from", &lite, "--to", &pg]).output().unwrap();
     assert!(!out.status.success());

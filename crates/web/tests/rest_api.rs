@@ -235,6 +235,15 @@ async fn errors_are_problem_documents_with_the_mcp_codes(backend: Backend) {
     assert_eq!(v["errors"][0], json!({"field": "query", "message": "is required"}));
     let v = problem(s.get("/api/v1/compare?gtins=614141123452").await, 422).await;
     assert!(v["errors"][0]["message"].as_str().unwrap().contains("2 to 5"), "{v}");
+    // Empty and blank values are wrong values, not absent ones (the document says minLength 1
+    // and a non-blank pattern), and a wrong filter is named as the parameter it came in.
+    let v = problem(s.get("/api/v1/search?query=x&brand=&category_id=%20&limit=").await, 422).await;
+    let fields: Vec<&str> =
+        v["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["brand", "category_id", "limit"], "{v}");
+    assert_eq!(v["errors"][1]["message"], "must not be blank");
+    let v = problem(s.get("/api/v1/search?query=x&country_of_origin=ZZ").await, 422).await;
+    assert_eq!(v["errors"][0]["field"], "country_of_origin", "{v}");
     // The POST body: not JSON, not an object, unknown argument.
     for (body, status, code) in [
         ("{", 400, "bad_request"),

@@ -1,10 +1,22 @@
-//! Storage of accounts, clients, consents, grants, codes, tokens, sessions and audit rows.
+//! Storage of accounts and their organizations, clients, consents, grants, codes, tokens,
+//! sessions, API keys and audit rows.
 //! [`AuthStore`] is what the authorization server uses; [`SqliteAuthStore`] implements it on
 //! the catalog's SQLite database and [`PgAuthStore`] on its PostgreSQL database (the tables
 //! are in the catalog migrations, one schema per backend). Both behave identically:
 //! single-use and rotation steps are atomic `UPDATE … WHERE … IS NULL` statements, so two
 //! concurrent uses of one code or refresh token cannot both succeed, and the server secret is
 //! created once per database (`INSERT … ON CONFLICT DO NOTHING`, then read back).
+
+/// `SELECT` of API key rows for [`api_key_row`] (both backends): the key's columns, its
+/// organization's name and the stored hash; the caller appends `WHERE …`.
+macro_rules! api_key_select {
+    () => {
+        "SELECT k.id, k.prefix, k.name, k.organization_id, o.name AS organization_name, k.scopes, \
+                k.rate_limit_per_minute, k.created_by_user_id, k.created_at, k.last_used_at, \
+                k.revoked_at, k.secret_hash \
+         FROM api_keys k JOIN organizations o ON o.id = k.organization_id "
+    };
+}
 
 mod postgres;
 mod sqlite;
@@ -37,6 +49,67 @@ pub struct UserRecord {
     pub password_hash: String,
     /// Disabled accounts cannot sign in or use tokens.
     pub disabled: bool,
+    /// The organization the user acts for (whose brands and products they manage), if any.
+    pub organization_id: Option<i64>,
+}
+
+/// An organization: a brand owner whose users and API keys act on its brands and products.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationRecord {
+    /// Id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: String,
+}
+
+/// An API key to store: only the hash of the key itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    /// The public prefix shown in listings (`pl_key_` and 8 characters).
+    pub prefix: String,
+    /// SHA-256 hex of the whole key.
+    pub secret_hash: String,
+    /// What the key is for, as its creator named it.
+    pub name: String,
+    /// The organization it acts for.
+    pub organization_id: i64,
+    /// REST scopes, canonical: sorted, unique, space-separated.
+    pub scopes: String,
+    /// Requests per minute; `None` = the server's default.
+    pub rate_limit_per_minute: Option<u32>,
+    /// The user who created it (none from the command line).
+    pub created_by_user_id: Option<i64>,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// A stored API key, without its secret or hash (what listings show).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// Id.
+    pub id: i64,
+    /// The public prefix (`pl_key_` and 8 characters of the key).
+    pub prefix: String,
+    /// What the key is for.
+    pub name: String,
+    /// The organization it acts for.
+    pub organization_id: i64,
+    /// That organization's name.
+    pub organization_name: String,
+    /// REST scopes.
+    pub scopes: Vec<String>,
+    /// Requests per minute; `None` = the server's default.
+    pub rate_limit_per_minute: Option<u32>,
+    /// The user who created it.
+    pub created_by_user_id: Option<i64>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last time it was accepted (written at most about once a minute).
+    pub last_used_at: Option<String>,
+    /// Set when revoked.
+    pub revoked_at: Option<String>,
 }
 
 /// How a client was registered.
@@ -296,6 +369,48 @@ pub trait AuthStore: Send + Sync + 'static {
 
     /// The server's secret key (created on first use, shared by every process on the database).
     async fn server_secret(&self) -> Result<Vec<u8>, AuthStoreError>;
+
+    /// Creates an organization; `Conflict` if the name is taken.
+    async fn create_organization(&self, name: &str, now: &str) -> Result<i64, AuthStoreError>;
+    /// An organization by its exact name.
+    async fn organization_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<OrganizationRecord>, AuthStoreError>;
+    /// An organization by id.
+    async fn organization_by_id(
+        &self,
+        id: i64,
+    ) -> Result<Option<OrganizationRecord>, AuthStoreError>;
+    /// Every organization, by name.
+    async fn organizations(&self) -> Result<Vec<OrganizationRecord>, AuthStoreError>;
+    /// Puts a user in an organization (or none); `false` if there is no such user. On
+    /// PostgreSQL every process is told (as for revocations), since it changes what the user
+    /// may do.
+    async fn set_user_organization(
+        &self,
+        user_id: i64,
+        organization_id: Option<i64>,
+        now: &str,
+    ) -> Result<bool, AuthStoreError>;
+
+    /// Stores an API key; returns its id.
+    async fn create_api_key(&self, key: &NewApiKey) -> Result<i64, AuthStoreError>;
+    /// The API key with this SHA-256 hash, and the stored hash.
+    async fn api_key_by_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<(ApiKeyRecord, String)>, AuthStoreError>;
+    /// API keys, revoked ones included, by id: one organization's or (`None`) all.
+    async fn api_keys(
+        &self,
+        organization_id: Option<i64>,
+    ) -> Result<Vec<ApiKeyRecord>, AuthStoreError>;
+    /// Revokes an API key; `false` if there is no such key or it was revoked already. On
+    /// PostgreSQL every process is told, as for token revocations.
+    async fn revoke_api_key(&self, id: i64, now: &str) -> Result<bool, AuthStoreError>;
+    /// Records that an API key was used at `now` (never moves the time back).
+    async fn touch_api_key(&self, id: i64, now: &str) -> Result<(), AuthStoreError>;
 }
 
 /// A JSON array of strings stored as text (an unreadable value reads as empty).
@@ -312,6 +427,35 @@ pub(crate) fn json_text(list: &[String]) -> String {
 /// `_PRIMARYKEY`, PostgreSQL SQLSTATE 23505).
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// An API key row of either backend (selected by `api_key_select!`) with its stored hash.
+pub(crate) fn api_key_row<'r, R>(r: &'r R) -> Result<(ApiKeyRecord, String), sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let rate: Option<i64> = r.try_get("rate_limit_per_minute")?;
+    let scopes: String = r.try_get("scopes")?;
+    Ok((
+        ApiKeyRecord {
+            id: r.try_get("id")?,
+            prefix: r.try_get("prefix")?,
+            name: r.try_get("name")?,
+            organization_id: r.try_get("organization_id")?,
+            organization_name: r.try_get("organization_name")?,
+            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            rate_limit_per_minute: rate.and_then(|n| u32::try_from(n).ok()),
+            created_by_user_id: r.try_get("created_by_user_id")?,
+            created_at: r.try_get("created_at")?,
+            last_used_at: r.try_get("last_used_at")?,
+            revoked_at: r.try_get("revoked_at")?,
+        },
+        r.try_get("secret_hash")?,
+    ))
 }
 
 /// A hex-encoded random secret for [`AuthStore::server_secret`] and the time it is written.

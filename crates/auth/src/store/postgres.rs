@@ -11,8 +11,9 @@ use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
 
 use super::{
-    AuditRecord, AuthStore, AuthStoreError, ClientKind, ClientRecord, CodeRecord, ConsentRecord,
-    GrantRecord, TokenRecord, UserRecord, is_unique_violation, json_list, json_text, new_secret,
+    ApiKeyRecord, AuditRecord, AuthStore, AuthStoreError, ClientKind, ClientRecord, CodeRecord,
+    ConsentRecord, GrantRecord, NewApiKey, OrganizationRecord, TokenRecord, UserRecord,
+    api_key_row, is_unique_violation, json_list, json_text, new_secret,
 };
 
 /// [`AuthStore`] on PostgreSQL.
@@ -34,6 +35,15 @@ fn user(r: &PgRow) -> Result<UserRecord, sqlx::Error> {
         email: r.try_get("email")?,
         password_hash: r.try_get("password_hash")?,
         disabled: r.try_get("disabled")?,
+        organization_id: r.try_get("organization_id")?,
+    })
+}
+
+fn organization(r: &PgRow) -> Result<OrganizationRecord, sqlx::Error> {
+    Ok(OrganizationRecord {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        created_at: r.try_get("created_at")?,
     })
 }
 
@@ -74,7 +84,7 @@ impl AuthStore for PgAuthStore {
 
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, AuthStoreError> {
         let r = reading("user by email", || {
-            sqlx::query("SELECT id, email, password_hash, disabled FROM users WHERE email = $1")
+            sqlx::query("SELECT id, email, password_hash, disabled, organization_id FROM users WHERE email = $1")
                 .bind(email)
                 .fetch_optional(&self.pool)
         })
@@ -84,7 +94,7 @@ impl AuthStore for PgAuthStore {
 
     async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, AuthStoreError> {
         let r = reading("user by id", || {
-            sqlx::query("SELECT id, email, password_hash, disabled FROM users WHERE id = $1")
+            sqlx::query("SELECT id, email, password_hash, disabled, organization_id FROM users WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
         })
@@ -121,7 +131,7 @@ impl AuthStore for PgAuthStore {
     ) -> Result<Option<UserRecord>, AuthStoreError> {
         let r = reading("session user", || {
 sqlx::query(
-            "SELECT u.id, u.email, u.password_hash, u.disabled FROM auth_sessions s JOIN users u ON u.id = s.user_id \
+            "SELECT u.id, u.email, u.password_hash, u.disabled, u.organization_id FROM auth_sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.session_hash = $1 AND s.expires_at > $2 AND NOT u.disabled",
         )
         .bind(hash)
@@ -517,10 +527,165 @@ sqlx::query(
                 .await?;
         Ok(hex::decode(v).unwrap_or_default())
     }
+
+    async fn create_organization(&self, name: &str, now: &str) -> Result<i64, AuthStoreError> {
+        let r = sqlx::query(
+            "INSERT INTO organizations (name, created_at, updated_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(name)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await;
+        match r {
+            Ok(row) => Ok(row.try_get("id")?),
+            Err(e) if is_unique_violation(&e) => {
+                Err(AuthStoreError::Conflict(format!("an organization named {name:?} exists")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn organization_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<OrganizationRecord>, AuthStoreError> {
+        let r = reading("organization by name", || {
+            sqlx::query("SELECT id, name, created_at FROM organizations WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+        })
+        .await?;
+        Ok(r.as_ref().map(organization).transpose()?)
+    }
+
+    async fn organization_by_id(
+        &self,
+        id: i64,
+    ) -> Result<Option<OrganizationRecord>, AuthStoreError> {
+        let r = reading("organization by id", || {
+            sqlx::query("SELECT id, name, created_at FROM organizations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+        })
+        .await?;
+        Ok(r.as_ref().map(organization).transpose()?)
+    }
+
+    async fn organizations(&self) -> Result<Vec<OrganizationRecord>, AuthStoreError> {
+        let rows = reading("organizations", || {
+            sqlx::query("SELECT id, name, created_at FROM organizations ORDER BY name, id")
+                .fetch_all(&self.pool)
+        })
+        .await?;
+        Ok(rows.iter().map(organization).collect::<Result<_, _>>()?)
+    }
+
+    async fn set_user_organization(
+        &self,
+        user_id: i64,
+        organization_id: Option<i64>,
+        now: &str,
+    ) -> Result<bool, AuthStoreError> {
+        // Other processes may have cached the user's organization: tell them.
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query("UPDATE users SET organization_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(organization_id)
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        notify_revocation(&mut tx).await?;
+        tx.commit().await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn create_api_key(&self, k: &NewApiKey) -> Result<i64, AuthStoreError> {
+        let r = sqlx::query(
+            "INSERT INTO api_keys (prefix, secret_hash, name, organization_id, scopes, \
+                 rate_limit_per_minute, created_by_user_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(&k.prefix)
+        .bind(&k.secret_hash)
+        .bind(&k.name)
+        .bind(k.organization_id)
+        .bind(&k.scopes)
+        .bind(k.rate_limit_per_minute.map(i64::from))
+        .bind(k.created_by_user_id)
+        .bind(&k.created_at)
+        .fetch_one(&self.pool)
+        .await;
+        match r {
+            Ok(row) => Ok(row.try_get("id")?),
+            Err(e) if is_unique_violation(&e) => {
+                Err(AuthStoreError::Conflict("an API key with this hash exists".into()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn api_key_by_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<(ApiKeyRecord, String)>, AuthStoreError> {
+        let r = reading("API key by hash", || {
+            sqlx::query(concat!(api_key_select!(), "WHERE k.secret_hash = $1"))
+                .bind(hash)
+                .fetch_optional(&self.pool)
+        })
+        .await?;
+        Ok(r.as_ref().map(api_key_row).transpose()?)
+    }
+
+    async fn api_keys(
+        &self,
+        organization_id: Option<i64>,
+    ) -> Result<Vec<ApiKeyRecord>, AuthStoreError> {
+        let rows = reading("API keys", || {
+            sqlx::query(concat!(
+                api_key_select!(),
+                "WHERE $1::BIGINT IS NULL OR k.organization_id = $1 ORDER BY k.id"
+            ))
+            .bind(organization_id)
+            .fetch_all(&self.pool)
+        })
+        .await?;
+        rows.iter().map(|r| Ok(api_key_row(r)?.0)).collect()
+    }
+
+    async fn revoke_api_key(&self, id: i64, now: &str) -> Result<bool, AuthStoreError> {
+        let mut tx = self.pool.begin().await?;
+        let revoked = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id",
+        )
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if revoked.is_some() {
+            notify_revocation(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(revoked.is_some())
+    }
+
+    async fn touch_api_key(&self, id: i64, now: &str) -> Result<(), AuthStoreError> {
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 \
+               AND (last_used_at IS NULL OR last_used_at < $1)",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }
 
-/// Announces a revocation to every process on the database (delivered when the transaction
-/// commits): each drops its cached token validations (see `AuthServer::on_postgres`).
+/// Announces a revocation (of tokens, grants, consents or API keys, or a change of a user's
+/// organization) to every process on the database, delivered when the transaction commits:
+/// each drops its cached token and API key validations (see `AuthServer::on_postgres`).
 async fn notify_revocation(tx: &mut sqlx::PgConnection) -> Result<(), AuthStoreError> {
     sqlx::query("SELECT pg_notify($1, '')")
         .bind(crate::server::REVOCATION_CHANNEL)

@@ -12,7 +12,7 @@ pub mod catalog;
 pub mod ingredients;
 pub mod off;
 pub mod offers;
-mod records;
+pub(crate) mod records;
 pub mod rules;
 pub mod source;
 pub mod stores;

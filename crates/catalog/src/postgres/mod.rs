@@ -6,7 +6,9 @@
 //! box. Connections are checked before use, so a pool survives a database restart.
 
 mod embeddings;
+mod manage;
 mod read;
+mod rules_admin;
 mod search;
 pub(crate) mod vector;
 mod write;
@@ -485,10 +487,88 @@ impl crate::store::CatalogStore for PgStore {
         write::upsert_stores(&self.pool, batch).await
     }
 
+    async fn product_organization(
+        &self,
+        gtin: gs1::Gtin14,
+    ) -> Result<Option<Option<i64>>, StoreError> {
+        reading("product_organization", || manage::product_organization(&self.pool, gtin)).await
+    }
+
+    async fn brand_organization(&self, name: &str) -> Result<Option<Option<i64>>, StoreError> {
+        reading("brand_organization", || manage::brand_organization(&self.pool, name)).await
+    }
+
+    async fn create_brand(&self, name: &str, organization_id: i64) -> Result<bool, StoreError> {
+        manage::create_brand(&self.pool, name, organization_id).await
+    }
+
+    async fn delete_product(&self, gtin: gs1::Gtin14) -> Result<bool, StoreError> {
+        manage::delete_product(&self.pool, gtin).await
+    }
+
     async fn upsert_offers(
         &self,
         batch: &[crate::model::OfferWrite],
     ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
         write::upsert_offers(&self.pool, batch).await
+    }
+
+    // Resolver-rule management
+
+    async fn organization_rules(
+        &self,
+        organization: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<crate::rules_admin::ManagedRule>, u64), StoreError> {
+        reading("rules", || {
+            rules_admin::organization_rules(&self.pool, organization, offset, limit)
+        })
+        .await
+    }
+
+    async fn managed_rule(
+        &self,
+        id: i64,
+    ) -> Result<Option<crate::rules_admin::OwnedRule>, StoreError> {
+        reading("rule", || rules_admin::managed_rule(&self.pool, id)).await
+    }
+
+    async fn create_rule(
+        &self,
+        organization: i64,
+        draft: &crate::rules_admin::RuleDraft,
+        actor: &crate::rules_admin::Actor,
+    ) -> crate::rules_admin::RuleResult<crate::rules_admin::ManagedRule> {
+        rules_admin::create_rule(&self.pool, organization, draft, actor).await
+    }
+
+    async fn update_rule(
+        &self,
+        organization: i64,
+        expected: &crate::rules_admin::ManagedRule,
+        draft: &crate::rules_admin::RuleDraft,
+        actor: &crate::rules_admin::Actor,
+    ) -> crate::rules_admin::RuleResult<crate::rules_admin::ManagedRule> {
+        rules_admin::update_rule(&self.pool, organization, expected, draft, actor).await
+    }
+
+    async fn delete_rule(
+        &self,
+        organization: i64,
+        expected: &crate::rules_admin::ManagedRule,
+        actor: &crate::rules_admin::Actor,
+    ) -> crate::rules_admin::RuleResult<()> {
+        rules_admin::delete_rule(&self.pool, organization, expected, actor).await
+    }
+
+    async fn reorder_rules(
+        &self,
+        organization: i64,
+        scope: &crate::rules_admin::ScopeRef,
+        rule_ids: &[i64],
+        actor: &crate::rules_admin::Actor,
+    ) -> crate::rules_admin::RuleResult<Vec<crate::rules_admin::ManagedRule>> {
+        rules_admin::reorder_rules(&self.pool, organization, scope, rule_ids, actor).await
     }
 }

@@ -1,5 +1,6 @@
-//! `prodlink user add`, `prodlink client add` and `prodlink token mint`: the operator's way to
-//! create accounts, pre-register OAuth clients and issue development tokens without a browser.
+//! `prodlink user add`, `prodlink user set-organization`, `prodlink client add` and `prodlink
+//! token mint`: the operator's way to create accounts and put them in organizations,
+//! pre-register OAuth clients and issue development tokens without a browser.
 
 use std::io::{BufRead as _, Write as _};
 
@@ -8,7 +9,7 @@ use anyhow::Context as _;
 use crate::cli::{ClientCommand, TokenCommand, UserCommand};
 use crate::settings::{self, FileSettings};
 
-async fn server(
+pub(super) async fn server(
     database: &str,
     site_url: Option<String>,
     file: &FileSettings,
@@ -22,7 +23,7 @@ async fn server(
 /// `prodlink user …`.
 pub async fn user(database: &str, command: UserCommand, file: &FileSettings) -> anyhow::Result<()> {
     match command {
-        UserCommand::Add { email } => {
+        UserCommand::Add { email, organization } => {
             let mut password = String::new();
             std::io::stdin()
                 .lock()
@@ -34,13 +35,49 @@ pub async fn user(database: &str, command: UserCommand, file: &FileSettings) -> 
                 "give the password on standard input, e.g. `printf '%s' \"$PASSWORD\" | prodlink user add --email {email}`"
             );
             let (opened, auth) = server(database, None, file).await?;
+            // The organization is checked first: a typo in it creates no account.
+            let org = match &organization {
+                Some(name) => Some(super::organizations::named(&auth, name).await?),
+                None => None,
+            };
             let id = auth
                 .create_user(&email, password)
                 .await
                 .map_err(|e| anyhow::anyhow!("--email {email}: {e}"))?;
+            if let Some(org) = &org {
+                auth.set_user_organization(id, Some(org.id)).await?;
+            }
+            drop(auth); // first: its revocation listener then ends quietly
             opened.database.close().await;
             let mut out = std::io::stdout().lock();
-            writeln!(out, "created user {id} ({email})")?;
+            match org {
+                Some(org) => writeln!(out, "created user {id} ({email}) in {}", org.name)?,
+                None => writeln!(out, "created user {id} ({email})")?,
+            }
+            Ok(())
+        }
+        UserCommand::SetOrganization { email, organization, none: _ } => {
+            let (opened, auth) = server(database, None, file).await?;
+            let user = auth
+                .user_by_email(&email)
+                .await?
+                .with_context(|| format!("--email {email}: no user has this email"))?;
+            let org = match &organization {
+                Some(name) => Some(super::organizations::named(&auth, name).await?),
+                None => None,
+            };
+            auth.set_user_organization(user.id, org.as_ref().map(|o| o.id)).await?;
+            drop(auth); // first: its revocation listener then ends quietly
+            opened.database.close().await;
+            let mut out = std::io::stdout().lock();
+            match org {
+                Some(org) => {
+                    writeln!(out, "user {} ({}) now acts for {}", user.id, user.email, org.name)?
+                }
+                None => {
+                    writeln!(out, "user {} ({}) now acts for no organization", user.id, user.email)?
+                }
+            }
             Ok(())
         }
     }
@@ -66,6 +103,7 @@ pub async fn client(
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            drop(auth); // first: its revocation listener then ends quietly
             opened.database.close().await;
             let mut out = std::io::stdout().lock();
             writeln!(out, "client_id={id}")?;
@@ -88,6 +126,7 @@ pub async fn token(
         TokenCommand::Mint { email, scope, site_url } => {
             let (opened, auth) = server(database, site_url, file).await?;
             let t = auth.mint_token(&email, &scope).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            drop(auth); // first: its revocation listener then ends quietly
             opened.database.close().await;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", t.access_token)?;

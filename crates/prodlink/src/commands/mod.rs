@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod import;
 pub mod mcp_stdio;
 pub mod migrate;
+pub mod organizations;
 pub mod serve;
 
 use std::sync::Arc;

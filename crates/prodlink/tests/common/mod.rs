@@ -165,6 +165,50 @@ impl Drop for Db {
     }
 }
 
+/// What the authorization server of a fresh process on the database says of an API key; an
+/// accepted key's last use is recorded (in the background) before this returns.
+pub fn validate_api_key(
+    database: &str,
+    key: &str,
+) -> Result<auth::ApiKeyInfo, auth::InvalidApiKey> {
+    async fn validate(
+        server: auth::AuthServer,
+        key: &str,
+    ) -> Result<auth::ApiKeyInfo, auth::InvalidApiKey> {
+        let result = server.validate_api_key(key).await;
+        if let Ok(info) = &result {
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                let keys = server.list_api_keys(None).await.unwrap();
+                if keys.iter().any(|k| k.id == info.id && k.last_used_at.is_some()) {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "last_used_at not written in 5 s");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        result
+    }
+    let config = auth::AuthConfig::new("http://127.0.0.1:8080");
+    block_on(async {
+        if database.starts_with("sqlite:") {
+            let options = catalog::sqlite::SqliteOptions::default();
+            let db = catalog::sqlite::SqliteStore::open(database, &options).await.unwrap();
+            let server = auth::AuthServer::on_sqlite(config, db.pool().clone()).await.unwrap();
+            let result = validate(server, key).await;
+            db.close().await;
+            result
+        } else {
+            let options = catalog::postgres::PgOptions::default();
+            let db = catalog::postgres::PgStore::open(database, &options).await.unwrap();
+            let server = auth::AuthServer::on_postgres(config, db.pool().clone()).await.unwrap();
+            let result = validate(server, key).await;
+            db.close().await;
+            result
+        }
+    })
+}
+
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }

@@ -28,6 +28,20 @@ pub struct Caller {
     pub principal: Principal,
     /// The caller's address.
     pub ip: IpAddr,
+    /// The organization the caller acts for: the token user's organization (or, for API
+    /// keys, the key's). Management endpoints act only on this organization's resources.
+    pub organization_id: Option<i64>,
+    /// The API key used, if the caller sent one (its id and per-key rate limit).
+    pub api_key: Option<KeyUse>,
+}
+
+/// The API key a request authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyUse {
+    /// The key's id.
+    pub id: i64,
+    /// Its own requests-per-minute limit, if it has one.
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 impl Caller {
@@ -56,6 +70,18 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// The organization the caller acts for; 403 when it acts for none.
+    pub fn organization(&self) -> Result<i64, Refusal> {
+        self.organization_id.ok_or_else(|| Refusal {
+            error: ServiceError::Forbidden(
+                "this credential acts for no organization: ask an administrator to add your account to one (prodlink user set-organization)".into(),
+            ),
+            challenge: None,
+        })
+    }
+}
+
 /// An authorization failure with its `WWW-Authenticate` challenge.
 #[derive(Debug)]
 pub struct Refusal {
@@ -66,6 +92,9 @@ pub struct Refusal {
 }
 
 type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
+
+/// One API key's limit (requests per minute) and bucket.
+type KeyLimiter = (u32, std::sync::Arc<Keyed<()>>);
 
 /// Where a request stands against its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +111,9 @@ pub struct Allowance {
 pub struct RestLimiters {
     anonymous: Option<(u32, Keyed<IpAddr>)>,
     client: Option<(u32, Keyed<String>)>,
+    /// API keys, each with its own quota (the key's limit, or the client default).
+    keys: std::sync::Mutex<std::collections::HashMap<i64, KeyLimiter>>,
+    client_per_minute: u32,
     clock: DefaultClock,
 }
 
@@ -102,6 +134,8 @@ impl RestLimiters {
         Self {
             anonymous: limiter(settings.anonymous_per_minute),
             client: limiter(settings.client_per_minute),
+            keys: std::sync::Mutex::default(),
+            client_per_minute: settings.client_per_minute,
             clock: DefaultClock::default(),
         }
     }
@@ -136,6 +170,26 @@ impl RestLimiters {
                 }
             };
         }
+        if let Some(key) = caller.api_key {
+            let per_minute = key.rate_limit_per_minute.unwrap_or(self.client_per_minute);
+            let limiter = NonZeroU32::new(per_minute).map(|n| {
+                let mut keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                match keys.get(&key.id) {
+                    Some(held) if held.0 == per_minute => held.clone(),
+                    _ => {
+                        let fresh = (
+                            per_minute,
+                            std::sync::Arc::new(
+                                RateLimiter::keyed(Quota::per_minute(n)).with_middleware(),
+                            ),
+                        );
+                        keys.insert(key.id, fresh.clone());
+                        fresh
+                    }
+                }
+            });
+            return check!(&limiter, &(), "this API key is");
+        }
         match &caller.principal.client_id {
             Some(client) => check!(&self.client, client, "this client is"),
             None => check!(
@@ -154,6 +208,11 @@ impl RestLimiters {
         if let Some((_, l)) = &self.client {
             l.retain_recent();
         }
+        // Keys idle for long lose their bucket (and start full, which is what idle means).
+        let mut keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if keys.len() > 10_000 {
+            keys.clear();
+        }
     }
 }
 
@@ -161,6 +220,88 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: impl ToString) {
     if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
         headers.insert(name, v);
     }
+}
+
+/// The `WWW-Authenticate` challenge for a refused API key.
+const API_KEY_CHALLENGE: &str = "ApiKey realm=\"prodlink\", header=\"X-API-Key\"";
+
+/// The API key of a request: the `X-API-Key` header, or a bearer token that is an API key.
+fn api_key_of(headers: &HeaderMap) -> Result<Option<String>, Refusal> {
+    let header_key = match headers.get("x-api-key") {
+        Some(v) => Some(v.to_str().map(|s| s.trim().to_owned()).map_err(|_| {
+            Refusal::from(ServiceError::BadRequest("the X-API-Key header is not ASCII".into()))
+        })?),
+        None => None,
+    };
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    match (header_key, bearer) {
+        (Some(_), Some(_)) => Err(ServiceError::BadRequest(
+            "send one credential: an Authorization header or an X-API-Key header, not both".into(),
+        )
+        .into()),
+        (Some(k), None) => Ok(Some(k)),
+        (None, Some(t)) if t.starts_with(auth::apikey::PREFIX) => Ok(Some(t.to_owned())),
+        _ => Ok(None),
+    }
+}
+
+/// Who is calling: an API key's organization, a token's client and user, or nobody.
+async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: IpAddr,
+    metadata: &str,
+) -> Result<Caller, Refusal> {
+    if let Some(key) = api_key_of(headers)? {
+        return match state.auth().validate_api_key(&key).await {
+            Ok(info) => Ok(Caller {
+                principal: Principal {
+                    client_id: Some(format!("apikey:{}", info.id)),
+                    user_id: None,
+                    scopes: info.scopes,
+                },
+                ip,
+                organization_id: Some(info.organization_id),
+                api_key: Some(KeyUse {
+                    id: info.id,
+                    rate_limit_per_minute: info.rate_limit_per_minute,
+                }),
+            }),
+            Err(auth::InvalidApiKey::Unavailable) => {
+                Err(ServiceError::Internal("the API key store is unavailable".into()).into())
+            }
+            Err(e) => Err(Refusal {
+                error: ServiceError::Unauthorized(e.to_string()),
+                challenge: Some(API_KEY_CHALLENGE.to_owned()),
+            }),
+        };
+    }
+    let principal = match crate::security::authenticate(state.auth(), headers, metadata).await {
+        Ok(p) => p,
+        Err(Rejection::InvalidToken { description, challenge }) => {
+            return Err(Refusal {
+                error: ServiceError::Unauthorized(description),
+                challenge: Some(challenge),
+            });
+        }
+        Err(Rejection::RateLimited { detail, retry_after }) => {
+            return Err(ServiceError::RateLimited { detail, retry_after }.into());
+        }
+    };
+    let organization_id = match principal.user_id {
+        Some(user) => state
+            .auth()
+            .user_organization(user)
+            .await
+            .map_err(|e| Refusal::from(ServiceError::Internal(Box::new(e))))?,
+        None => None,
+    };
+    Ok(Caller { principal, ip, organization_id, api_key: None })
 }
 
 /// The layer on the REST routes: authenticate, count, run the handler, add the headers.
@@ -171,23 +312,11 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
         request.extensions(),
         state.http().trust_forwarded_for,
     );
-    let principal =
-        match crate::security::authenticate(state.auth(), request.headers(), &metadata).await {
-            Ok(p) => p,
-            Err(Rejection::InvalidToken { description, challenge }) => {
-                return super::fail(
-                    &state,
-                    Refusal {
-                        error: ServiceError::Unauthorized(description),
-                        challenge: Some(challenge),
-                    },
-                );
-            }
-            Err(Rejection::RateLimited { detail, retry_after }) => {
-                return super::fail(&state, ServiceError::RateLimited { detail, retry_after });
-            }
-        };
-    let caller = Caller { principal, ip };
+    let headers = request.headers().clone();
+    let caller = match identify(&state, &headers, ip, &metadata).await {
+        Ok(c) => c,
+        Err(refusal) => return super::fail(&state, refusal),
+    };
     let allowance = match state.rest_limiters().check(&caller) {
         Ok(a) => a,
         Err((error, limit)) => {
@@ -227,6 +356,8 @@ mod tests {
                 scopes: vec![],
             },
             ip: IpAddr::from(ip),
+            organization_id: None,
+            api_key: None,
         }
     }
 

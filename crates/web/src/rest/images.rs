@@ -30,7 +30,8 @@ const SIZE: ParamSpec = ParamSpec::optional(
 )
 .with_default("512");
 const GTIN: ParamSpec =
-    ParamSpec::required("gtin", Kind::Text { max: 64 }, "The product's GTIN-8, -12, -13 or -14.");
+    ParamSpec::required("gtin", Kind::Text { max: 64 }, "The product's GTIN-8, -12, -13 or -14.")
+        .with_example(super::read::EXAMPLE_GTIN);
 const BATCH: ParamSpec =
     ParamSpec::optional("batch", Kind::Text { max: 20 }, "Batch/lot number (GS1 AI 10).");
 const SERIAL: ParamSpec =

@@ -9,7 +9,9 @@ pub mod docs;
 pub mod images;
 pub mod openapi;
 pub mod params;
+pub mod products;
 pub mod read;
+pub mod rules;
 
 use axum::Router;
 use axum::http::{HeaderValue, Method, header};
@@ -40,6 +42,12 @@ pub enum Success {
     Json(SchemaFn),
     /// `200` with one of these media types (images, HTML).
     Media(&'static [&'static str]),
+    /// `201 Created` (with `Location`) with a JSON body of this schema.
+    Created(SchemaFn),
+    /// `201 Created` for a new resource or `200` for an existing one, with this JSON body.
+    Upserted(SchemaFn),
+    /// `204 No Content`.
+    NoContent,
 }
 
 /// One REST operation: its route and everything the documentation says about it.
@@ -75,6 +83,8 @@ pub struct Endpoint {
 /// Every REST endpoint, in documentation order.
 pub fn endpoints() -> Vec<Endpoint> {
     let mut all = read::endpoints();
+    all.extend(products::endpoints());
+    all.extend(rules::endpoints());
     all.extend(images::endpoints());
     all.extend(docs::endpoints());
     all

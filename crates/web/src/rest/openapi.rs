@@ -98,6 +98,7 @@ fn header_doc(name: &str) -> (String, Value) {
             "Entity tag of the representation, for If-None-Match and If-Match.",
             json!({"type": "string"}),
         ),
+        "Location" => ("The URL of the created resource.", json!({"type": "string"})),
         "X-Digital-Link" => {
             ("The GS1 Digital Link URI the image encodes.", json!({"type": "string"}))
         }
@@ -153,30 +154,64 @@ fn operation(e: &Endpoint, g: &mut schemars::generate::SchemaGenerator) -> Value
         "description": e.description,
         "parameters": e.params.iter().map(|p| p.openapi()).collect::<Vec<_>>(),
     });
+    if e.errors.contains(&412)
+        && let Some(params) = op["parameters"].as_array_mut()
+    {
+        params.push(json!({
+            "name": "If-Match",
+            "in": "header",
+            "required": false,
+            "description": "Apply the change only if the resource's current ETag is one of these (or `*` for any existing version); otherwise 412.",
+            "schema": {"type": "string"},
+        }));
+    }
     if let Some(body) = e.body {
         op["requestBody"] = json!({
             "required": true,
             "content": {"application/json": {"schema": body(g)}},
         });
     }
-    let content = match e.success {
-        Success::Json(schema) => json!({"application/json": {"schema": schema(g)}}),
-        Success::Media(types) => Value::Object(
-            types
-                .iter()
-                .map(|t| ((*t).to_owned(), json!({"schema": {"type": "string"}})))
-                .collect(),
-        ),
-    };
     let mut ok_headers: Vec<&str> = vec!["X-Request-Id"];
     ok_headers.extend(RATE_HEADERS);
     ok_headers.extend(e.success_headers);
+    let json_body = |schema: super::SchemaFn, g: &mut schemars::generate::SchemaGenerator| json!({"application/json": {"schema": schema(g)}});
     let mut responses = Map::new();
-    responses.insert(
-        "200".into(),
-        json!({"description": "Success", "headers": headers(ok_headers.iter().copied()), "content": content}),
-    );
-    if e.success_headers.contains(&"ETag") {
+    let mut success =
+        |status: &str, description: &str, headers_of: &[&str], content: Option<Value>| {
+            let mut r =
+                json!({"description": description, "headers": headers(headers_of.iter().copied())});
+            if let Some(c) = content {
+                r["content"] = c;
+            }
+            responses.insert(status.into(), r);
+        };
+    match e.success {
+        Success::Json(schema) => success("200", "Success", &ok_headers, Some(json_body(schema, g))),
+        Success::Media(types) => success(
+            "200",
+            "Success",
+            &ok_headers,
+            Some(Value::Object(
+                types
+                    .iter()
+                    .map(|t| ((*t).to_owned(), json!({"schema": {"type": "string"}})))
+                    .collect(),
+            )),
+        ),
+        Success::Created(schema) => {
+            let mut h = ok_headers.clone();
+            h.push("Location");
+            success("201", "Created", &h, Some(json_body(schema, g)));
+        }
+        Success::Upserted(schema) => {
+            let mut h = ok_headers.clone();
+            h.push("Location");
+            success("201", "Created", &h, Some(json_body(schema, g)));
+            success("200", "Updated (or unchanged)", &ok_headers, Some(json_body(schema, g)));
+        }
+        Success::NoContent => success("204", "Done", &ok_headers, None),
+    }
+    if e.method == axum::http::Method::GET && e.success_headers.contains(&"ETag") {
         responses.insert(
             "304".into(),
             json!({"description": "Not modified: If-None-Match matched the current ETag", "headers": headers(["ETag", "X-Request-Id"])}),
@@ -203,8 +238,10 @@ fn operation(e: &Endpoint, g: &mut schemars::generate::SchemaGenerator) -> Value
     }
     op["responses"] = Value::Object(responses);
     op["security"] = match e.scope {
-        Some(scope) => json!([{"oauth2": [scope]}]),
-        None => json!([{}, {"oauth2": []}]),
+        // Generating codes is a user's permission; API keys act for organizations.
+        Some(scope) if scope == auth::QR_SCOPE => json!([{"oauth2": [scope]}]),
+        Some(scope) => json!([{"oauth2": [scope]}, {"apiKey": []}]),
+        None => json!([{}, {"oauth2": []}, {"apiKey": []}]),
     };
     op
 }
@@ -255,6 +292,12 @@ pub fn document(site_url: &str, authorization_url: &str, token_url: &str) -> Val
         "components": {
             "schemas": g.take_definitions(true),
             "securitySchemes": {
+                "apiKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-API-Key",
+                    "description": "An API key for servers (`prodlink apikey create`): acts for its organization with the scopes it was given, under its own rate limit. It may also be sent as `Authorization: Bearer pl_key_…`. A checksum catches mistyped keys before any lookup.",
+                },
                 "oauth2": {
                     "type": "oauth2",
                     "description": "OAuth 2.1 authorization code with PKCE (S256) from prodlink's own authorization server.",
@@ -301,7 +344,18 @@ mod tests {
                     e.path
                 );
             }
-            assert!(op["responses"]["200"]["content"].is_object());
+            let (status, has_body) = match e.success {
+                Success::Json(_) | Success::Media(_) | Success::Upserted(_) => ("200", true),
+                Success::Created(_) => ("201", true),
+                Success::NoContent => ("204", false),
+            };
+            assert_eq!(
+                op["responses"][status]["content"].is_object(),
+                has_body,
+                "{} {} {status}",
+                e.method,
+                e.path
+            );
         }
     }
 

@@ -1,8 +1,8 @@
 //! Declared request parameters: each REST endpoint lists its path and query parameters once as
 //! [`ParamSpec`]s, and that one list both validates requests (unknown, repeated, missing or
-//! malformed parameters get a `validation_error` naming the field and what is allowed) and
-//! becomes the operation's `parameters` in the OpenAPI document — what is documented is
-//! exactly what is accepted.
+//! malformed parameters — an empty value is malformed, not absent — get a `validation_error`
+//! naming the field and what is allowed) and becomes the operation's `parameters` in the
+//! OpenAPI document — what is documented is exactly what is accepted.
 
 use auth::params::Params;
 use axum::http::Uri;
@@ -23,6 +23,11 @@ pub enum Location {
 pub enum Kind {
     /// Text of `1..=max` characters.
     Text {
+        /// Longest allowed, in characters.
+        max: usize,
+    },
+    /// Text of `1..=max` characters, not all whitespace (words to look for or match).
+    NonBlank {
         /// Longest allowed, in characters.
         max: usize,
     },
@@ -71,22 +76,49 @@ pub struct ParamSpec {
     pub kind: Kind,
     /// The value used when it is absent, for the documentation.
     pub default: Option<&'static str>,
+    /// A value that works, as it would be sent (lists comma-separated), for the documentation
+    /// (OpenAPI `example`: clients and test generators start from it).
+    pub example: Option<&'static str>,
 }
 
 impl ParamSpec {
     /// A path parameter.
     pub const fn path(name: &'static str, kind: Kind, description: &'static str) -> Self {
-        Self { name, location: Location::Path, required: true, description, kind, default: None }
+        Self {
+            name,
+            location: Location::Path,
+            required: true,
+            description,
+            kind,
+            default: None,
+            example: None,
+        }
     }
 
     /// A required query parameter.
     pub const fn required(name: &'static str, kind: Kind, description: &'static str) -> Self {
-        Self { name, location: Location::Query, required: true, description, kind, default: None }
+        Self {
+            name,
+            location: Location::Query,
+            required: true,
+            description,
+            kind,
+            default: None,
+            example: None,
+        }
     }
 
     /// An optional query parameter.
     pub const fn optional(name: &'static str, kind: Kind, description: &'static str) -> Self {
-        Self { name, location: Location::Query, required: false, description, kind, default: None }
+        Self {
+            name,
+            location: Location::Query,
+            required: false,
+            description,
+            kind,
+            default: None,
+            example: None,
+        }
     }
 
     /// The same parameter with a documented default.
@@ -95,10 +127,29 @@ impl ParamSpec {
         self
     }
 
+    /// The same parameter with a documented example.
+    pub const fn with_example(mut self, example: &'static str) -> Self {
+        self.example = Some(example);
+        self
+    }
+
+    /// A value as it would be sent, as JSON of the parameter's type.
+    fn typed(&self, raw: &str) -> Value {
+        match self.kind {
+            Kind::Number { .. } => raw.parse::<f64>().map_or(Value::Null, Value::from),
+            Kind::Integer { .. } => raw.parse::<i64>().map_or(Value::Null, Value::from),
+            Kind::List { .. } => Value::from(raw.split(',').collect::<Vec<_>>()),
+            _ => Value::from(raw),
+        }
+    }
+
     /// The JSON Schema of its value.
     pub fn schema(&self) -> Value {
         let mut s = match self.kind {
             Kind::Text { max } => json!({"type": "string", "minLength": 1, "maxLength": max}),
+            Kind::NonBlank { max } => {
+                json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": "\\S"})
+            }
             Kind::OneOf(words) => json!({"type": "string", "enum": words}),
             Kind::Number { min, max, min_exclusive } => {
                 if min_exclusive {
@@ -118,11 +169,7 @@ impl ParamSpec {
             }),
         };
         if let Some(d) = self.default {
-            s["default"] = match self.kind {
-                Kind::Number { .. } => d.parse::<f64>().map_or(Value::Null, Value::from),
-                Kind::Integer { .. } => d.parse::<i64>().map_or(Value::Null, Value::from),
-                _ => Value::from(d),
-            };
+            s["default"] = self.typed(d);
         }
         s
     }
@@ -140,16 +187,21 @@ impl ParamSpec {
             p["style"] = "form".into();
             p["explode"] = false.into();
         }
+        if let Some(e) = self.example {
+            p["example"] = self.typed(e);
+        }
         p
     }
 
     fn check(&self, raw: &str) -> Result<Value, FieldError> {
         let err = |message: String| FieldError::new(self.name, message);
         match self.kind {
-            Kind::Text { max } => {
+            Kind::Text { max } | Kind::NonBlank { max } => {
                 let n = raw.chars().count();
                 if n == 0 {
                     Err(err("must not be empty".into()))
+                } else if matches!(self.kind, Kind::NonBlank { .. }) && raw.trim().is_empty() {
+                    Err(err("must not be blank".into()))
                 } else if n > max {
                     Err(err(format!("is {n} characters long; at most {max} are allowed")))
                 } else {
@@ -254,13 +306,18 @@ impl Checked {
         for spec in specs {
             let raw = match spec.location {
                 Location::Path => path_values.next().map(String::as_str),
-                Location::Query => match query.get(spec.name) {
-                    Ok(v) => v,
-                    Err(_) => {
-                        errors.push(FieldError::new(spec.name, "is repeated: give it once"));
-                        continue;
+                // Not `Params::get`, which takes an empty value for an absent one (as OAuth
+                // wants): here `brand=` is a value, and an empty one is malformed.
+                Location::Query => {
+                    let mut given = query.pairs().iter().filter(|(k, _)| k == spec.name);
+                    match (given.next(), given.next()) {
+                        (_, Some(_)) => {
+                            errors.push(FieldError::new(spec.name, "is repeated: give it once"));
+                            continue;
+                        }
+                        (v, None) => v.map(|(_, v)| v.as_str()),
                     }
-                },
+                }
             };
             match raw {
                 Some(raw) => match spec.check(raw) {
@@ -360,6 +417,14 @@ mod tests {
         assert_eq!(fields(&errors), ["gtins[1]"]);
         let errors = check("lat=NaN").err().unwrap_or_default();
         assert_eq!(fields(&errors), ["lat"]);
+        // An empty value is given, not absent: it is checked like any other.
+        let errors = check("lat=&limit=&gtins=&format=").err().unwrap_or_default();
+        assert_eq!(fields(&errors), ["lat", "limit", "gtins", "format"]);
+        assert_eq!(errors[0].message, "\"\" is not a number");
+        let words = ParamSpec::optional("q", Kind::NonBlank { max: 5 }, "q");
+        assert_eq!(words.check(" \t").err().map(|e| e.message), Some("must not be blank".into()));
+        assert_eq!(words.check(" a ").ok(), Some(json!(" a ")));
+        assert_eq!(words.schema()["pattern"], "\\S");
     }
 
     #[test]
@@ -370,5 +435,17 @@ mod tests {
         assert_eq!(list["explode"], false);
         assert_eq!(SPECS[0].openapi()["in"], "path");
         assert_eq!(SPECS[0].openapi()["required"], true);
+        // Examples are documented with the parameter's type; they pass its own check.
+        for (spec, example, typed) in [
+            (SPECS[1], "45.5", json!(45.5)),
+            (SPECS[2], "7", json!(7)),
+            (SPECS[3], "a,b", json!(["a", "b"])),
+            (SPECS[4], "png", json!("png")),
+        ] {
+            let spec = spec.with_example(example);
+            assert_eq!(spec.openapi()["example"], typed);
+            assert!(spec.check(example).is_ok());
+        }
+        assert!(SPECS[0].openapi().get("example").is_none());
     }
 }

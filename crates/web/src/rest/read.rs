@@ -105,7 +105,12 @@ fn respond(state: &AppState, result: Result<Response, ServiceError>) -> Response
 
 const GTIN_DESC: &str = "A GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13) or GTIN-14, with or without leading zeros; spaces and hyphens between digits are ignored. Example: 614141123452.";
 const GTIN: Kind = Kind::Text { max: 64 };
-const GTIN_PATH: ParamSpec = ParamSpec::path("gtin", GTIN, GTIN_DESC);
+/// Example GTINs, from the bundled demo catalog (`prodlink serve --demo`), so the documented
+/// examples answer there: Lindt's Lindor truffles (resolver rules, images, nutrition) and a
+/// cranberry sauce with an offer at the Walmart Supercenter in Bentonville, AR.
+pub const EXAMPLE_GTIN: &str = "00009542009069";
+const EXAMPLE_GTIN_IN_STORES: &str = "00042563016272";
+const GTIN_PATH: ParamSpec = ParamSpec::path("gtin", GTIN, GTIN_DESC).with_example(EXAMPLE_GTIN);
 const LAT: Kind = Kind::Number { min: -90.0, max: 90.0, min_exclusive: false };
 const LNG: Kind = Kind::Number { min: -180.0, max: 180.0, min_exclusive: false };
 
@@ -113,7 +118,8 @@ const VALIDATE: &[ParamSpec] = &[ParamSpec::path(
     "gtin",
     GTIN,
     "The barcode number to check (any text up to 64 characters; it is reported on, not rejected).",
-)];
+)
+.with_example(EXAMPLE_GTIN)];
 const RESOLVE: &[ParamSpec] = &[
     GTIN_PATH,
     ParamSpec::optional(
@@ -124,9 +130,11 @@ const RESOLVE: &[ParamSpec] = &[
 ];
 const PRODUCT: &[ParamSpec] = &[GTIN_PATH];
 const AVAILABILITY: &[ParamSpec] = &[
-    GTIN_PATH,
-    ParamSpec::required("lat", LAT, "Latitude of the search origin (WGS 84)."),
-    ParamSpec::required("lng", LNG, "Longitude of the search origin (WGS 84)."),
+    ParamSpec::path("gtin", GTIN, GTIN_DESC).with_example(EXAMPLE_GTIN_IN_STORES),
+    ParamSpec::required("lat", LAT, "Latitude of the search origin (WGS 84).")
+        .with_example("36.3625"),
+    ParamSpec::required("lng", LNG, "Longitude of the search origin (WGS 84).")
+        .with_example("-94.2331"),
     ParamSpec::optional(
         "radius_km",
         Kind::Number { min: 0.0, max: 500.0, min_exclusive: true },
@@ -137,17 +145,18 @@ const AVAILABILITY: &[ParamSpec] = &[
 const SEARCH: &[ParamSpec] = &[
     ParamSpec::required(
         "query",
-        Kind::Text { max: 500 },
+        Kind::NonBlank { max: 500 },
         "What to look for in natural language, e.g. gluten-free pasta.",
-    ),
+    )
+    .with_example("cranberry sauce"),
     ParamSpec::optional(
         "brand",
-        Kind::Text { max: 200 },
+        Kind::NonBlank { max: 200 },
         "Only this brand (exact name, case-insensitive).",
     ),
     ParamSpec::optional(
         "category_id",
-        Kind::Text { max: 200 },
+        Kind::NonBlank { max: 200 },
         "Only this category and its subcategories, e.g. en:pastas.",
     ),
     ParamSpec::optional(
@@ -168,9 +177,10 @@ const COMPARE: &[ParamSpec] = &[ParamSpec::required(
     "gtins",
     Kind::List { min: 2, max: 5, item_max: 64 },
     "2 to 5 GTINs separated by commas; the columns keep this order.",
-)];
+)
+.with_example("00009542009069,00042563016272")];
 const QR_URL: &[ParamSpec] = &[
-    ParamSpec::required("gtin", GTIN, GTIN_DESC),
+    ParamSpec::required("gtin", GTIN, GTIN_DESC).with_example(EXAMPLE_GTIN),
     ParamSpec::optional(
         "batch",
         Kind::Text { max: 20 },
@@ -354,11 +364,21 @@ fn not_in_catalog(gtin: Option<&str>) -> ServiceError {
 async fn lookup(State(state): State<AppState>, input: Input) -> Response {
     let r = async {
         let p = input.check(PRODUCT)?;
-        let out = state.catalog().lookup_product(p.text("gtin").unwrap_or_default()).await?;
-        if !out.found {
-            return Err(not_in_catalog(out.gtin.as_deref()));
+        let gtin = p.text("gtin").unwrap_or_default();
+        // The tag management writes check If-Match against (see products::current).
+        let Some((_, body, tag)) = super::products::current(&state, gtin).await? else {
+            let normalized = gs1::Gtin14::parse(gtin).ok().map(|g| g.as_str().to_owned());
+            return Err(not_in_catalog(normalized.as_deref()));
+        };
+        let mut r = if matches_any(input.headers.get(header::IF_NONE_MATCH), &tag) {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        };
+        if let Ok(v) = HeaderValue::from_str(&tag) {
+            r.headers_mut().insert(header::ETAG, v);
         }
-        json_tagged(&out, &input.headers)
+        Ok(r)
     };
     respond(&state, r.await)
 }
@@ -408,9 +428,28 @@ async fn search(State(state): State<AppState>, input: Input) -> Response {
             geo_lng: p.number("geo_lng"),
             limit: p.integer("limit"),
         };
-        json(&state.catalog().search_products(&req).await?)
+        json(&state.catalog().search_products(&req).await.map_err(filters_as_parameters)?)
     };
     respond(&state, r.await)
+}
+
+/// The search service names a wrong filter `filters.brand`, as the tool's arguments nest it;
+/// here it is the query parameter `brand`.
+fn filters_as_parameters(e: ServiceError) -> ServiceError {
+    match e {
+        ServiceError::Validation { errors, .. } => ServiceError::invalid_fields(
+            errors
+                .into_iter()
+                .map(|mut f| {
+                    if let Some(name) = f.field.strip_prefix("filters.") {
+                        f.field = name.to_owned();
+                    }
+                    f
+                })
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// The body of `POST /api/v1/search`: the `search_products` tool's arguments.
@@ -421,8 +460,8 @@ pub struct SearchArguments {
     /// What to look for, in natural language (1-500 characters).
     #[schemars(length(min = 1, max = 500))]
     query: String,
-    /// Flat exact-match filters: brand, category_id, country_of_origin, or any metadata key.
-    #[schemars(extend("maxProperties" = 10))]
+    /// Exact-match filters: brand, category_id, country_of_origin, any metadata key (1-40 chars).
+    #[schemars(extend("maxProperties" = 10, "propertyNames" = {"minLength": 1, "maxLength": 40}))]
     filters: Option<std::collections::BTreeMap<String, FilterValue>>,
     /// Shopper latitude (WGS 84); requires geo_lng.
     #[schemars(range(min = -90.0, max = 90.0))]
@@ -440,7 +479,8 @@ pub struct SearchArguments {
 #[serde(untagged)]
 #[allow(dead_code)]
 pub enum FilterValue {
-    /// Text.
+    /// Text (not blank).
+    #[schemars(extend("minLength" = 1, "pattern" = "\\S"))]
     Text(String),
     /// Number.
     Number(f64),
