@@ -17,8 +17,11 @@
 #        and desktop widths saved to target/screenshots, axe-core accessibility checks, and
 #        nearby stores after the browser shares a location;
 #      - the resolver's linksets and description file against schemas written from GS1's
-#        (Ajv), link types and URIs against digital-link.js, `?linkType=` against each link.
-# Needs: a Rust toolchain, python3 with pip, openssl, chromium, Node.js >= 20 with npm (packages and Node 22 for the conformance
+#        (Ajv), link types and URIs against digital-link.js, `?linkType=` against each link;
+#   3. schemathesis (PyPI, in a private venv) generates requests for every operation of the
+#      REST API's OpenAPI document against a live `prodlink serve --demo`, anonymously and with
+#      a user's token: no 5xx, and every response matches the document.
+# Needs: a Rust toolchain, python3 with pip and venv, openssl, chromium, Node.js >= 20 with npm (packages and Node 22 for the conformance
 # suite are fetched from the npm registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +68,9 @@ tests/external/hosted-page/run.sh "$target/debug/prodlink" "$target/screenshots"
 
 echo "== GS1 resolver: linksets and description file (Ajv, digital-link.js)"
 tests/external/resolver/run.sh "$target/debug/prodlink"
+
+echo "== schemathesis: property-based tests of the REST API against its OpenAPI document"
+scripts/schemathesis.sh "$target/debug/prodlink"
 
 echo "== official MCP conformance suite against a live server"
 tests/external/conformance/run.sh "$target"

@@ -271,6 +271,26 @@ async fn errors_are_problem_documents_with_the_mcp_codes(backend: Backend) {
     assert_eq!(v["error_code"], "not_found");
     let r = s.http.delete(format!("{}/api/v1/search", s.base)).send().await.unwrap();
     problem(r, 405).await;
+    // Two credentials at once are a 400, documented on every operation; a method the path does
+    // not serve is still a 405 with Allow, whatever the credentials.
+    let two = |method: reqwest::Method, path: &str| {
+        s.http
+            .request(method, format!("{}{path}", s.base))
+            .bearer_auth("pl_at_not-a-token")
+            .header("x-api-key", "pl_key_not-a-key")
+    };
+    let v = problem(two(reqwest::Method::GET, "/api/v1/search?query=x").send().await.unwrap(), 400)
+        .await;
+    assert_eq!(v["error_code"], "bad_request");
+    let doc = s.get_json("/api/v1/openapi.json").await;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            assert!(op["responses"]["400"].is_object(), "{method} {path} does not document 400");
+        }
+    }
+    let r = two(reqwest::Method::TRACE, "/api/v1/search").send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert!(r.headers()["allow"].to_str().unwrap().contains("POST"), "{:?}", r.headers());
 }
 
 async fn rate_limits_are_announced_and_enforced(backend: Backend) {

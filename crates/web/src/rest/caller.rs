@@ -6,9 +6,10 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::OnceLock;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use catalog::ServiceError;
@@ -304,8 +305,25 @@ async fn identify(
     Ok(Caller { principal, ip, organization_id, api_key: None })
 }
 
+/// Whether an operation of the endpoint table serves `method` at the matched route (HEAD is
+/// served wherever GET is); without a matched route (not seen on the REST routes) it assumes so.
+fn is_served(method: &Method, route: Option<&MatchedPath>) -> bool {
+    static OPERATIONS: OnceLock<Vec<(Method, &'static str)>> = OnceLock::new();
+    let Some(route) = route else { return true };
+    let method = if method == Method::HEAD { &Method::GET } else { method };
+    OPERATIONS
+        .get_or_init(|| super::endpoints().into_iter().map(|e| (e.method, e.path)).collect())
+        .iter()
+        .any(|(m, p)| m == method && *p == route.as_str())
+}
+
 /// The layer on the REST routes: authenticate, count, run the handler, add the headers.
 pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    // A method the path does not serve is axum's 405 with `Allow`, whatever the credentials
+    // (which would otherwise be judged first: two at once are a 400).
+    if !is_served(request.method(), request.extensions().get::<MatchedPath>()) {
+        return next.run(request).await;
+    }
     let metadata = state.auth().resource_metadata_url();
     let ip = crate::security::client_ip(
         request.headers(),

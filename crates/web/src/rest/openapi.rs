@@ -76,7 +76,7 @@ pub enum ProblemCode {
 /// Human description of an error status.
 fn status_text(status: u16) -> &'static str {
     match status {
-        400 => "Malformed request (bad_request)",
+        400 => "Malformed request, or two credentials at once (bad_request)",
         401 => "Credential invalid, expired or revoked, or missing where required (unauthorized)",
         403 => {
             "The credential lacks the scope, or the resource is another organization's (forbidden)"
@@ -219,7 +219,9 @@ fn operation(e: &Endpoint, g: &mut schemars::generate::SchemaGenerator) -> Value
     }
     let problem = g.subschema_for::<Problem>();
     let mut statuses: Vec<u16> = e.errors.to_vec();
-    statuses.push(500);
+    // Any operation answers 400 to a request carrying both an Authorization and an X-API-Key
+    // header (or a non-ASCII key), and 500 when something unexpected fails.
+    statuses.extend([400, 500].into_iter().filter(|s| !e.errors.contains(s)));
     for status in statuses {
         let mut names = vec!["X-Request-Id"];
         match status {
@@ -335,7 +337,7 @@ mod tests {
             let op = &d["paths"][e.path][e.method.as_str().to_ascii_lowercase()];
             assert_eq!(op["operationId"], e.operation_id, "{} {}", e.method, e.path);
             assert!(!e.summary.is_empty() && e.description.len() > 40, "{}", e.path);
-            for status in e.errors.iter().chain([&500]) {
+            for status in e.errors.iter().chain([&400, &500]) {
                 let r = &op["responses"][status.to_string()];
                 assert_eq!(
                     r["content"]["application/problem+json"]["schema"]["$ref"],
