@@ -299,8 +299,12 @@ impl CatalogStore for CachedStore {
         created
     }
 
-    async fn delete_product(&self, gtin: Gtin14) -> Result<bool, StoreError> {
-        let deleted = self.inner.delete_product(gtin).await;
+    async fn delete_product(
+        &self,
+        gtin: Gtin14,
+        if_updated_at: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let deleted = self.inner.delete_product(gtin, if_updated_at).await;
         self.products.remove(&gtin);
         self.rules.clear();
         deleted
@@ -393,6 +397,142 @@ impl CatalogStore for CachedStore {
         let out = self.inner.reorder_rules(organization, scope, rule_ids, actor).await;
         self.rules.clear();
         out
+    }
+
+    // Organizations and brands: reads go to the database; brand changes evict the cached
+    // products (they carry the brand's name) and rules (a deleted brand or organization takes
+    // its rules along).
+
+    async fn organization_record(
+        &self,
+        id: i64,
+    ) -> Result<Option<crate::orgs::Organization>, StoreError> {
+        self.inner.organization_record(id).await
+    }
+
+    async fn create_organization(
+        &self,
+        name: &str,
+        metadata: &crate::model::Metadata,
+        member: i64,
+    ) -> Result<crate::orgs::OrganizationCreation, StoreError> {
+        self.inner.create_organization(name, metadata, member).await
+    }
+
+    async fn update_organization(
+        &self,
+        expected: &crate::orgs::Organization,
+        name: &str,
+        metadata: &crate::model::Metadata,
+    ) -> Result<crate::orgs::RecordUpdate, StoreError> {
+        self.inner.update_organization(expected, name, metadata).await
+    }
+
+    async fn delete_organization(&self, id: i64) -> Result<crate::orgs::Removal, StoreError> {
+        let out = self.inner.delete_organization(id).await;
+        self.rules.clear();
+        out
+    }
+
+    async fn organization_brands(
+        &self,
+        organization: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<crate::orgs::Brand>, u64), StoreError> {
+        self.inner.organization_brands(organization, offset, limit).await
+    }
+
+    async fn brand_record(&self, id: i64) -> Result<Option<crate::orgs::Brand>, StoreError> {
+        self.inner.brand_record(id).await
+    }
+
+    async fn insert_brand(
+        &self,
+        organization: i64,
+        name: &str,
+        metadata: &crate::model::Metadata,
+    ) -> Result<Option<i64>, StoreError> {
+        let out = self.inner.insert_brand(organization, name, metadata).await;
+        self.rules.clear();
+        out
+    }
+
+    async fn update_brand(
+        &self,
+        expected: &crate::orgs::Brand,
+        name: &str,
+        metadata: &crate::model::Metadata,
+    ) -> Result<crate::orgs::RecordUpdate, StoreError> {
+        let out = self.inner.update_brand(expected, name, metadata).await;
+        self.products.clear();
+        out
+    }
+
+    async fn delete_brand(
+        &self,
+        id: i64,
+        organization: i64,
+    ) -> Result<crate::orgs::Removal, StoreError> {
+        let out = self.inner.delete_brand(id, organization).await;
+        self.rules.clear();
+        out
+    }
+
+    async fn organization_products(
+        &self,
+        organization: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<crate::orgs::OrganizationProduct>, u64), StoreError> {
+        self.inner.organization_products(organization, offset, limit).await
+    }
+
+    async fn account_user(&self, id: i64) -> Result<Option<crate::orgs::AccountUser>, StoreError> {
+        self.inner.account_user(id).await
+    }
+
+    // Store and offer management: no cached row depends on them.
+
+    async fn retailer_organizations(
+        &self,
+        names: &[String],
+    ) -> Result<HashMap<String, Option<i64>>, StoreError> {
+        self.inner.retailer_organizations(names).await
+    }
+
+    async fn create_retailer(&self, name: &str, organization_id: i64) -> Result<bool, StoreError> {
+        self.inner.create_retailer(name, organization_id).await
+    }
+
+    async fn organization_stores(
+        &self,
+        organization: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<crate::retail::ManagedStore>, u64), StoreError> {
+        self.inner.organization_stores(organization, offset, limit).await
+    }
+
+    async fn managed_store(
+        &self,
+        retailer: &str,
+        store_ref: &str,
+    ) -> Result<Option<crate::retail::ManagedStore>, StoreError> {
+        self.inner.managed_store(retailer, store_ref).await
+    }
+
+    async fn delete_store(&self, retailer: &str, store_ref: &str) -> Result<bool, StoreError> {
+        self.inner.delete_store(retailer, store_ref).await
+    }
+
+    async fn delete_offer(
+        &self,
+        gtin: Gtin14,
+        retailer: &str,
+        store_ref: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.delete_offer(gtin, retailer, store_ref).await
     }
 }
 

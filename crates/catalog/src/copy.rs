@@ -141,7 +141,7 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "retailers",
-        columns: &[("id", Int), ("name", Text), META, CREATED, UPDATED],
+        columns: &[("id", Int), ("name", Text), ("organization_id", Int), META, CREATED, UPDATED],
         order_by: "id",
         identity: true,
     },

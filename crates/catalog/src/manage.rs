@@ -186,13 +186,15 @@ fn not_yours(gtin: gs1::Gtin14) -> ServiceError {
 
 impl Catalog {
     /// Creates, replaces or updates one product for `organization_id`. Returns what the store
-    /// did: `Inserted`, `Updated` or `Unchanged`.
+    /// did: `Inserted`, `Updated`, `Unchanged`, or — when `if_updated_at` is given and the
+    /// stored product is no longer that version, checked atomically with the write — `Stale`.
     pub async fn write_product(
         &self,
         organization_id: i64,
         gtin: &str,
         input: ProductInput,
         mode: WriteMode,
+        if_updated_at: Option<String>,
     ) -> Result<WriteOutcome, ServiceError> {
         let gtin = parse_gtin_field("gtin", gtin)?;
         let owner = self.store().product_organization(gtin).await?;
@@ -210,7 +212,8 @@ impl Catalog {
             (_, Some(owner)) if owner != Some(organization_id) => return Err(not_yours(gtin)),
             _ => {}
         }
-        let w = input.into_write(gtin, mode).map_err(ServiceError::invalid_fields)?;
+        let mut w = input.into_write(gtin, mode).map_err(ServiceError::invalid_fields)?;
+        w.if_updated_at = if_updated_at;
         if owner.is_none() && !matches!(w.name, Patch::Set(_)) {
             return Err(ServiceError::invalid("name", "is required for a new product"));
         }
@@ -248,22 +251,21 @@ impl Catalog {
         }
     }
 
-    /// Deletes one of `organization_id`'s products.
+    /// Deletes one of `organization_id`'s products; with `if_updated_at`, only if it is still
+    /// that version (checked in the delete statement). `false` when it was not that version.
     pub async fn delete_product(
         &self,
         organization_id: i64,
         gtin: &str,
-    ) -> Result<(), ServiceError> {
+        if_updated_at: Option<&str>,
+    ) -> Result<bool, ServiceError> {
         let gtin = parse_gtin_field("gtin", gtin)?;
         match self.store().product_organization(gtin).await? {
             None => Err(ServiceError::NotFound(format!(
                 "no product with GTIN {gtin} is in the catalog"
             ))),
             Some(owner) if owner != Some(organization_id) => Err(not_yours(gtin)),
-            Some(_) => {
-                self.store().delete_product(gtin).await?;
-                Ok(())
-            }
+            Some(_) => Ok(self.store().delete_product(gtin, if_updated_at).await?),
         }
     }
 }

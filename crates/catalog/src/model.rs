@@ -386,6 +386,11 @@ pub struct ProductWrite {
     pub ingredients: Option<Vec<IngredientWrite>>,
     /// Replaces (or clears) the nutrition panel.
     pub nutrition: Patch<NutritionWrite>,
+    /// Optimistic concurrency: write only if the stored product's `updated_at` is still this
+    /// (checked under the row lock in the write's transaction); otherwise the outcome is
+    /// [`WriteOutcome::Stale`]. Not part of the digest.
+    #[serde(skip)]
+    pub if_updated_at: Option<String>,
     /// Digest and validation result, computed once (importers compute it on their parsing
     /// thread, so the database writer does not).
     #[serde(skip)]
@@ -419,6 +424,7 @@ impl ProductWrite {
             images: None,
             ingredients: None,
             nutrition: Patch::Keep,
+            if_updated_at: None,
             checked: CheckCache::default(),
         }
     }
@@ -568,10 +574,13 @@ pub enum WriteOutcome {
     Inserted,
     /// Existing record changed.
     Updated,
-    /// Identical to the last write applied; nothing changed.
+    /// Identical to the last write applied, or to the stored values; nothing changed.
     Unchanged,
     /// Refused, with the reason.
     Rejected(String),
+    /// Not applied: the stored record is no longer the version the write named
+    /// ([`ProductWrite::if_updated_at`]).
+    Stale,
 }
 
 /// The key brands are matched by: trimmed, inner whitespace collapsed, Unicode lower case.

@@ -1038,6 +1038,25 @@ pub struct Pagination {
     pub total_pages: u64,
 }
 
+impl Pagination {
+    /// The offset of page `page` (from 1) of `page_size` (1-100) items; a validation error
+    /// naming the parameter otherwise. Every paginated list uses it.
+    pub fn offset(page: u64, page_size: u64) -> Result<u64, ServiceError> {
+        if page == 0 {
+            return Err(ServiceError::invalid("page", "must be 1 or more"));
+        }
+        if !(1..=100).contains(&page_size) {
+            return Err(ServiceError::invalid("page_size", "give 1 to 100"));
+        }
+        Ok((page - 1).saturating_mul(page_size))
+    }
+
+    /// Where page `page` of `page_size` items is in a list of `total`.
+    pub fn new(page: u64, page_size: u64, total: u64) -> Self {
+        Self { page, page_size, total, total_pages: total.div_ceil(page_size.max(1)) }
+    }
+}
+
 /// The rules of one scope instance after a reorder, in their new order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ReorderedRules {
@@ -1097,24 +1116,10 @@ impl Catalog {
         page: u64,
         page_size: u64,
     ) -> Result<RulePage, ServiceError> {
-        if page == 0 {
-            return Err(ServiceError::invalid("page", "must be 1 or more"));
-        }
-        if !(1..=100).contains(&page_size) {
-            return Err(ServiceError::invalid("page_size", "give 1 to 100"));
-        }
-        let offset = (page - 1).saturating_mul(page_size);
+        let offset = Pagination::offset(page, page_size)?;
         let (items, total) =
             self.store().organization_rules(organization, offset, page_size).await?;
-        Ok(RulePage {
-            items,
-            pagination: Pagination {
-                page,
-                page_size,
-                total,
-                total_pages: total.div_ceil(page_size),
-            },
-        })
+        Ok(RulePage { items, pagination: Pagination::new(page, page_size, total) })
     }
 
     /// One of the organization's rules; 404 for another organization's (ids do not leak).

@@ -266,9 +266,19 @@ impl Catalog {
 
     /// `lookup_product`: `found: false` for unknown GTINs; invalid GTINs are errors.
     pub async fn lookup_product(&self, gtin: &str) -> Result<LookupProductOutput, ServiceError> {
+        Ok(self.lookup_product_versioned(gtin).await?.0)
+    }
+
+    /// [`Catalog::lookup_product`] with the product's `updated_at` (its version; `None` when
+    /// it is not in the catalog), from the same read.
+    pub async fn lookup_product_versioned(
+        &self,
+        gtin: &str,
+    ) -> Result<(LookupProductOutput, Option<String>), ServiceError> {
         let gtin = parse_gtin_field("gtin", gtin)?;
         let product = self.store.product(gtin).await?;
-        Ok(match product {
+        let version = product.as_ref().map(|p| p.updated_at.clone());
+        let out = match product {
             Some(p) => LookupProductOutput {
                 found: true,
                 gtin: Some(p.gtin.as_str().to_owned()),
@@ -287,7 +297,8 @@ impl Catalog {
                 data_source: None,
                 metadata: Metadata::new(),
             },
-        })
+        };
+        Ok((out, version))
     }
 
     /// `get_product_detail`.

@@ -255,8 +255,13 @@ pub trait CatalogStore: Send + Sync + 'static {
     async fn create_brand(&self, name: &str, organization_id: i64) -> Result<bool, StoreError>;
 
     /// Deletes a product with its images, ingredients, nutrition, offers, search document and
-    /// embedding; `false` when there was none.
-    async fn delete_product(&self, gtin: Gtin14) -> Result<bool, StoreError>;
+    /// embedding; `false` when there was none or, with `if_updated_at`, when its `updated_at`
+    /// is no longer that (checked in the same statement).
+    async fn delete_product(
+        &self,
+        gtin: Gtin14,
+        if_updated_at: Option<&str>,
+    ) -> Result<bool, StoreError>;
 
     /// Creates or updates products; one outcome per input, in order. A row the database
     /// refuses is `Rejected` and does not affect the other rows.
@@ -324,6 +329,125 @@ pub trait CatalogStore: Send + Sync + 'static {
         rule_ids: &[i64],
         actor: &Actor,
     ) -> RuleResult<Vec<ManagedRule>>;
+
+    // Organizations and brands managed by their members (crate::orgs).
+
+    /// Organization `id` with its brand and product counts.
+    async fn organization_record(
+        &self,
+        id: i64,
+    ) -> Result<Option<crate::orgs::Organization>, StoreError>;
+
+    /// Creates an organization and makes user `member` (who must belong to none) its member,
+    /// in one transaction; nothing is written unless both succeed.
+    async fn create_organization(
+        &self,
+        name: &str,
+        metadata: &crate::model::Metadata,
+        member: i64,
+    ) -> Result<crate::orgs::OrganizationCreation, StoreError>;
+
+    /// Sets the name and metadata of organization `expected.id`, provided it is still as
+    /// `expected` was read (else `Stale`).
+    async fn update_organization(
+        &self,
+        expected: &crate::orgs::Organization,
+        name: &str,
+        metadata: &crate::model::Metadata,
+    ) -> Result<crate::orgs::RecordUpdate, StoreError>;
+
+    /// Deletes organization `id` if it owns no brands (`InUse` with their number otherwise),
+    /// in one statement: its users stay in no organization, its API keys go.
+    async fn delete_organization(&self, id: i64) -> Result<crate::orgs::Removal, StoreError>;
+
+    /// Up to `limit` brands of the organization, by name from `offset`, and how many it owns.
+    async fn organization_brands(
+        &self,
+        organization: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<crate::orgs::Brand>, u64), StoreError>;
+
+    /// Brand `id` with its product count.
+    async fn brand_record(&self, id: i64) -> Result<Option<crate::orgs::Brand>, StoreError>;
+
+    /// Creates a brand of the organization; `None` when a brand of that folded name exists.
+    async fn insert_brand(
+        &self,
+        organization: i64,
+        name: &str,
+        metadata: &crate::model::Metadata,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// Sets the name (and folded name) and metadata of brand `expected.id`, provided it is
+    /// still as `expected` was read (else `Stale`).
+    async fn update_brand(
+        &self,
+        expected: &crate::orgs::Brand,
+        name: &str,
+        metadata: &crate::model::Metadata,
+    ) -> Result<crate::orgs::RecordUpdate, StoreError>;
+
+    /// Deletes brand `id` of `organization` if it has no products (`InUse` with their number
+    /// otherwise), in one statement; `Missing` when the organization owns no such brand.
+    async fn delete_brand(
+        &self,
+        id: i64,
+        organization: i64,
+    ) -> Result<crate::orgs::Removal, StoreError>;
+
+    /// Up to `limit` products of the organization's brands, by GTIN from `offset`, and how
+    /// many there are.
+    async fn organization_products(
+        &self,
+        organization: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<crate::orgs::OrganizationProduct>, u64), StoreError>;
+
+    /// User `id`'s email and display name.
+    async fn account_user(&self, id: i64) -> Result<Option<crate::orgs::AccountUser>, StoreError>;
+
+    // Store and offer management (crate::retail): who owns a retailer, an organization's
+    // stores, deletes. Retailer names are exact (trimmed by the caller).
+
+    /// The organization owning each retailer of `names` that exists (`None`: owned by none);
+    /// names of no retailer are absent.
+    async fn retailer_organizations(
+        &self,
+        names: &[String],
+    ) -> Result<HashMap<String, Option<i64>>, StoreError>;
+
+    /// Creates a retailer owned by `organization_id`; `false` when the name is taken (the
+    /// retailer is left unchanged).
+    async fn create_retailer(&self, name: &str, organization_id: i64) -> Result<bool, StoreError>;
+
+    /// Up to `limit` stores of the retailers `organization` owns, oldest first from `offset`,
+    /// and how many there are.
+    async fn organization_stores(
+        &self,
+        organization: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<crate::retail::ManagedStore>, u64), StoreError>;
+
+    /// One store by retailer name and store ref.
+    async fn managed_store(
+        &self,
+        retailer: &str,
+        store_ref: &str,
+    ) -> Result<Option<crate::retail::ManagedStore>, StoreError>;
+
+    /// Deletes a store with its offers; `false` when there was none.
+    async fn delete_store(&self, retailer: &str, store_ref: &str) -> Result<bool, StoreError>;
+
+    /// Deletes the offer of a product at a store; `false` when there was none.
+    async fn delete_offer(
+        &self,
+        gtin: Gtin14,
+        retailer: &str,
+        store_ref: &str,
+    ) -> Result<bool, StoreError>;
 }
 
 /// A GTIN read back from the database (a stored value that no longer parses is corruption).

@@ -269,11 +269,21 @@ pub(crate) struct StoredProduct {
     pub(crate) image_url: Option<String>,
     /// JSON.
     pub(crate) metadata: String,
+    /// When the row last changed (the version `ProductWrite::if_updated_at` names).
+    pub(crate) updated_at: String,
 }
 
+/// The columns [`StoredProduct::from_row`] decodes, as a literal for the backends' `SELECT`s.
+macro_rules! stored_product_columns {
+    () => {
+        "id, gtin, source_hash, name, brand_id, category_id, description, net_content, \
+         country_of_origin, image_url, metadata, updated_at"
+    };
+}
+pub(crate) use stored_product_columns;
+
 impl StoredProduct {
-    /// Decodes a row of `id, gtin, source_hash, name, brand_id, category_id, description,
-    /// net_content, country_of_origin, image_url, metadata`: the GTIN and the product.
+    /// Decodes a row of [`stored_product_columns!`]: the GTIN and the product.
     pub(crate) fn from_row(r: &impl StoredRow) -> Result<(String, Self), sqlx::Error> {
         Ok((
             r.text("gtin")?,
@@ -288,6 +298,7 @@ impl StoredProduct {
                 country_of_origin: r.opt_text("country_of_origin")?,
                 image_url: r.opt_text("image_url")?,
                 metadata: r.text("metadata")?,
+                updated_at: r.text("updated_at")?,
             },
         ))
     }
@@ -312,6 +323,25 @@ pub(crate) struct ProductRow<'a> {
     pub(crate) source_hash: &'a str,
 }
 
+impl ProductRow<'_> {
+    /// Whether writing this row would leave `stored` as it is: the merged fields equal the
+    /// stored ones and the write replaces no children (a `PATCH` repeating stored values).
+    fn changes_nothing_in(&self, stored: &StoredProduct) -> bool {
+        let w = self.write;
+        w.images.is_none()
+            && w.ingredients.is_none()
+            && matches!(w.nutrition, Patch::Keep)
+            && self.name == stored.name
+            && self.brand_id == stored.brand_id
+            && self.category_id == stored.category_id
+            && self.description == stored.description
+            && self.net_content == stored.net_content
+            && self.country_of_origin == stored.country_of_origin
+            && self.image_url == stored.image_url
+            && self.metadata == stored.metadata
+    }
+}
+
 /// Whether a write is identical to the last one applied to a product whose stored digest is
 /// `stored_hash`.
 pub(crate) fn is_unchanged(w: &ProductWrite, stored_hash: Option<&str>) -> bool {
@@ -325,6 +355,11 @@ pub(crate) fn check_product(
     w: &ProductWrite,
     stored: Option<&StoredProduct>,
 ) -> Option<WriteOutcome> {
+    if let Some(version) = &w.if_updated_at
+        && stored.is_none_or(|s| &s.updated_at != version)
+    {
+        return Some(WriteOutcome::Stale);
+    }
     if stored.is_some_and(|s| is_unchanged(w, s.source_hash.as_deref())) {
         return Some(WriteOutcome::Unchanged);
     }
@@ -467,7 +502,11 @@ impl<'a> ProductPlan<'a> {
             if o.is_some() {
                 continue;
             }
-            match merge_product(w, existing.get(w.gtin.as_str()), brand_ids) {
+            let stored = existing.get(w.gtin.as_str());
+            match merge_product(w, stored, brand_ids) {
+                Ok(row) if stored.is_some_and(|s| row.changes_nothing_in(s)) => {
+                    *o = Some(WriteOutcome::Unchanged);
+                }
                 Ok(row) => {
                     *o = Some(written(row.stored_id));
                     rows.push(row);
@@ -965,6 +1004,7 @@ mod tests {
             country_of_origin: Some("CH".into()),
             image_url: None,
             metadata: r#"{"a":"1","b":"2"}"#.into(),
+            updated_at: "2026-01-01T00:00:00.000Z".into(),
         }
     }
 

@@ -24,6 +24,7 @@ on_both_backends!(
     rules_accounts_and_audit_refuse_bad_states,
     custom_url_checks_are_claimed_by_one_process_per_interval,
     a_text_change_while_its_product_is_embedded_is_not_lost,
+    versioned_writes_apply_only_to_the_version_they_name,
 );
 
 #[tokio::test]
@@ -478,4 +479,49 @@ async fn a_text_change_while_its_product_is_embedded_is_not_lost(db: TestDb) {
     };
     db.store.save_embeddings("m", &[new]).await.unwrap();
     assert_eq!(db.store.embed_backlog().await.unwrap(), 0);
+}
+
+/// `if_updated_at` makes a write (and a delete) conditional on the stored version, checked in
+/// the write's own transaction; a merge that changes no value is `Unchanged` and keeps the
+/// version, even though it is not the same write as the last one applied.
+async fn versioned_writes_apply_only_to_the_version_they_name(db: TestDb) {
+    const G: &str = "00614141123452";
+    let version = || db.text(format!("SELECT updated_at FROM products WHERE gtin = '{G}'"));
+    let mut w = product(G, "Tea");
+    w.description = Patch::Set("Green".into());
+    assert_eq!(db.store.upsert_products(&[w]).await.unwrap(), [WriteOutcome::Inserted]);
+    let v1 = version().await.unwrap();
+
+    // Repeating a stored value through a different write changes nothing.
+    let mut same = catalog::model::ProductWrite::new(gtin(G), catalog::model::DataSource::Api);
+    same.description = Patch::Set("Green".into());
+    assert_eq!(db.store.upsert_products(&[same]).await.unwrap(), [WriteOutcome::Unchanged]);
+    assert_eq!(version().await.unwrap(), v1);
+
+    // A stale version is refused and nothing changes; the current one applies.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let mut stale = catalog::model::ProductWrite::new(gtin(G), catalog::model::DataSource::Api);
+    stale.description = Patch::Set("Black".into());
+    stale.if_updated_at = Some("2000-01-01T00:00:00.000Z".into());
+    assert_eq!(db.store.upsert_products(&[stale]).await.unwrap(), [WriteOutcome::Stale]);
+    assert_eq!(
+        db.text(format!("SELECT description FROM products WHERE gtin = '{G}'")).await.as_deref(),
+        Some("Green")
+    );
+    let mut current = catalog::model::ProductWrite::new(gtin(G), catalog::model::DataSource::Api);
+    current.description = Patch::Set("Black".into());
+    current.if_updated_at = Some(v1.clone());
+    assert_eq!(db.store.upsert_products(&[current]).await.unwrap(), [WriteOutcome::Updated]);
+    let v2 = version().await.unwrap();
+    assert_ne!(v2, v1);
+
+    // A version for a product that does not exist is stale too.
+    let mut ghost = product("04006381333931", "Ghost");
+    ghost.if_updated_at = Some(v2.clone());
+    assert_eq!(db.store.upsert_products(&[ghost]).await.unwrap(), [WriteOutcome::Stale]);
+
+    // Deletes: the old version deletes nothing, the current one deletes.
+    assert!(!db.store.delete_product(gtin(G), Some(&v1)).await.unwrap());
+    assert!(db.store.delete_product(gtin(G), Some(&v2)).await.unwrap());
+    assert_eq!(db.int(format!("SELECT count(*) FROM products WHERE gtin = '{G}'")).await, 0);
 }

@@ -8,14 +8,9 @@
 #[macro_use]
 mod common;
 
-use std::sync::Arc;
-
-use auth::AuthServer;
-use catalog::Catalog;
+use common::rest::{RestServer, SITE, etag, problem};
 use common::{Backend, TestDb};
 use serde_json::{Value, json};
-use web::health::ModelStatus;
-use web::{AppState, HttpSettings};
 
 on_both_backends!(
     an_owner_creates_updates_and_deletes_a_product,
@@ -25,18 +20,19 @@ on_both_backends!(
     api_keys_act_for_their_organization,
 );
 
-const SITE: &str = "http://localhost:8080";
 const OWNER: &str = "owner@example.com";
 const RIVAL: &str = "rival@example.com";
 const LONER: &str = "loner@example.com";
 const NEW: &str = "00614141123452";
 const THEIRS: &str = "00614141000005";
 
-struct Server {
-    db: TestDb,
-    base: String,
-    auth: Arc<AuthServer>,
-    http: reqwest::Client,
+struct Server(RestServer);
+
+impl std::ops::Deref for Server {
+    type Target = RestServer;
+    fn deref(&self) -> &RestServer {
+        &self.0
+    }
 }
 
 /// A server over an empty catalog with two organizations (Acme: OWNER, brand "Acme Foods";
@@ -44,35 +40,7 @@ struct Server {
 /// (LONER), and a product of a brand without organization.
 async fn start(backend: Backend) -> Server {
     let db = TestDb::new(backend).await;
-    let auth = Arc::new(db.auth(auth::AuthConfig::new(SITE)).await);
-    for email in [OWNER, RIVAL, LONER] {
-        auth.create_user(email, "a long enough password").await.unwrap();
-    }
-    for (org, email) in [("Acme", OWNER), ("Rival", RIVAL)] {
-        db.execute(
-            "INSERT INTO organizations (name, created_at, updated_at) VALUES ($1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
-            &[org.into()],
-        )
-        .await;
-        db.execute(
-            "UPDATE users SET organization_id = (SELECT id FROM organizations WHERE name = $1) WHERE email = $2",
-            &[org.into(), email.into()],
-        )
-        .await;
-    }
-    let catalog = Catalog::new(db.store(), SITE);
-    let origins = web::mcp_http::OriginPolicy::new(SITE, &[], &[]);
-    let state = AppState::new(
-        catalog,
-        auth.clone(),
-        origins,
-        HttpSettings::default(),
-        ModelStatus::not_loaded(None, "test"),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(web::serve(listener, web::app(state), std::future::pending()));
-    let s = Server { db, base: format!("http://{addr}"), auth, http: reqwest::Client::new() };
+    let s = Server(RestServer::start(db, &[("Acme", OWNER), ("Rival", RIVAL)], &[LONER]).await);
     let rival = s.token(RIVAL, "products:write").await;
     let r = s
         .send(
@@ -93,10 +61,6 @@ async fn start(backend: Backend) -> Server {
 }
 
 impl Server {
-    async fn token(&self, email: &str, scope: &str) -> String {
-        self.auth.mint_token(email, scope).await.unwrap().access_token
-    }
-
     async fn send(
         &self,
         method: &str,
@@ -105,34 +69,8 @@ impl Server {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> reqwest::Response {
-        let mut r = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .bearer_auth(token);
-        for (k, v) in headers {
-            r = r.header(*k, *v);
-        }
-        if let Some(b) = body {
-            r = r.header("content-type", "application/json").body(b.to_string());
-        }
-        r.send().await.unwrap()
+        self.request(method.parse().unwrap(), path, Some(token), body.as_ref(), headers).await
     }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.base)).send().await.unwrap()
-    }
-}
-
-fn etag(r: &reqwest::Response) -> String {
-    r.headers()["etag"].to_str().unwrap().to_owned()
-}
-
-async fn problem(r: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(r.status(), status);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error_code"], code, "{v}");
-    v
 }
 
 async fn an_owner_creates_updates_and_deletes_a_product(backend: Backend) {
@@ -304,6 +242,41 @@ async fn writes_honour_entity_tags(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 200);
+    let third = etag(&r);
+    // A PATCH that changes no value keeps the version and so the tag.
+    let r = s
+        .send(
+            "PATCH",
+            &format!("/api/v1/products/{NEW}"),
+            &t,
+            Some(json!({"name": "Gyokuro", "brand": "Acme Foods"})),
+            &[("if-match", &third)],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(etag(&r), third);
+    // If-Match compares strongly: the weak form of the current tag does not match.
+    let r = s
+        .send(
+            "PATCH",
+            &format!("/api/v1/products/{NEW}"),
+            &t,
+            Some(json!({"name": "Matcha"})),
+            &[("if-match", &format!("W/{third}"))],
+        )
+        .await;
+    problem(r, 412, "conflict").await;
+    // If-None-Match compares weakly: the weak form answers 304.
+    let r = s
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/products/{NEW}"),
+            None,
+            None,
+            &[("if-none-match", &format!("W/{third}"))],
+        )
+        .await;
+    assert_eq!(r.status(), 304);
     // If-None-Match: * makes PUT create-only.
     let r = s
         .send(

@@ -12,14 +12,12 @@ mod common;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use auth::AuthServer;
+use catalog::CatalogStore;
 use catalog::import::{NoProgress, Source};
-use catalog::{Catalog, CatalogStore};
+use common::rest::{RestServer, SITE, problem};
 use common::{Backend, Template, TestDb};
 use reqwest::Method;
 use serde_json::{Value, json};
-use web::health::ModelStatus;
-use web::{AppState, HttpSettings};
 
 on_both_backends!(
     rules_are_created_read_updated_and_deleted_with_entity_tags_and_audit_rows,
@@ -28,11 +26,9 @@ on_both_backends!(
     scopes_reorder_and_lists_are_paginated,
 );
 
-const SITE: &str = "http://localhost:8080";
 const OWNER: &str = "owner@example.com";
 const OUTSIDER: &str = "outsider@example.com";
 const LONER: &str = "loner@example.com";
-const PASSWORD: &str = "a long enough password";
 
 fn demo(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/demo").join(name)
@@ -58,10 +54,7 @@ fn template(backend: Backend) -> &'static Template {
 /// and organization `them` the brand of product `theirs`; OWNER acts for `us`, OUTSIDER for
 /// `them`, LONER for nobody.
 struct Server {
-    db: TestDb,
-    base: String,
-    auth: Arc<AuthServer>,
-    http: reqwest::Client,
+    rest: RestServer,
     us: i64,
     them: i64,
     our_brand: i64,
@@ -69,24 +62,18 @@ struct Server {
     theirs: String,
 }
 
+impl std::ops::Deref for Server {
+    type Target = RestServer;
+    fn deref(&self) -> &RestServer {
+        &self.rest
+    }
+}
+
 async fn start(backend: Backend) -> Server {
     let db = TestDb::from_template(backend, template(backend)).await;
-    let auth = Arc::new(db.auth(auth::AuthConfig::new(SITE)).await);
-    for email in [OWNER, OUTSIDER, LONER] {
-        auth.create_user(email, PASSWORD).await.unwrap();
-    }
-    let mut orgs = Vec::new();
-    for name in ["Us", "Them"] {
-        db.execute(
-            "INSERT INTO organizations (name, created_at, updated_at) VALUES ($1, 't', 't')",
-            &[name.into()],
-        )
-        .await;
-        let (id,): (i64,) =
-            db.row("SELECT id FROM organizations WHERE name = $1", &[name.into()]).await;
-        orgs.push(id);
-    }
-    let (us, them) = (orgs[0], orgs[1]);
+    let rest = RestServer::start(db, &[("Us", OWNER), ("Them", OUTSIDER)], &[LONER]).await;
+    let (us, them) = (rest.orgs[0], rest.orgs[1]);
+    let db = &rest.db;
     let (ours, our_brand): (String, i64) = db
         .row(
             "SELECT p.gtin, p.brand_id FROM products p WHERE p.brand_id IS NOT NULL ORDER BY p.gtin LIMIT 1",
@@ -106,71 +93,17 @@ async fn start(backend: Backend) -> Server {
         )
         .await;
     }
-    for (email, org) in [(OWNER, us), (OUTSIDER, them)] {
-        db.execute(
-            "UPDATE users SET organization_id = $1 WHERE email = $2",
-            &[org.into(), email.into()],
-        )
-        .await;
-    }
-    let catalog = Catalog::new(db.store(), SITE);
-    let origins = web::mcp_http::OriginPolicy::new(SITE, &[], &[]);
-    let state = AppState::new(
-        catalog,
-        auth.clone(),
-        origins,
-        HttpSettings::default(),
-        ModelStatus::not_loaded(None, "test"),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(web::serve(listener, web::app(state), std::future::pending()));
-    Server {
-        db,
-        base: format!("http://{addr}"),
-        auth,
-        http: reqwest::Client::new(),
-        us,
-        them,
-        our_brand,
-        ours,
-        theirs,
-    }
+    Server { rest, us, them, our_brand, ours, theirs }
 }
 
 impl Server {
-    async fn token(&self, email: &str, scope: &str) -> String {
-        self.auth.mint_token(email, scope).await.unwrap().access_token
-    }
-
     async fn owner(&self) -> String {
         self.token(OWNER, "rules:write products:read").await
     }
 
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-        headers: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let mut r = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            r = r.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            r = r.header("content-type", "application/json").body(b.to_string());
-        }
-        for (k, v) in headers {
-            r = r.header(*k, *v);
-        }
-        r.send().await.unwrap()
-    }
-
     /// Creates a rule as OWNER; the new rule.
     async fn create(&self, token: &str, body: Value) -> Value {
-        let r = self.send(Method::POST, "/api/v1/rules", Some(token), Some(&body), &[]).await;
+        let r = self.request(Method::POST, "/api/v1/rules", Some(token), Some(&body), &[]).await;
         assert_eq!(r.status(), 201, "{body}");
         r.json().await.unwrap()
     }
@@ -187,21 +120,17 @@ impl Server {
 
     async fn resolution(&self) -> Value {
         let r = self
-            .send(Method::GET, &format!("/api/v1/gtins/{}/resolution", self.ours), None, None, &[])
+            .request(
+                Method::GET,
+                &format!("/api/v1/gtins/{}/resolution", self.ours),
+                None,
+                None,
+                &[],
+            )
             .await;
         assert_eq!(r.status(), 200);
         r.json().await.unwrap()
     }
-}
-
-async fn problem(r: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(r.status(), status);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["status"], status, "{v}");
-    assert_eq!(v["error_code"], code, "{v}");
-    assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{v}");
-    v
 }
 
 fn json_of(s: &Option<String>) -> Value {
@@ -219,13 +148,13 @@ async fn rules_are_created_read_updated_and_deleted_with_entity_tags_and_audit_r
         "time_start": "08:00", "time_end": "20:00", "time_zone": "America/Chicago",
         "starts_at": "2026-01-01T00:00:00Z", "metadata": {"campaign": "spring"}
     });
-    let r = s.send(Method::POST, "/api/v1/rules", Some(&token), Some(&body), &[]).await;
+    let r = s.request(Method::POST, "/api/v1/rules", Some(&token), Some(&body), &[]).await;
     assert_eq!(r.status(), 201);
     let etag = r.headers()["etag"].to_str().unwrap().to_owned();
     let created: Value = r.json().await.unwrap();
     let id = created["id"].as_i64().unwrap();
     assert_eq!(
-        s.send(Method::POST, "/api/v1/rules", Some(&token), Some(&body), &[])
+        s.request(Method::POST, "/api/v1/rules", Some(&token), Some(&body), &[])
             .await
             .headers()
             .get("location")
@@ -242,16 +171,16 @@ async fn rules_are_created_read_updated_and_deleted_with_entity_tags_and_audit_r
 
     // GET: the same representation and tag; If-None-Match gives 304.
     let path = format!("/api/v1/rules/{id}");
-    let r = s.send(Method::GET, &path, Some(&token), None, &[]).await;
+    let r = s.request(Method::GET, &path, Some(&token), None, &[]).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["etag"], etag.as_str());
     assert_eq!(r.json::<Value>().await.unwrap(), created);
-    let r = s.send(Method::GET, &path, Some(&token), None, &[("if-none-match", &etag)]).await;
+    let r = s.request(Method::GET, &path, Some(&token), None, &[("if-none-match", &etag)]).await;
     assert_eq!(r.status(), 304);
 
     // PATCH with the current tag; the old tag is then stale (412 conflict).
     let r = s
-        .send(
+        .request(
             Method::PATCH,
             &path,
             Some(&token),
@@ -267,7 +196,7 @@ async fn rules_are_created_read_updated_and_deleted_with_entity_tags_and_audit_r
     assert_eq!(updated["countries"], Value::Null);
     assert_eq!(updated["custom_url"], created["custom_url"]);
     let r = s
-        .send(
+        .request(
             Method::PATCH,
             &path,
             Some(&token),
@@ -276,17 +205,18 @@ async fn rules_are_created_read_updated_and_deleted_with_entity_tags_and_audit_r
         )
         .await;
     problem(r, 412, "conflict").await;
-    let r = s.send(Method::DELETE, &path, Some(&token), None, &[("if-match", &etag)]).await;
+    let r = s.request(Method::DELETE, &path, Some(&token), None, &[("if-match", &etag)]).await;
     problem(r, 412, "conflict").await;
-    let r = s.send(Method::GET, &path, Some(&token), None, &[]).await;
+    let r = s.request(Method::GET, &path, Some(&token), None, &[]).await;
     assert_eq!(r.json::<Value>().await.unwrap(), updated, "refused changes change nothing");
 
     // DELETE with the current tag.
-    let r = s.send(Method::DELETE, &path, Some(&token), None, &[("if-match", &new_etag)]).await;
+    let r = s.request(Method::DELETE, &path, Some(&token), None, &[("if-match", &new_etag)]).await;
     assert_eq!(r.status(), 204);
     assert!(r.bytes().await.unwrap().is_empty());
-    problem(s.send(Method::GET, &path, Some(&token), None, &[]).await, 404, "not_found").await;
-    problem(s.send(Method::DELETE, &path, Some(&token), None, &[]).await, 404, "not_found").await;
+    problem(s.request(Method::GET, &path, Some(&token), None, &[]).await, 404, "not_found").await;
+    problem(s.request(Method::DELETE, &path, Some(&token), None, &[]).await, 404, "not_found")
+        .await;
 
     // One audit row per change, with the rule before and after.
     let rows = s.audit_rows().await;
@@ -322,10 +252,12 @@ async fn a_rule_changes_the_resolution_and_disabling_it_reverts_that(backend: Ba
     assert_eq!(during["matched_rule_scope"], "BRAND");
     assert_eq!(during["fallback_applied"], false);
     let path = format!("/api/v1/rules/{}", rule["id"]);
-    let r = s.send(Method::PATCH, &path, Some(&token), Some(&json!({"enabled": false})), &[]).await;
+    let r =
+        s.request(Method::PATCH, &path, Some(&token), Some(&json!({"enabled": false})), &[]).await;
     assert_eq!(r.status(), 200);
     assert_eq!(s.resolution().await, before, "disabled: back to the default");
-    let r = s.send(Method::PATCH, &path, Some(&token), Some(&json!({"enabled": true})), &[]).await;
+    let r =
+        s.request(Method::PATCH, &path, Some(&token), Some(&json!({"enabled": true})), &[]).await;
     assert_eq!(r.status(), 200);
     assert_eq!(s.resolution().await, during);
     // The scanner sees it too.
@@ -348,11 +280,11 @@ async fn refusals_are_problem_documents_that_name_the_reason(backend: Backend) {
 
     // No credential: 401 with a challenge; a credential without the scope: 403
     // insufficient_scope, for writes and reads alike.
-    let r = s.send(Method::POST, "/api/v1/rules", None, Some(&good), &[]).await;
+    let r = s.request(Method::POST, "/api/v1/rules", None, Some(&good), &[]).await;
     assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("rules:write"));
     problem(r, 401, "unauthorized").await;
     let read_only = s.token(OWNER, "products:read").await;
-    let r = s.send(Method::POST, "/api/v1/rules", Some(&read_only), Some(&good), &[]).await;
+    let r = s.request(Method::POST, "/api/v1/rules", Some(&read_only), Some(&good), &[]).await;
     let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
     assert!(
         challenge.contains("insufficient_scope") && challenge.contains("rules:write"),
@@ -360,12 +292,12 @@ async fn refusals_are_problem_documents_that_name_the_reason(backend: Backend) {
     );
     problem(r, 403, "forbidden").await;
     let write_only = s.token(OWNER, "rules:write").await;
-    let r = s.send(Method::GET, "/api/v1/rules", Some(&write_only), None, &[]).await;
+    let r = s.request(Method::GET, "/api/v1/rules", Some(&write_only), None, &[]).await;
     assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("products:read"));
     problem(r, 403, "forbidden").await;
     // A user of no organization.
     let loner = s.token(LONER, "rules:write products:read").await;
-    let r = s.send(Method::POST, "/api/v1/rules", Some(&loner), Some(&good), &[]).await;
+    let r = s.request(Method::POST, "/api/v1/rules", Some(&loner), Some(&good), &[]).await;
     problem(r, 403, "forbidden").await;
 
     // Targets of another organization, GLOBAL rules.
@@ -375,18 +307,20 @@ async fn refusals_are_problem_documents_that_name_the_reason(backend: Backend) {
         json!({"scope": "ORGANIZATION", "organization_id": s.them}),
         json!({"scope": "GLOBAL"}),
     ] {
-        let r = s.send(Method::POST, "/api/v1/rules", Some(&token), Some(&body), &[]).await;
+        let r = s.request(Method::POST, "/api/v1/rules", Some(&token), Some(&body), &[]).await;
         problem(r, 403, "forbidden").await;
     }
     // Another organization's rule does not exist for us.
     let outsider = s.token(OUTSIDER, "rules:write products:read").await;
     let theirs = s.create(&outsider, json!({"scope": "PRODUCT", "gtin": s.theirs})).await;
     let path = format!("/api/v1/rules/{}", theirs["id"]);
-    problem(s.send(Method::GET, &path, Some(&token), None, &[]).await, 404, "not_found").await;
-    let r = s.send(Method::PATCH, &path, Some(&token), Some(&json!({"enabled": false})), &[]).await;
+    problem(s.request(Method::GET, &path, Some(&token), None, &[]).await, 404, "not_found").await;
+    let r =
+        s.request(Method::PATCH, &path, Some(&token), Some(&json!({"enabled": false})), &[]).await;
     problem(r, 404, "not_found").await;
-    problem(s.send(Method::DELETE, &path, Some(&token), None, &[]).await, 404, "not_found").await;
-    let r = s.send(Method::GET, "/api/v1/rules", Some(&token), None, &[]).await;
+    problem(s.request(Method::DELETE, &path, Some(&token), None, &[]).await, 404, "not_found")
+        .await;
+    let r = s.request(Method::GET, "/api/v1/rules", Some(&token), None, &[]).await;
     assert_eq!(r.json::<Value>().await.unwrap()["pagination"]["total"], 0);
 
     // Validation: every wrong field is named.
@@ -395,7 +329,7 @@ async fn refusals_are_problem_documents_that_name_the_reason(backend: Backend) {
         "time_zone": "Mars/Olympus", "countries": ["XX"], "custom_url": "ftp://brand.example/x",
         "days_of_week": ["someday"], "bogus": true
     });
-    let r = s.send(Method::POST, "/api/v1/rules", Some(&token), Some(&bad), &[]).await;
+    let r = s.request(Method::POST, "/api/v1/rules", Some(&token), Some(&bad), &[]).await;
     let v = problem(r, 422, "validation_error").await;
     let mut fields: Vec<&str> =
         v["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
@@ -403,7 +337,7 @@ async fn refusals_are_problem_documents_that_name_the_reason(backend: Backend) {
     assert_eq!(fields, ["bogus", "days_of_week"], "types and names first: {v}");
     let mut bad = bad;
     bad.as_object_mut().unwrap().retain(|k, _| k != "bogus" && k != "days_of_week");
-    let r = s.send(Method::POST, "/api/v1/rules", Some(&token), Some(&bad), &[]).await;
+    let r = s.request(Method::POST, "/api/v1/rules", Some(&token), Some(&bad), &[]).await;
     let v = problem(r, 422, "validation_error").await;
     let mut fields: Vec<&str> =
         v["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
@@ -425,7 +359,7 @@ async fn refusals_are_problem_documents_that_name_the_reason(backend: Backend) {
         ),
         (json!({"scope": "PRODUCT", "gtin": s.ours, "id": 5}), "id"),
     ] {
-        let r = s.send(Method::POST, "/api/v1/rules", Some(&token), Some(&body), &[]).await;
+        let r = s.request(Method::POST, "/api/v1/rules", Some(&token), Some(&body), &[]).await;
         let v = problem(r, 422, "validation_error").await;
         assert_eq!(v["errors"][0]["field"], field, "{body}: {v}");
     }
@@ -439,20 +373,21 @@ async fn refusals_are_problem_documents_that_name_the_reason(backend: Backend) {
         .await
         .unwrap();
     problem(r, 400, "bad_request").await;
-    let r = s.send(Method::POST, "/api/v1/rules", Some(&token), Some(&json!([1])), &[]).await;
+    let r = s.request(Method::POST, "/api/v1/rules", Some(&token), Some(&json!([1])), &[]).await;
     problem(r, 400, "bad_request").await;
     // Bad ids and pages.
-    let r = s.send(Method::GET, "/api/v1/rules/abc", Some(&token), None, &[]).await;
+    let r = s.request(Method::GET, "/api/v1/rules/abc", Some(&token), None, &[]).await;
     assert_eq!(problem(r, 422, "validation_error").await["errors"][0]["field"], "id");
     for q in ["page_size=101", "page_size=0", "page=0", "page=x", "limit=3"] {
-        let r = s.send(Method::GET, &format!("/api/v1/rules?{q}"), Some(&token), None, &[]).await;
+        let r =
+            s.request(Method::GET, &format!("/api/v1/rules?{q}"), Some(&token), None, &[]).await;
         problem(r, 422, "validation_error").await;
     }
     // A taken position is a conflict.
     let first = s.create(&token, good.clone()).await;
     let mut again = good.clone();
     again["order_index"] = first["order_index"].clone();
-    let r = s.send(Method::POST, "/api/v1/rules", Some(&token), Some(&again), &[]).await;
+    let r = s.request(Method::POST, "/api/v1/rules", Some(&token), Some(&again), &[]).await;
     problem(r, 409, "conflict").await;
     // Refusals left no audit rows: two creations only.
     assert_eq!(s.audit_rows().await.len(), 2);
@@ -476,7 +411,7 @@ async fn scopes_reorder_and_lists_are_paginated(backend: Backend) {
         s.create(&token, json!({"scope": "ORGANIZATION", "organization_id": s.us})).await;
 
     let page = |n: u32| format!("/api/v1/rules?page={n}&page_size=3");
-    let r = s.send(Method::GET, &page(1), Some(&token), None, &[]).await;
+    let r = s.request(Method::GET, &page(1), Some(&token), None, &[]).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["pagination"], json!({"page": 1, "page_size": 3, "total": 4, "total_pages": 2}));
@@ -484,18 +419,22 @@ async fn scopes_reorder_and_lists_are_paginated(backend: Backend) {
         v["items"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
     assert_eq!(listed, ids);
     let v: Value =
-        s.send(Method::GET, &page(2), Some(&token), None, &[]).await.json().await.unwrap();
+        s.request(Method::GET, &page(2), Some(&token), None, &[]).await.json().await.unwrap();
     assert_eq!(v["items"].as_array().unwrap().len(), 1);
     assert_eq!(v["items"][0]["id"], org_rule["id"]);
-    let v: Value =
-        s.send(Method::GET, "/api/v1/rules", Some(&token), None, &[]).await.json().await.unwrap();
+    let v: Value = s
+        .request(Method::GET, "/api/v1/rules", Some(&token), None, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["pagination"], json!({"page": 1, "page_size": 20, "total": 4, "total_pages": 1}));
 
     // The winner follows the order: the lowest order_index of the brand scope.
     assert_eq!(s.resolution().await["destination_url"], "https://brand.example/0");
     let order = json!([ids[2], ids[0], ids[1]]);
     let body = json!({"scope": "BRAND", "brand_id": s.our_brand, "rule_ids": order});
-    let r = s.send(Method::POST, "/api/v1/rules/reorder", Some(&token), Some(&body), &[]).await;
+    let r = s.request(Method::POST, "/api/v1/rules/reorder", Some(&token), Some(&body), &[]).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     let got: Vec<(i64, i64)> = v["items"]
@@ -519,11 +458,12 @@ async fn scopes_reorder_and_lists_are_paginated(backend: Backend) {
 
     // Incomplete lists, another organization's scope.
     let body = json!({"scope": "BRAND", "brand_id": s.our_brand, "rule_ids": [ids[0], ids[1]]});
-    let r = s.send(Method::POST, "/api/v1/rules/reorder", Some(&token), Some(&body), &[]).await;
+    let r = s.request(Method::POST, "/api/v1/rules/reorder", Some(&token), Some(&body), &[]).await;
     assert_eq!(problem(r, 422, "validation_error").await["errors"][0]["field"], "rule_ids");
     let outsider = s.token(OUTSIDER, "rules:write products:read").await;
     let body = json!({"scope": "BRAND", "brand_id": s.our_brand, "rule_ids": order});
-    let r = s.send(Method::POST, "/api/v1/rules/reorder", Some(&outsider), Some(&body), &[]).await;
+    let r =
+        s.request(Method::POST, "/api/v1/rules/reorder", Some(&outsider), Some(&body), &[]).await;
     problem(r, 403, "forbidden").await;
     assert_eq!(s.audit_rows().await.len(), 5);
 }

@@ -150,11 +150,11 @@ async fn attempt_products(
     let mut existing: HashMap<String, StoredProduct> = HashMap::new();
     let pending: Vec<&str> = plan.pending().map(|w| w.gtin.as_str()).collect();
     if !pending.is_empty() {
-        for r in sqlx::query(
-            "SELECT id, gtin, source_hash, name, brand_id, category_id, description, net_content, \
-                    country_of_origin, image_url, metadata \
-             FROM products WHERE gtin = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE",
-        )
+        for r in sqlx::query(concat!(
+            "SELECT ",
+            crate::write_plan::stored_product_columns!(),
+            " FROM products WHERE gtin = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE"
+        ))
         .bind(pending.iter().copied().bind_iter())
         .fetch_all(&mut *tx)
         .await?

@@ -50,11 +50,17 @@ pub(super) async fn create_brand(
     Ok(done.rows_affected() == 1)
 }
 
-pub(super) async fn delete_product(pool: &SqlitePool, gtin: Gtin14) -> Result<bool, StoreError> {
+pub(super) async fn delete_product(
+    pool: &SqlitePool,
+    gtin: Gtin14,
+    if_updated_at: Option<&str>,
+) -> Result<bool, StoreError> {
     // Children go by ON DELETE CASCADE, the full-text row by trigger.
-    let done = sqlx::query("DELETE FROM products WHERE gtin = ?")
-        .bind(gtin.as_str())
-        .execute(pool)
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM products WHERE gtin = ?1 AND (?2 IS NULL OR updated_at = ?2)")
+            .bind(gtin.as_str())
+            .bind(if_updated_at)
+            .execute(pool)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -5,7 +5,9 @@
 
 mod embeddings;
 mod manage;
+mod orgs;
 mod read;
+mod retail;
 mod rules_admin;
 mod search;
 mod write;
@@ -93,6 +95,14 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A write transaction holding the database's write lock from its first statement, so what it
+/// reads stays true until it commits.
+async fn begin_write(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
 }
 
 /// Whether a database error is a constraint violation (the data's fault, not the system's).
@@ -369,8 +379,12 @@ impl crate::store::CatalogStore for SqliteStore {
         manage::create_brand(&self.pool, name, organization_id).await
     }
 
-    async fn delete_product(&self, gtin: gs1::Gtin14) -> Result<bool, StoreError> {
-        manage::delete_product(&self.pool, gtin).await
+    async fn delete_product(
+        &self,
+        gtin: gs1::Gtin14,
+        if_updated_at: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        manage::delete_product(&self.pool, gtin, if_updated_at).await
     }
 
     async fn upsert_offers(
@@ -434,5 +448,131 @@ impl crate::store::CatalogStore for SqliteStore {
         actor: &crate::rules_admin::Actor,
     ) -> crate::rules_admin::RuleResult<Vec<crate::rules_admin::ManagedRule>> {
         rules_admin::reorder_rules(&self.pool, organization, scope, rule_ids, actor).await
+    }
+
+    // Organizations and brands (crate::orgs)
+
+    async fn organization_record(
+        &self,
+        id: i64,
+    ) -> Result<Option<crate::orgs::Organization>, StoreError> {
+        orgs::organization_record(&self.pool, id).await
+    }
+
+    async fn create_organization(
+        &self,
+        name: &str,
+        metadata: &crate::model::Metadata,
+        member: i64,
+    ) -> Result<crate::orgs::OrganizationCreation, StoreError> {
+        orgs::create_organization(&self.pool, name, metadata, member).await
+    }
+
+    async fn update_organization(
+        &self,
+        expected: &crate::orgs::Organization,
+        name: &str,
+        metadata: &crate::model::Metadata,
+    ) -> Result<crate::orgs::RecordUpdate, StoreError> {
+        orgs::update_organization(&self.pool, expected, name, metadata).await
+    }
+
+    async fn delete_organization(&self, id: i64) -> Result<crate::orgs::Removal, StoreError> {
+        orgs::delete_organization(&self.pool, id).await
+    }
+
+    async fn organization_brands(
+        &self,
+        organization: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<crate::orgs::Brand>, u64), StoreError> {
+        orgs::organization_brands(&self.pool, organization, offset, limit).await
+    }
+
+    async fn brand_record(&self, id: i64) -> Result<Option<crate::orgs::Brand>, StoreError> {
+        orgs::brand_record(&self.pool, id).await
+    }
+
+    async fn insert_brand(
+        &self,
+        organization: i64,
+        name: &str,
+        metadata: &crate::model::Metadata,
+    ) -> Result<Option<i64>, StoreError> {
+        orgs::insert_brand(&self.pool, organization, name, metadata).await
+    }
+
+    async fn update_brand(
+        &self,
+        expected: &crate::orgs::Brand,
+        name: &str,
+        metadata: &crate::model::Metadata,
+    ) -> Result<crate::orgs::RecordUpdate, StoreError> {
+        orgs::update_brand(&self.pool, expected, name, metadata).await
+    }
+
+    async fn delete_brand(
+        &self,
+        id: i64,
+        organization: i64,
+    ) -> Result<crate::orgs::Removal, StoreError> {
+        orgs::delete_brand(&self.pool, id, organization).await
+    }
+
+    async fn organization_products(
+        &self,
+        organization: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<crate::orgs::OrganizationProduct>, u64), StoreError> {
+        orgs::organization_products(&self.pool, organization, offset, limit).await
+    }
+
+    async fn account_user(&self, id: i64) -> Result<Option<crate::orgs::AccountUser>, StoreError> {
+        orgs::account_user(&self.pool, id).await
+    }
+
+    // Store and offer management
+
+    async fn retailer_organizations(
+        &self,
+        names: &[String],
+    ) -> Result<std::collections::HashMap<String, Option<i64>>, StoreError> {
+        retail::retailer_organizations(&self.pool, names).await
+    }
+
+    async fn create_retailer(&self, name: &str, organization_id: i64) -> Result<bool, StoreError> {
+        retail::create_retailer(&self.pool, name, organization_id).await
+    }
+
+    async fn organization_stores(
+        &self,
+        organization: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<crate::retail::ManagedStore>, u64), StoreError> {
+        retail::organization_stores(&self.pool, organization, offset, limit).await
+    }
+
+    async fn managed_store(
+        &self,
+        retailer: &str,
+        store_ref: &str,
+    ) -> Result<Option<crate::retail::ManagedStore>, StoreError> {
+        retail::managed_store(&self.pool, retailer, store_ref).await
+    }
+
+    async fn delete_store(&self, retailer: &str, store_ref: &str) -> Result<bool, StoreError> {
+        retail::delete_store(&self.pool, retailer, store_ref).await
+    }
+
+    async fn delete_offer(
+        &self,
+        gtin: gs1::Gtin14,
+        retailer: &str,
+        store_ref: &str,
+    ) -> Result<bool, StoreError> {
+        retail::delete_offer(&self.pool, gtin, retailer, store_ref).await
     }
 }

@@ -127,11 +127,11 @@ async fn try_upsert_products(
     let gtins: Vec<Gtin14> = batch.iter().map(|w| w.gtin).collect();
 
     let mut existing: HashMap<String, StoredProduct> = HashMap::with_capacity(batch.len());
-    for r in sqlx::query(
-        "SELECT id, gtin, source_hash, name, brand_id, category_id, description, net_content, \
-                country_of_origin, image_url, metadata \
-         FROM products WHERE gtin IN (SELECT value FROM json_each(?))",
-    )
+    for r in sqlx::query(concat!(
+        "SELECT ",
+        crate::write_plan::stored_product_columns!(),
+        " FROM products WHERE gtin IN (SELECT value FROM json_each(?))"
+    ))
     .bind(gtin_list_json(&gtins))
     .fetch_all(&mut *tx)
     .await?

@@ -4,13 +4,16 @@
 //! cannot exist without its documentation, and its declared parameters are the ones it
 //! accepts ([`params`]). Errors are `application/problem+json` with the MCP `error_code`s.
 
+pub mod accounts;
 pub mod caller;
 pub mod docs;
 pub mod images;
 pub mod openapi;
+pub mod pagination;
 pub mod params;
 pub mod products;
 pub mod read;
+pub mod retail;
 pub mod rules;
 
 use axum::Router;
@@ -85,6 +88,8 @@ pub fn endpoints() -> Vec<Endpoint> {
     let mut all = read::endpoints();
     all.extend(products::endpoints());
     all.extend(rules::endpoints());
+    all.extend(retail::endpoints());
+    all.extend(accounts::endpoints());
     all.extend(images::endpoints());
     all.extend(docs::endpoints());
     all

@@ -10,14 +10,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, patch, post, put};
+use catalog::ServiceError;
 use catalog::manage::{ProductInput, WriteMode};
 use catalog::model::WriteOutcome;
 use catalog::service::LookupProductOutput;
-use catalog::{ErrorCode, ServiceError};
 
 use super::caller::Refusal;
 use super::params::{Kind, ParamSpec};
-use super::read::{Input, etag};
+use super::read::{Compare, Input, etag, precondition, precondition_failed};
 use super::{Endpoint, Success, fail, schema};
 use crate::AppState;
 
@@ -93,42 +93,45 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-/// The product's representation at `GET /api/v1/products/{gtin}` with its entity tag: the
-/// tag covers the body and the record's update time (so changes that the body does not show,
-/// such as new images, change it too). `None` when the product is not in the catalog.
-pub async fn current(
-    state: &AppState,
-    gtin: &str,
-) -> Result<Option<(LookupProductOutput, Vec<u8>, String)>, ServiceError> {
-    let out = state.catalog().lookup_product(gtin).await?;
-    if !out.found {
-        return Ok(None);
-    }
-    let parsed = catalog::service::parse_gtin_field("gtin", gtin)?;
-    let updated = state.catalog().store().product(parsed).await?.map(|p| p.updated_at);
+/// A product's representation at `GET /api/v1/products/{gtin}`, with its entity tag and
+/// version.
+pub struct Current {
+    /// The body served.
+    pub body: Vec<u8>,
+    /// The entity tag: it covers the body and the record's update time (so changes that the
+    /// body does not show, such as new images, change it too).
+    pub tag: String,
+    /// The record's `updated_at`, which writes name to be applied atomically only to this
+    /// version.
+    pub version: String,
+    /// The normalized GTIN-14.
+    pub gtin: String,
+}
+
+/// The product's [`Current`] representation, from one read; `None` when it is not in the
+/// catalog.
+pub async fn current(state: &AppState, gtin: &str) -> Result<Option<Current>, ServiceError> {
+    let (out, version) = state.catalog().lookup_product_versioned(gtin).await?;
+    let Some(version) = version else { return Ok(None) };
     let body = serde_json::to_vec(&out).map_err(|e| ServiceError::Internal(Box::new(e)))?;
     let mut tagged = body.clone();
-    tagged.extend_from_slice(updated.unwrap_or_default().as_bytes());
+    tagged.extend_from_slice(version.as_bytes());
     let tag = etag(&tagged);
-    Ok(Some((out, body, tag)))
+    Ok(Some(Current { body, tag, version, gtin: out.gtin.unwrap_or_default() }))
 }
 
-/// Whether a precondition header (`If-Match` / `If-None-Match`) lists `tag`; `*` matches any
-/// existing representation.
-fn lists(headers: &HeaderMap, name: header::HeaderName, tag: Option<&str>) -> Option<bool> {
-    let value = headers.get(name)?.to_str().unwrap_or_default();
-    Some(value.split(',').map(str::trim).any(|t| match tag {
-        Some(tag) => t == "*" || t == tag,
-        None => false,
-    }))
+/// The version a write is conditional on: the current one when `If-Match` admits it, none
+/// without `If-Match`; `Err(())` when `If-Match` is present and does not admit it (412),
+/// including when the product is not there.
+fn conditional_on(headers: &HeaderMap, before: Option<&Current>) -> Result<Option<String>, ()> {
+    match precondition(headers, header::IF_MATCH, before.map(|c| c.tag.as_str()), Compare::Strong) {
+        Some(false) => Err(()),
+        Some(true) => Ok(before.map(|c| c.version.clone())),
+        None => Ok(None),
+    }
 }
 
-fn precondition_failed(state: &AppState, detail: &str) -> Response {
-    let mut body = catalog::error::problem(state.catalog().site_url(), ErrorCode::Conflict, detail);
-    body["status"] = 412.into();
-    body["title"] = "Precondition Failed".into();
-    crate::problem::problem_response(412, body)
-}
+const STALE: &str = "the product changed since you read it (If-Match does not match its ETag): read it again and redo your change";
 
 fn representation(
     status: StatusCode,
@@ -144,15 +147,6 @@ fn representation(
         r.headers_mut().insert(header::LOCATION, l);
     }
     r
-}
-
-/// The caller's organization, after checking the write scope.
-fn writer(state: &AppState, input: &Input) -> Result<i64, Refusal> {
-    let caller = input.caller.as_ref().ok_or_else(|| {
-        Refusal::from(ServiceError::Internal("no caller on a REST request".into()))
-    })?;
-    caller.require(WRITE_SCOPE, &state.auth().resource_metadata_url())?;
-    caller.organization()
 }
 
 fn body(bytes: &Bytes) -> Result<ProductInput, ServiceError> {
@@ -184,7 +178,7 @@ async fn write(
     gtin_from_path: bool,
     mode: WriteMode,
 ) -> Result<Response, Refusal> {
-    let organization = writer(state, input)?;
+    let organization = input.organization(state, WRITE_SCOPE)?;
     let params = input.check(if gtin_from_path { PRODUCT } else { &[] })?;
     let mut product = body(bytes)?;
     let gtin = if gtin_from_path {
@@ -206,36 +200,37 @@ async fn write(
     } else {
         product.gtin.take().ok_or_else(|| ServiceError::invalid("gtin", "is required"))?
     };
+    let mut version = None;
     if mode != WriteMode::Create {
         let before = current(state, &gtin).await?;
-        let tag = before.as_ref().map(|(_, _, t)| t.as_str());
-        if lists(&input.headers, header::IF_MATCH, tag) == Some(false) {
-            return Ok(precondition_failed(
-                state,
-                "the product changed since you read it (If-Match does not match its ETag): read it again and redo your change",
-            ));
-        }
+        let Ok(v) = conditional_on(&input.headers, before.as_ref()) else {
+            return Ok(precondition_failed(state, STALE));
+        };
+        version = v;
+        let tag = before.as_ref().map(|c| c.tag.as_str());
         if mode == WriteMode::Replace
-            && before.is_some()
-            && lists(&input.headers, header::IF_NONE_MATCH, tag) == Some(true)
+            && precondition(&input.headers, header::IF_NONE_MATCH, tag, Compare::Weak) == Some(true)
         {
             return Ok(precondition_failed(state, "the product exists (If-None-Match: *)"));
         }
     }
-    let outcome = state.catalog().write_product(organization, &gtin, product, mode).await?;
-    let (out, body, tag) = current(state, &gtin)
+    let outcome =
+        state.catalog().write_product(organization, &gtin, product, mode, version).await?;
+    if outcome == WriteOutcome::Stale {
+        return Ok(precondition_failed(state, STALE));
+    }
+    let after = current(state, &gtin)
         .await?
         .ok_or_else(|| ServiceError::Internal("a written product is missing".into()))?;
     let (status, location) = if outcome == WriteOutcome::Inserted {
-        let gtin14 = out.gtin.unwrap_or_default();
         (
             StatusCode::CREATED,
-            Some(format!("{}/api/v1/products/{gtin14}", state.catalog().site_url())),
+            Some(format!("{}/api/v1/products/{}", state.catalog().site_url(), after.gtin)),
         )
     } else {
         (StatusCode::OK, None)
     };
-    Ok(representation(status, body, &tag, location))
+    Ok(representation(status, after.body, &after.tag, location))
 }
 
 async fn create(State(state): State<AppState>, input: Input, bytes: Bytes) -> Response {
@@ -256,19 +251,26 @@ async fn update(State(state): State<AppState>, input: Input, bytes: Bytes) -> Re
 
 async fn remove(State(state): State<AppState>, input: Input) -> Response {
     let r = async {
-        let organization = writer(&state, &input)?;
+        let organization = input.organization(&state, WRITE_SCOPE)?;
         let params = input.check(PRODUCT)?;
         let gtin = params.text("gtin").unwrap_or_default();
+        let mut version = None;
         if input.headers.contains_key(header::IF_MATCH) {
-            let tag = current(&state, gtin).await?.map(|(_, _, t)| t);
-            if lists(&input.headers, header::IF_MATCH, tag.as_deref()) == Some(false) {
-                return Ok(precondition_failed(
-                    &state,
-                    "the product changed since you read it (If-Match does not match its ETag)",
-                ));
-            }
+            let before = current(&state, gtin).await?;
+            let Ok(v) = conditional_on(&input.headers, before.as_ref()) else {
+                return Ok(precondition_failed(&state, STALE));
+            };
+            version = v;
         }
-        state.catalog().delete_product(organization, gtin).await?;
+        if !state.catalog().delete_product(organization, gtin, version.as_deref()).await? {
+            if version.is_some() {
+                return Ok(precondition_failed(&state, STALE));
+            }
+            return Err(ServiceError::NotFound(format!(
+                "no product with GTIN {gtin} is in the catalog"
+            ))
+            .into());
+        }
         Ok::<_, Refusal>(StatusCode::NO_CONTENT.into_response())
     };
     r.await.unwrap_or_else(|e| fail(&state, e))

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
-use super::caller::Caller;
+use super::caller::{Caller, Refusal};
 use super::params::{Checked, Kind, ParamSpec};
 use super::{Endpoint, Success, fail, schema};
 use crate::AppState;
@@ -64,6 +64,38 @@ impl Input {
     pub fn request_id(&self) -> Option<&str> {
         self.headers.get(&crate::REQUEST_ID).and_then(|v| v.to_str().ok())
     }
+
+    /// The caller, once it holds `scope` (else the refusal: 401 without credentials, 403
+    /// `insufficient_scope` with a challenge naming the scope).
+    pub fn authorized(&self, state: &AppState, scope: &str) -> Result<&Caller, Refusal> {
+        let caller = self.caller.as_ref().ok_or_else(|| {
+            Refusal::from(ServiceError::Internal("no caller on a REST request".into()))
+        })?;
+        caller.require(scope, &state.auth().resource_metadata_url())?;
+        Ok(caller)
+    }
+
+    /// The organization the caller acts for, once it holds `scope`; management endpoints act
+    /// only on its resources.
+    pub fn organization(&self, state: &AppState, scope: &str) -> Result<i64, Refusal> {
+        self.authorized(state, scope)?.organization()
+    }
+
+    /// The `If-Match` value; a header that is not visible ASCII names no entity tag, so it
+    /// matches nothing.
+    pub fn if_match(&self) -> Option<&str> {
+        self.headers.get(header::IF_MATCH).map(|v| v.to_str().unwrap_or(""))
+    }
+}
+
+/// A `412 Precondition Failed` problem (error code `conflict`): the resource is no longer the
+/// version the request's `If-Match` (or `If-None-Match`) names.
+pub fn precondition_failed(state: &AppState, detail: &str) -> Response {
+    let mut body =
+        catalog::error::problem(state.catalog().site_url(), catalog::ErrorCode::Conflict, detail);
+    body["status"] = 412.into();
+    body["title"] = "Precondition Failed".into();
+    crate::problem::problem_response(412, body)
 }
 
 /// The strong entity tag of a representation: a SHA-256 prefix of its bytes.
@@ -71,11 +103,47 @@ pub fn etag(body: &[u8]) -> String {
     format!("\"{}\"", &hex::encode(Sha256::digest(body))[..32])
 }
 
-/// Whether an `If-None-Match` value lists `tag` (or is `*`).
-fn matches_any(header_value: Option<&HeaderValue>, tag: &str) -> bool {
-    header_value.and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        v.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == tag)
+/// How a precondition compares entity tags (RFC 9110 §8.8.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// `If-Match`: weak tags never match.
+    Strong,
+    /// `If-None-Match`: a `W/` prefix is ignored.
+    Weak,
+}
+
+/// Whether the precondition header `name` admits the current tag (`None` when there is no
+/// current representation, which only `If-None-Match` without `*` admits). `None` when the
+/// request has no such header. `*` admits any current representation.
+pub fn precondition(
+    headers: &HeaderMap,
+    name: header::HeaderName,
+    tag: Option<&str>,
+    compare: Compare,
+) -> Option<bool> {
+    let value = headers.get(name)?.to_str().unwrap_or_default();
+    let Some(tag) = tag else { return Some(false) };
+    Some(match compare {
+        Compare::Strong => catalog::rules_admin::if_match_admits(value, tag),
+        Compare::Weak => value
+            .split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t.trim_start_matches("W/") == tag.trim_start_matches("W/")),
     })
+}
+
+/// A JSON `200` with `tag` as its `ETag`, or `304` when `If-None-Match` already has it.
+pub fn tagged(body: Vec<u8>, tag: &str, headers: &HeaderMap) -> Response {
+    let seen = precondition(headers, header::IF_NONE_MATCH, Some(tag), Compare::Weak);
+    let mut r = if seen == Some(true) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(tag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    r
 }
 
 /// A JSON `200` response.
@@ -88,15 +156,7 @@ pub fn json(value: &impl Serialize) -> Result<Response, ServiceError> {
 pub fn json_tagged(value: &impl Serialize, headers: &HeaderMap) -> Result<Response, ServiceError> {
     let body = serde_json::to_vec(value).map_err(|e| ServiceError::Internal(Box::new(e)))?;
     let tag = etag(&body);
-    let mut r = if matches_any(headers.get(header::IF_NONE_MATCH), &tag) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-    };
-    if let Ok(v) = HeaderValue::from_str(&tag) {
-        r.headers_mut().insert(header::ETAG, v);
-    }
-    Ok(r)
+    Ok(tagged(body, &tag, headers))
 }
 
 fn respond(state: &AppState, result: Result<Response, ServiceError>) -> Response {
@@ -366,19 +426,11 @@ async fn lookup(State(state): State<AppState>, input: Input) -> Response {
         let p = input.check(PRODUCT)?;
         let gtin = p.text("gtin").unwrap_or_default();
         // The tag management writes check If-Match against (see products::current).
-        let Some((_, body, tag)) = super::products::current(&state, gtin).await? else {
+        let Some(current) = super::products::current(&state, gtin).await? else {
             let normalized = gs1::Gtin14::parse(gtin).ok().map(|g| g.as_str().to_owned());
             return Err(not_in_catalog(normalized.as_deref()));
         };
-        let mut r = if matches_any(input.headers.get(header::IF_NONE_MATCH), &tag) {
-            StatusCode::NOT_MODIFIED.into_response()
-        } else {
-            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-        };
-        if let Ok(v) = HeaderValue::from_str(&tag) {
-            r.headers_mut().insert(header::ETAG, v);
-        }
-        Ok(r)
+        Ok(tagged(current.body, &current.tag, &input.headers))
     };
     respond(&state, r.await)
 }

@@ -12,15 +12,15 @@ use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use catalog::ServiceError;
 use catalog::rules_admin::{
     self as admin, Actor, ManagedRule, NewRule, ReorderRules, ReorderedRules, RuleAdminError,
     RulePage, RulePatch,
 };
-use catalog::{ErrorCode, ServiceError};
 
 use super::caller::Refusal;
 use super::params::{Kind, ParamSpec};
-use super::read::{Input, json, json_tagged};
+use super::read::{Input, json, json_tagged, precondition_failed};
 use super::{Endpoint, Success, fail, schema};
 use crate::AppState;
 
@@ -29,12 +29,7 @@ pub const READ_SCOPE: &str = "products:read";
 /// The scope of rule changes.
 pub const WRITE_SCOPE: &str = "rules:write";
 
-const LIST: &[ParamSpec] = &[
-    ParamSpec::optional("page", Kind::Integer { min: 1, max: 1_000_000 }, "The page, from 1.")
-        .with_default("1"),
-    ParamSpec::optional("page_size", Kind::Integer { min: 1, max: 100 }, "Rules per page (1-100).")
-        .with_default("20"),
-];
+const LIST: &[ParamSpec] = &super::pagination::params("Rules per page (1-100).");
 const ID: &[ParamSpec] =
     &[ParamSpec::path("id", Kind::Integer { min: 1, max: i64::MAX }, "The rule's id.")];
 
@@ -136,11 +131,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 
 /// The organization the caller acts for and the actor to record, once it holds `scope`.
 fn authorize(state: &AppState, input: &Input, scope: &str) -> Result<(i64, Actor), Refusal> {
-    let caller = input
-        .caller
-        .as_ref()
-        .ok_or_else(|| ServiceError::Internal("no caller on a REST request".into()))?;
-    caller.require(scope, &state.auth().resource_metadata_url())?;
+    let caller = input.authorized(state, scope)?;
     let organization = caller.organization()?;
     let actor = Actor {
         user_id: caller.principal.user_id,
@@ -155,12 +146,7 @@ fn authorize(state: &AppState, input: &Input, scope: &str) -> Result<(i64, Actor
 fn failed(state: &AppState, e: RuleAdminError) -> Response {
     match e {
         RuleAdminError::Service(e) => fail(state, e),
-        RuleAdminError::PreconditionFailed(detail) => {
-            let mut body =
-                catalog::error::problem(state.catalog().site_url(), ErrorCode::Conflict, &detail);
-            body["status"] = 412.into();
-            crate::problem::problem_response(412, body)
-        }
+        RuleAdminError::PreconditionFailed(detail) => precondition_failed(state, &detail),
     }
 }
 
@@ -174,11 +160,6 @@ fn rule_response(rule: &ManagedRule, status: StatusCode) -> Result<Response, Ser
     Ok(r)
 }
 
-fn if_match(input: &Input) -> Option<&str> {
-    // A header that is not visible ASCII names no entity tag: it matches nothing.
-    input.headers.get(header::IF_MATCH).map(|v| v.to_str().unwrap_or(""))
-}
-
 fn rule_id(input: &Input) -> Result<i64, ServiceError> {
     Ok(input.check(ID)?.integer("id").unwrap_or_default())
 }
@@ -186,9 +167,7 @@ fn rule_id(input: &Input) -> Result<i64, ServiceError> {
 async fn list(State(state): State<AppState>, input: Input) -> Response {
     let r = async {
         let (organization, _) = authorize(&state, &input, READ_SCOPE)?;
-        let p = input.check(LIST)?;
-        let page = p.integer("page").and_then(|v| u64::try_from(v).ok()).unwrap_or(1);
-        let size = p.integer("page_size").and_then(|v| u64::try_from(v).ok()).unwrap_or(20);
+        let (page, size) = super::pagination::page(&input.check(LIST)?);
         Ok::<_, Refusal>(json(&state.catalog().list_rules(organization, page, size).await?)?)
     };
     r.await.unwrap_or_else(|e| fail(&state, e))
@@ -236,7 +215,7 @@ async fn update(State(state): State<AppState>, input: Input, body: Bytes) -> Res
         let id = rule_id(&input)?;
         let patch = admin::parse_body(&body)?;
         let rule =
-            state.catalog().update_rule(organization, id, if_match(&input), &patch, &actor).await?;
+            state.catalog().update_rule(organization, id, input.if_match(), &patch, &actor).await?;
         Ok::<_, RuleAdminError>(rule_response(&rule, StatusCode::OK)?)
     };
     r.await.unwrap_or_else(|e| failed(&state, e))
@@ -249,7 +228,7 @@ async fn delete(State(state): State<AppState>, input: Input) -> Response {
     };
     let r = async {
         let id = rule_id(&input)?;
-        state.catalog().delete_rule(organization, id, if_match(&input), &actor).await?;
+        state.catalog().delete_rule(organization, id, input.if_match(), &actor).await?;
         Ok::<_, RuleAdminError>(StatusCode::NO_CONTENT.into_response())
     };
     r.await.unwrap_or_else(|e| failed(&state, e))

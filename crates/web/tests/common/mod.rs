@@ -11,6 +11,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod rest;
+
 use std::collections::HashSet;
 use std::future::Future;
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
