@@ -270,6 +270,83 @@ impl Catalog {
     }
 }
 
+/// Expands the store side of product management for one backend (the backend files hold only
+/// this invocation): who owns a product or brand, creating an owned brand, deleting a product
+/// (conditionally on its version). Arguments: the pool type, and the cast that types a bare
+/// text parameter (`"::text"` on PostgreSQL, `""` on SQLite).
+macro_rules! manage_store {
+    (pool: $Pool:ty, text: $text:literal $(,)?) => {
+        use gs1::Gtin14;
+
+        use $crate::model::{fold_name, now_rfc3339};
+        use $crate::store::StoreError;
+
+        pub(crate) async fn product_organization(
+            pool: &$Pool,
+            gtin: Gtin14,
+        ) -> Result<Option<Option<i64>>, StoreError> {
+            Ok(sqlx::query_scalar(
+                "SELECT b.organization_id FROM products p LEFT JOIN brands b ON b.id = p.brand_id \
+                 WHERE p.gtin = $1",
+            )
+            .bind(gtin.as_str())
+            .fetch_optional(pool)
+            .await?)
+        }
+
+        pub(crate) async fn brand_organization(
+            pool: &$Pool,
+            name: &str,
+        ) -> Result<Option<Option<i64>>, StoreError> {
+            Ok(sqlx::query_scalar("SELECT organization_id FROM brands WHERE name_key = $1")
+                .bind(fold_name(name))
+                .fetch_optional(pool)
+                .await?)
+        }
+
+        pub(crate) async fn create_brand(
+            pool: &$Pool,
+            name: &str,
+            organization_id: i64,
+        ) -> Result<bool, StoreError> {
+            let now = now_rfc3339();
+            let done = sqlx::query(
+                "INSERT INTO brands (name, name_key, organization_id, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name_key) DO NOTHING",
+            )
+            .bind(name.trim())
+            .bind(fold_name(name))
+            .bind(organization_id)
+            .bind(&now)
+            .bind(&now)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        pub(crate) async fn delete_product(
+            pool: &$Pool,
+            gtin: Gtin14,
+            if_updated_at: Option<&str>,
+        ) -> Result<bool, StoreError> {
+            // Children go by ON DELETE CASCADE, the search document and embedding too (by
+            // trigger on SQLite).
+            let done = sqlx::query(concat!(
+                "DELETE FROM products WHERE gtin = $1 AND ($2",
+                $text,
+                " IS NULL OR updated_at = $3)"
+            ))
+            .bind(gtin.as_str())
+            .bind(if_updated_at)
+            .bind(if_updated_at)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        }
+    };
+}
+pub(crate) use manage_store;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,8 +11,8 @@
 #[macro_use]
 mod common;
 
+use common::Backend;
 use common::rest::{RestServer, SITE, etag, problem};
-use common::{Backend, TestDb};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -44,25 +44,7 @@ impl std::ops::Deref for Server {
 /// Two organizations (Acme: OWNER; Rival: RIVAL, whose brand "Rival Foods" has one product),
 /// a user with no organization (LONER), and a brand of nobody ("Nobody").
 async fn start(backend: Backend) -> Server {
-    let db = TestDb::new(backend).await;
-    let s = Server(RestServer::start(db, &[("Acme", OWNER), ("Rival", RIVAL)], &[LONER]).await);
-    let rival = s.token(RIVAL, "products:write").await;
-    let r = s
-        .call(
-            Method::POST,
-            "/api/v1/products",
-            &rival,
-            Some(json!({"gtin": "00614141000005", "name": "Their tea", "brand": "Rival Foods"})),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    s.db.execute(
-        "INSERT INTO brands (name, name_key, created_at, updated_at) VALUES ('Nobody', 'nobody', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
-        &[],
-    )
-    .await;
-    s
+    Server(RestServer::two_organizations(backend).await)
 }
 
 impl Server {

@@ -8,8 +8,8 @@
 #[macro_use]
 mod common;
 
+use common::Backend;
 use common::rest::{RestServer, SITE, etag, problem};
-use common::{Backend, TestDb};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -21,7 +21,6 @@ on_both_backends!(
 );
 
 const OWNER: &str = "owner@example.com";
-const RIVAL: &str = "rival@example.com";
 const LONER: &str = "loner@example.com";
 const NEW: &str = "00614141123452";
 const THEIRS: &str = "00614141000005";
@@ -39,25 +38,7 @@ impl std::ops::Deref for Server {
 /// Rival: RIVAL, brand "Rival Foods" with product THEIRS), a user with no organization
 /// (LONER), and a product of a brand without organization.
 async fn start(backend: Backend) -> Server {
-    let db = TestDb::new(backend).await;
-    let s = Server(RestServer::start(db, &[("Acme", OWNER), ("Rival", RIVAL)], &[LONER]).await);
-    let rival = s.token(RIVAL, "products:write").await;
-    let r = s
-        .send(
-            "POST",
-            "/api/v1/products",
-            &rival,
-            Some(json!({"gtin": THEIRS, "name": "Their tea", "brand": "Rival Foods"})),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    s.db.execute(
-        "INSERT INTO brands (name, name_key, created_at, updated_at) VALUES ('Nobody', 'nobody', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
-        &[],
-    )
-    .await;
-    s
+    Server(RestServer::two_organizations(backend).await)
 }
 
 impl Server {

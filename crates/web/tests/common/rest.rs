@@ -72,6 +72,30 @@ impl RestServer {
         Self { db, base: format!("http://{addr}"), auth, http: reqwest::Client::new(), orgs }
     }
 
+    /// The management fixture: an empty catalog on `backend` with two organizations, Acme
+    /// (`owner@example.com`) and Rival (`rival@example.com`, whose brand "Rival Foods" has the
+    /// product 00614141000005, "Their tea"), a user with no organization
+    /// (`loner@example.com`), and a brand of no organization ("Nobody").
+    pub async fn two_organizations(backend: super::Backend) -> Self {
+        let db = TestDb::new(backend).await;
+        let s = Self::start(
+            db,
+            &[("Acme", "owner@example.com"), ("Rival", "rival@example.com")],
+            &["loner@example.com"],
+        )
+        .await;
+        let rival = s.token("rival@example.com", "products:write").await;
+        let body = serde_json::json!({"gtin": "00614141000005", "name": "Their tea", "brand": "Rival Foods"});
+        let r = s.request(Method::POST, "/api/v1/products", Some(&rival), Some(&body), &[]).await;
+        assert_eq!(r.status(), 201);
+        s.db.execute(
+            "INSERT INTO brands (name, name_key, created_at, updated_at) VALUES ('Nobody', 'nobody', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+            &[],
+        )
+        .await;
+        s
+    }
+
     /// A bearer token of `scope` for the user `email`.
     pub async fn token(&self, email: &str, scope: &str) -> String {
         self.auth.mint_token(email, scope).await.unwrap().access_token
