@@ -4,28 +4,34 @@
 //! `MIN_PRODUCTS` products becomes a query (its name), and its products are the relevant set.
 //! Prints NDCG@10 and Recall@50 for lexical only, semantic only and hybrid, per embedder.
 //!   cargo run --release -p catalog --example relevance -- MODEL_DIR [OFF_TSV_GZ] [RATIOS]
-//! `EMBEDDERS=distilled` (or `minilm`) runs one embedder; `VERBOSE=1` prints every query;
+//! `EMBEDDERS=distilled` (or `minilm`) runs one embedder; `VERBOSE=1` prints every query
+//! (`VERBOSE=2` also its first five results, `+` where relevant);
 //! `DATABASES=sqlite,postgres` (with `PRODLINK_BENCH_PG`, an admin URL) runs the same queries
 //! on both backends and prints them side by side.
+//! `FUSIONS=1` compares fusion rules and semantic legs on the same candidates instead (SQLite).
 //! (`benches/relevance.sh` runs it on the demo sample.)
 
 #![allow(clippy::print_stdout)] // a benchmark report
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read as _;
 use std::path::Path;
 use std::sync::Arc;
 
 use catalog::import::{ImportKind, NoProgress, ReportFiles, Source, import_source};
 use catalog::postgres::{PgOptions, PgStore};
-use catalog::search::SearchRequest;
+use catalog::search::{LexicalHit, SearchFilters, SearchRequest};
 use catalog::semantic::Semantic;
 use catalog::sqlite::{SqliteOptions, SqliteStore};
 use catalog::{Catalog, CatalogStore};
 use search::{Distilled, Embedder, MiniLm};
 
-/// Smallest category used as a query.
+/// Smallest category used as a query (`MIN_PRODUCTS` in the environment overrides it).
 const MIN_PRODUCTS: usize = 10;
+
+fn min_products() -> usize {
+    std::env::var("MIN_PRODUCTS").ok().and_then(|v| v.parse().ok()).unwrap_or(MIN_PRODUCTS)
+}
 /// Columns kept for the catalog: no category, label or other classification column.
 const KEEP: [&str; 5] = ["code", "product_name", "generic_name", "brands", "ingredients_text"];
 
@@ -35,6 +41,9 @@ struct Query {
     text: String,
     relevant: HashSet<String>,
 }
+
+/// Product names (with brand) by GTIN-14, for the transformer-on-names leg of `FUSIONS=1`.
+type Names = Vec<(gs1::Gtin14, String)>;
 
 fn ndcg10(ranked: &[String], relevant: &HashSet<String>) -> f64 {
     let dcg: f64 = ranked
@@ -54,7 +63,7 @@ fn recall50(ranked: &[String], relevant: &HashSet<String>) -> f64 {
 }
 
 /// Reads the OFF TSV: the reduced TSV to import, and the category → GTIN-14 judgements.
-fn prepare(path: &Path) -> Result<(String, Vec<Query>), Error> {
+fn prepare(path: &Path) -> Result<(String, Vec<Query>, Names), Error> {
     let mut text = String::new();
     flate2::read::GzDecoder::new(std::fs::File::open(path)?).read_to_string(&mut text)?;
     let mut lines = text.lines();
@@ -63,6 +72,8 @@ fn prepare(path: &Path) -> Result<(String, Vec<Query>), Error> {
     let keep: Vec<usize> = KEEP.iter().filter_map(|k| col(k)).collect();
     let cats = col("categories_en").ok_or("no categories_en column")?;
     let code = col("code").ok_or("no code column")?;
+    let (name, brand) = (col("product_name"), col("brands"));
+    let mut names = Names::new();
     let mut reduced =
         KEEP.iter().filter(|k| col(k).is_some()).copied().collect::<Vec<_>>().join("\t");
     reduced.push('\n');
@@ -75,6 +86,11 @@ fn prepare(path: &Path) -> Result<(String, Vec<Query>), Error> {
         let row: Vec<&str> = keep.iter().map(|&i| cells.get(i).copied().unwrap_or("")).collect();
         reduced.push_str(&row.join("\t"));
         reduced.push('\n');
+        let cell = |c: Option<usize>| c.and_then(|i| cells.get(i)).copied().unwrap_or("").trim();
+        names.push(match (cell(name), cell(brand)) {
+            (n, "") => (gtin, n.to_owned()),
+            (n, b) => (gtin, format!("{n}, {b}")),
+        });
         for c in cells.get(cats).copied().unwrap_or("").split(',') {
             let c = c.trim();
             if !c.is_empty() && !c.contains(':') && c != "Null" {
@@ -84,18 +100,24 @@ fn prepare(path: &Path) -> Result<(String, Vec<Query>), Error> {
     }
     let queries = by_category
         .into_iter()
-        .filter(|(_, g)| g.len() >= MIN_PRODUCTS)
+        .filter(|(_, g)| g.len() >= min_products())
         .map(|(text, relevant)| Query { text, relevant })
         .collect();
-    Ok((reduced, queries))
+    Ok((reduced, queries, names))
 }
 
 async fn evaluate(catalog: &Catalog, queries: &[Query]) -> Result<(f64, f64), Error> {
     let (mut n, mut r) = (0.0, 0.0);
     for q in queries {
         let req = SearchRequest { query: q.text.clone(), limit: Some(50), ..Default::default() };
-        let ranked: Vec<String> =
-            catalog.search_products(&req).await?.items.into_iter().map(|i| i.gtin).collect();
+        let items = catalog.search_products(&req).await?.items;
+        if std::env::var("VERBOSE").is_ok_and(|v| v == "2") {
+            for i in items.iter().take(5) {
+                let mark = if q.relevant.contains(&i.gtin) { '+' } else { ' ' };
+                println!("      {mark} {}", i.name);
+            }
+        }
+        let ranked: Vec<String> = items.into_iter().map(|i| i.gtin).collect();
         if std::env::var("VERBOSE").is_ok() {
             println!(
                 "  {:<40} {:>4} {:.3}",
@@ -188,13 +210,17 @@ async fn main() -> Result<(), Error> {
         .split(',')
         .map(str::parse)
         .collect::<Result<_, _>>()?;
-    let (reduced, queries) = prepare(Path::new(&data))?;
+    let (reduced, queries, names) = prepare(Path::new(&data))?;
     let bytes: &'static [u8] = Box::leak(reduced.into_bytes().into_boxed_slice());
     println!(
-        "{} queries: English OFF categories with ≥ {MIN_PRODUCTS} products; category text not indexed",
-        queries.len()
+        "{} queries: English OFF categories with ≥ {} products; category text not indexed",
+        queries.len(),
+        min_products()
     );
     let model_dir = Path::new(&model_dir);
+    if std::env::var("FUSIONS").is_ok() {
+        return fusions(bytes, &queries, &names, model_dir).await;
+    }
     let which = std::env::var("EMBEDDERS").unwrap_or_else(|_| "minilm,distilled".into());
     let mut embedders: Vec<(&str, Arc<dyn Embedder>)> = Vec::new();
     if which.contains("minilm") {
@@ -224,5 +250,196 @@ async fn main() -> Result<(), Error> {
         }
         println!("{line}");
     }
+    Ok(())
+}
+
+/// Each leg's scores min–max scaled onto `floor`–1 within its candidates (as served, floor 0.1).
+fn min_max(hits: &[LexicalHit], floor: f64) -> Vec<(gs1::Gtin14, f64)> {
+    let best = hits.iter().map(|h| h.score).fold(f64::MIN, f64::max);
+    let worst = hits.iter().map(|h| h.score).fold(f64::MAX, f64::min);
+    hits.iter()
+        .map(|h| {
+            let s = if best > worst { (h.score - worst) / (best - worst) } else { 1.0 };
+            (h.gtin, floor + (1.0 - floor) * s)
+        })
+        .collect()
+}
+
+/// Distribution-based score fusion: mean ± 3 standard deviations of the leg mapped onto 0–1.
+fn dbsf(hits: &[LexicalHit]) -> Vec<(gs1::Gtin14, f64)> {
+    let n = hits.len().max(1) as f64;
+    let mean = hits.iter().map(|h| h.score).sum::<f64>() / n;
+    let sd = (hits.iter().map(|h| (h.score - mean).powi(2)).sum::<f64>() / n).sqrt().max(1e-9);
+    hits.iter().map(|h| (h.gtin, (h.score - (mean - 3.0 * sd)) / (6.0 * sd))).collect()
+}
+
+/// Reciprocal-rank fusion's share of one leg.
+fn rrf(hits: &[LexicalHit], k: f64) -> Vec<(gs1::Gtin14, f64)> {
+    hits.iter().enumerate().map(|(i, h)| (h.gtin, 1.0 / (k + i as f64))).collect()
+}
+
+/// BM25 with a saturation `s / (s + k)` (the same scale for every query) and the raw cosine.
+fn absolute(hits: &[LexicalHit], k: Option<f64>) -> Vec<(gs1::Gtin14, f64)> {
+    hits.iter().map(|h| (h.gtin, k.map_or(h.score, |k| h.score / (h.score + k)))).collect()
+}
+
+/// NDCG@10 of the ranking that sums `weight × score` over the legs.
+fn fused_ndcg(legs: &[(Vec<(gs1::Gtin14, f64)>, f64)], relevant: &HashSet<String>) -> f64 {
+    let mut sum: HashMap<gs1::Gtin14, f64> = HashMap::new();
+    for (scores, weight) in legs {
+        for (g, s) in scores {
+            *sum.entry(*g).or_default() += weight * s;
+        }
+    }
+    let mut ranked: Vec<(gs1::Gtin14, f64)> = sum.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let ranked: Vec<String> = ranked.into_iter().map(|(g, _)| g.as_str().to_owned()).collect();
+    ndcg10(&ranked, relevant)
+}
+
+/// One query's candidates: lexical (as served, 150), lexical (all), distilled (all),
+/// all-MiniLM-L6-v2 on names (all).
+struct Legs {
+    lexical: Vec<LexicalHit>,
+    lexical_all: Vec<LexicalHit>,
+    distilled: Vec<LexicalHit>,
+    names: Vec<LexicalHit>,
+}
+
+/// `FUSIONS=1`: fusion rules and semantic legs compared on the same candidates (SQLite), so
+/// the choice of rule is measured apart from everything else in the search path.
+async fn fusions(
+    reduced: &'static [u8],
+    queries: &[Query],
+    names: &Names,
+    model_dir: &Path,
+) -> Result<(), Error> {
+    const POOL: usize = 150; // what `search_products` asks each leg for at limit 50
+    const ALL: usize = 100_000;
+    let dir = tempfile::tempdir()?;
+    let store = open("sqlite", dir.path()).await?;
+    import_source(
+        Arc::clone(&store),
+        ImportKind::Off,
+        Source::from_bytes("off-sample-reduced.tsv", reduced),
+        ReportFiles::InMemory(10),
+        &NoProgress,
+    )
+    .await?;
+    Catalog::new(Arc::clone(&store), "http://localhost").index_search_backlog().await?;
+    let distilled: Arc<dyn Embedder> = Arc::new(Distilled::load_or_distill(model_dir)?);
+    let semantic = Arc::new(Semantic::with_embedder(distilled, "distilled", 2));
+    semantic.load(store.as_ref()).await?;
+    semantic.index_backlog(store.as_ref()).await?;
+    // all-MiniLM-L6-v2 over "name, brand" only: short texts like the ones it was trained on.
+    let minilm = MiniLm::load(model_dir)?;
+    let mut by_length: Vec<&(gs1::Gtin14, String)> = names.iter().collect();
+    by_length.sort_by_key(|(_, n)| n.len());
+    let mut name_vectors: Vec<(gs1::Gtin14, Vec<f32>)> = Vec::new();
+    for chunk in by_length.chunks(32) {
+        let texts: Vec<&str> = chunk.iter().map(|(_, n)| n.as_str()).collect();
+        name_vectors.extend(chunk.iter().map(|(g, _)| *g).zip(minilm.embed(&texts)?));
+    }
+    let none = SearchFilters::default();
+    let mut all = Vec::new();
+    for q in queries {
+        let qv = minilm.embed(&[q.text.as_str()])?.pop().ok_or("no query vector")?;
+        let mut names: Vec<LexicalHit> = name_vectors
+            .iter()
+            .map(|(gtin, v)| {
+                let cos: f32 = v.iter().zip(&qv).map(|(a, b)| a * b).sum();
+                LexicalHit { gtin: *gtin, score: f64::from(cos) }
+            })
+            .collect();
+        names.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.gtin.cmp(&b.gtin)));
+        all.push(Legs {
+            lexical: store.search_lexical(&q.text, &none, POOL).await?,
+            lexical_all: store.search_lexical(&q.text, &none, ALL).await?,
+            distilled: semantic.candidates(store.as_ref(), &q.text, &none, ALL).await?,
+            names,
+        });
+    }
+    type Rule = Box<dyn Fn(&Legs) -> Vec<(Vec<(gs1::Gtin14, f64)>, f64)>>;
+    let top = |h: &[LexicalHit]| h[..h.len().min(POOL)].to_vec();
+    let mut rules: Vec<(String, Rule)> = vec![
+        ("lexical only".into(), Box::new(|l: &Legs| vec![(min_max(&l.lexical, 0.1), 1.0)])),
+        (
+            "distilled only".into(),
+            Box::new(move |l: &Legs| vec![(absolute(&l.distilled, None), 1.0)]),
+        ),
+        ("MiniLM on names only".into(), Box::new(|l: &Legs| vec![(absolute(&l.names, None), 1.0)])),
+    ];
+    for ratio in [0.5, 0.6] {
+        for floor in [0.0, 0.1, 0.3] {
+            let label = format!("min-max floor {floor} (served 0.1), ratio {ratio}");
+            rules.push((
+                label,
+                Box::new(move |l: &Legs| {
+                    vec![
+                        (min_max(&l.lexical, floor), 1.0 - ratio),
+                        (min_max(&top(&l.distilled), floor), ratio),
+                    ]
+                }),
+            ));
+        }
+        rules.push((
+            format!("distribution-based (mean ± 3 sd), ratio {ratio}"),
+            Box::new(move |l: &Legs| {
+                vec![(dbsf(&l.lexical), 1.0 - ratio), (dbsf(&top(&l.distilled)), ratio)]
+            }),
+        ));
+        for k in [2.0, 10.0] {
+            rules.push((
+                format!("BM25/(BM25+{k}) + raw cosine, ratio {ratio}"),
+                Box::new(move |l: &Legs| {
+                    vec![
+                        (absolute(&l.lexical_all, Some(k)), 1.0 - ratio),
+                        (absolute(&l.distilled, None), ratio),
+                    ]
+                }),
+            ));
+        }
+        rules.push((
+            format!("min-max, MiniLM-on-names leg, ratio {ratio}"),
+            Box::new(move |l: &Legs| {
+                vec![(min_max(&l.lexical, 0.1), 1.0 - ratio), (min_max(&top(&l.names), 0.1), ratio)]
+            }),
+        ));
+        rules.push((
+            format!("min-max, three legs ({ratio} split between both semantic)"),
+            Box::new(move |l: &Legs| {
+                vec![
+                    (min_max(&l.lexical, 0.1), 1.0 - ratio),
+                    (min_max(&top(&l.distilled), 0.1), ratio / 2.0),
+                    (min_max(&top(&l.names), 0.1), ratio / 2.0),
+                ]
+            }),
+        ));
+    }
+    for k in [10.0, 60.0] {
+        rules.push((
+            format!("reciprocal rank k {k}"),
+            Box::new(move |l: &Legs| {
+                vec![(rrf(&l.lexical, k), 1.0), (rrf(&top(&l.distilled), k), 1.0)]
+            }),
+        ));
+    }
+    println!("{:<58} {:>6}", "fusion rule (SQLite, distilled leg unless named)", "N@10");
+    for (label, rule) in &rules {
+        let total: f64 =
+            queries.iter().zip(&all).map(|(q, legs)| fused_ndcg(&rule(legs), &q.relevant)).sum();
+        println!("{label:<58} {:>6.3}", total / queries.len().max(1) as f64);
+    }
+    let oracle: f64 = queries
+        .iter()
+        .zip(&all)
+        .map(|(q, legs)| {
+            let lexical = fused_ndcg(&rules[0].1(legs), &q.relevant);
+            lexical.max(fused_ndcg(&rules[1].1(legs), &q.relevant))
+        })
+        .sum();
+    let label = "oracle: the better leg of each query (no fusion can pick)";
+    println!("{label:<58} {:>6.3}", oracle / queries.len().max(1) as f64);
+    store.close().await;
     Ok(())
 }
