@@ -27,7 +27,8 @@ function init(args)
     for line in io.lines(list_file) do
       table.insert(gtins, line)
     end
-    math.randomseed(os.time() + (args[1] and #args[1] or 0))
+    -- Each thread its own seed (os.time() alone is the same for threads started together).
+    math.randomseed(os.time() * 1000 + (id or 0))
     idx = math.random(#gtins)
   end
 end

@@ -12,14 +12,6 @@ wrk.headers["Accept"] = "application/json"
 
 dofile("benches/wrk_report.lua")
 
-local next_id = 0
-local base_setup = setup
-function setup(thread)
-  thread:set("id", next_id)
-  next_id = next_id + 1
-  base_setup(thread)
-end
-
 local gtins_file = os.getenv("GTINS_FILE")
 local queries_file = os.getenv("QUERIES_FILE")
 local template = os.getenv("PATH_TEMPLATE") or "/api/v1/products/GTIN"

@@ -9,14 +9,6 @@ wrk.headers["MCP-Protocol-Version"] = "2025-11-25"
 
 dofile("benches/wrk_report.lua")
 
-local next_id = 0
-local base_setup = setup
-function setup(thread)
-  thread:set("id", next_id)
-  next_id = next_id + 1
-  base_setup(thread)
-end
-
 local function json_string(s)
   return '"' .. s:gsub('[%c"\\]', function(c)
     if c == '"' then return '\\"' elseif c == "\\" then return "\\\\" else return " " end

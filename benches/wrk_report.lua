@@ -1,8 +1,10 @@
 -- Shared by the wrk scripts (loaded with dofile from the repository root): keeps every wrk
 -- thread so `done` can add up their `failures` counters (each script's `init` sets it to 0
--- and its `response` counts), and prints one RESULT line the bench scripts parse.
+-- and its `response` counts), and prints one RESULT line the bench scripts parse. Each thread
+-- gets its number (0, 1, …) as the global `id`, so scripts can split or seed work per thread.
 local threads = {}
 function setup(thread)
+  thread:set("id", #threads)
   table.insert(threads, thread)
 end
 

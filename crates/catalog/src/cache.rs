@@ -434,6 +434,19 @@ impl CatalogStore for CachedStore {
         out
     }
 
+    async fn assign_owner(
+        &self,
+        kind: crate::orgs::Owned,
+        name: &str,
+        organization: i64,
+        reassign: bool,
+    ) -> Result<crate::orgs::Assignment, StoreError> {
+        // Which organization's rules apply to the brand's products changes.
+        let out = self.inner.assign_owner(kind, name, organization, reassign).await;
+        self.rules.clear();
+        out
+    }
+
     async fn organization_brands(
         &self,
         organization: i64,

@@ -173,6 +173,68 @@ pub enum RecordUpdate {
     NameTaken,
 }
 
+/// What an operator hands to an organization with `prodlink org assign`: brands and retailers
+/// made by imports belong to none until then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owned {
+    /// A brand, found by its case-folded name.
+    Brand,
+    /// A retailer, found by its exact name.
+    Retailer,
+}
+
+impl Owned {
+    /// The table, and the name column it is found by (its key).
+    pub(crate) fn table(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Brand => ("brands", "name_key"),
+            Self::Retailer => ("retailers", "name"),
+        }
+    }
+
+    /// The value of that column for `name`.
+    pub(crate) fn key(self, name: &str) -> String {
+        match self {
+            Self::Brand => crate::model::fold_name(name),
+            Self::Retailer => name.trim().to_owned(),
+        }
+    }
+
+    /// "brand" or "retailer".
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Brand => "brand",
+            Self::Retailer => "retailer",
+        }
+    }
+}
+
+/// What assigning a brand or retailer to an organization did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignment {
+    /// Now the organization's; `previous` owned it before (`None`: nobody).
+    Assigned {
+        /// Its stored name.
+        name: String,
+        /// The organization that owned it before.
+        previous: Option<i64>,
+    },
+    /// It was the organization's already: nothing was written.
+    Unchanged {
+        /// Its stored name.
+        name: String,
+    },
+    /// Another organization owns it and reassigning was not asked for: nothing was written.
+    OwnedByOther {
+        /// Its stored name.
+        name: String,
+        /// The owner.
+        owner: i64,
+    },
+    /// There is no brand or retailer of that name.
+    NotFound,
+}
+
 /// What deleting an organization or brand did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removal {

@@ -281,6 +281,63 @@ macro_rules! orgs_store {
             })
         }
 
+        /// Hands a brand or retailer to `organization` (from nobody, or from another
+        /// organization when `reassign`), with its `audit_events` row, in one transaction.
+        pub(crate) async fn assign_owner(
+            pool: &$Pool,
+            kind: $crate::orgs::Owned,
+            name: &str,
+            organization: i64,
+            reassign: bool,
+        ) -> Result<$crate::orgs::Assignment, StoreError> {
+            use $crate::orgs::Assignment;
+            let (table, key) = kind.table();
+            let mut tx = $begin(pool).await?;
+            let select = format!(
+                "SELECT id, name, organization_id FROM {table} WHERE {key} = $1{}",
+                $lock
+            );
+            let Some(row) = sqlx::query(sqlx::AssertSqlSafe(select))
+                .bind(kind.key(name))
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(Assignment::NotFound);
+            };
+            let id: i64 = row.try_get("id")?;
+            let name: String = row.try_get("name")?;
+            let previous: Option<i64> = row.try_get("organization_id")?;
+            match previous {
+                Some(owner) if owner == organization => return Ok(Assignment::Unchanged { name }),
+                Some(owner) if !reassign => return Ok(Assignment::OwnedByOther { name, owner }),
+                _ => {}
+            }
+            let update =
+                format!("UPDATE {table} SET organization_id = $1, updated_at = $2 WHERE id = $3");
+            let now = now_rfc3339();
+            sqlx::query(sqlx::AssertSqlSafe(update))
+                .bind(organization)
+                .bind(&now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let state = |owner: Option<i64>| serde_json::json!({ "organization_id": owner }).to_string();
+            sqlx::query(
+                "INSERT INTO audit_events (occurred_at, action, outcome, client_id, target, \
+                 arguments, before_state, after_state) VALUES ($1, $2, 'ok', 'prodlink-cli', $3, $4, $5, $6)",
+            )
+            .bind(&now)
+            .bind(format!("{}.assign", kind.noun()))
+            .bind(format!("{}:{id}", kind.noun()))
+            .bind(serde_json::json!({ "name": name, "organization_id": organization, "reassign": reassign }).to_string())
+            .bind(state(previous))
+            .bind(state(Some(organization)))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Assignment::Assigned { name, previous })
+        }
+
         pub(crate) async fn organization_products(
             pool: &$Pool,
             organization: i64,

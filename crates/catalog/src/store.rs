@@ -360,6 +360,17 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// in one statement: its users stay in no organization, its API keys go.
     async fn delete_organization(&self, id: i64) -> Result<crate::orgs::Removal, StoreError>;
 
+    /// Hands the brand (by folded name) or retailer (by exact name) `name` to organization
+    /// `organization`: from nobody, or from another organization only when `reassign`; the
+    /// change and its `audit_events` row are one transaction.
+    async fn assign_owner(
+        &self,
+        kind: crate::orgs::Owned,
+        name: &str,
+        organization: i64,
+        reassign: bool,
+    ) -> Result<crate::orgs::Assignment, StoreError>;
+
     /// Up to `limit` brands of the organization, by name from `offset`, and how many it owns.
     async fn organization_brands(
         &self,

@@ -144,6 +144,25 @@ pub enum OrgCommand {
     },
     /// List organizations, tab-separated with a header line: id, name, created_at.
     List,
+    /// Hand a brand or a retailer to an organization, whose members and API keys may then
+    /// manage its products (brand) or its stores and offers (retailer). Brands and retailers
+    /// made by an import belong to no organization until then. Recorded in the audit log.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["brand", "retailer"])))]
+    Assign {
+        /// The organization's name (see `prodlink org list`).
+        #[arg(long, value_name = "NAME")]
+        organization: String,
+        /// The brand's name (any case).
+        #[arg(long, value_name = "NAME")]
+        brand: Option<String>,
+        /// The retailer's name (exactly as imported).
+        #[arg(long, value_name = "NAME")]
+        retailer: Option<String>,
+        /// Take it from the organization that owns it now (without this, such a brand or
+        /// retailer is refused).
+        #[arg(long)]
+        reassign: bool,
+    },
 }
 
 /// `apikey` subcommands.
@@ -381,7 +400,8 @@ pub struct ImportArgs {
     pub report_dir: Option<PathBuf>,
 
     /// Don't draw a progress bar.
-    #[arg(long, env = "PRODLINK_NO_PROGRESS", num_args = 0..=1, default_missing_value = "true",
+    #[arg(long, env = "PRODLINK_NO_PROGRESS", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true",
           value_name = "BOOL", value_parser = BoolishValueParser::new())]
     pub no_progress: Option<bool>,
 
@@ -392,7 +412,8 @@ pub struct ImportArgs {
 
     /// Leave embedding to the server's background indexer (the import ends sooner; semantic
     /// search covers the new products once the server has embedded them).
-    #[arg(long, env = "PRODLINK_NO_EMBED", num_args = 0..=1, default_missing_value = "true",
+    #[arg(long, env = "PRODLINK_NO_EMBED", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true",
           value_name = "BOOL", value_parser = BoolishValueParser::new())]
     pub no_embed: Option<bool>,
 }
@@ -425,6 +446,58 @@ mod tests {
         let cli = Cli::try_parse_from(["prodlink", "serve", "--demo", "false"]).unwrap();
         let Command::Serve(s) = cli.command else { panic!() };
         assert_eq!(s.demo, Some(false));
+    }
+
+    #[test]
+    fn import_switches_leave_the_file_argument_alone() {
+        // `--no-embed FILE` must not read FILE as the switch's value (it takes one only
+        // after '=').
+        let cli = Cli::try_parse_from([
+            "prodlink",
+            "import",
+            "catalog",
+            "--no-embed",
+            "--no-progress",
+            "a.jsonl",
+        ])
+        .unwrap();
+        let Command::Import(ImportCommand::Catalog(a)) = cli.command else { panic!() };
+        assert_eq!((a.no_embed, a.no_progress), (Some(true), Some(true)));
+        assert_eq!(a.file, PathBuf::from("a.jsonl"));
+        let cli = Cli::try_parse_from(["prodlink", "import", "off", "--no-embed=false", "b.tsv"])
+            .unwrap();
+        let Command::Import(ImportCommand::Off(a)) = cli.command else { panic!() };
+        assert_eq!((a.no_embed, a.file), (Some(false), PathBuf::from("b.tsv")));
+    }
+
+    #[test]
+    fn org_assign_needs_a_brand_or_a_retailer() {
+        let ok = Cli::try_parse_from([
+            "prodlink",
+            "org",
+            "assign",
+            "--organization",
+            "Acme",
+            "--retailer",
+            "Corner Shop",
+        ]);
+        assert!(ok.is_ok());
+        for bad in [
+            &["prodlink", "org", "assign", "--organization", "Acme"][..],
+            &[
+                "prodlink",
+                "org",
+                "assign",
+                "--organization",
+                "Acme",
+                "--brand",
+                "B",
+                "--retailer",
+                "R",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -35,6 +35,7 @@ on_both_backends!(
     mcp_over_stdio_speaks_json_rpc_lines_and_keeps_stdout_clean,
     accounts_clients_and_minted_tokens_work_against_a_running_server,
     organizations_users_and_api_keys_round_trip,
+    org_assign_hands_imported_brands_and_retailers_to_an_organization,
     import_embeds_changed_products_and_serve_reports_the_semantic_index,
 );
 
@@ -476,6 +477,83 @@ fn run_on(db: &common::Db, args: &[&str]) -> (bool, String, String) {
     let mut all = args.to_vec();
     all.extend(["--database", &db.url]);
     run_with_stdin(&all, "")
+}
+
+fn org_assign_hands_imported_brands_and_retailers_to_an_organization(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = b.database(dir.path(), "assign");
+    for name in ["Acme Foods", "Globex"] {
+        let (ok, out, err) = run_on(&db, &["org", "add", "--name", name]);
+        assert!(ok, "{out}{err}");
+    }
+    let products = dir.path().join("products.jsonl");
+    std::fs::write(
+        &products,
+        "{\"gtin\":\"04012345000009\",\"name\":\"Cola soft drink\",\"brand\":\"Fizz\"}\n",
+    )
+    .unwrap();
+    let stores = dir.path().join("stores.csv");
+    std::fs::write(
+        &stores,
+        "retailer,store_ref,name,address,city,region,postal_code,country,lat,lng\n\
+         Corner Shop,1,Corner Shop Main St,1 Main St,Springfield,IL,62701,US,39.8,-89.6\n",
+    )
+    .unwrap();
+    for (kind, file) in [("catalog", &products), ("stores", &stores)] {
+        let out = prodlink()
+            .args(["--database", &db.url, "import", kind, "--no-progress", "--no-embed"])
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let brand_owner =
+        || db.int("SELECT coalesce(organization_id, 0) FROM brands WHERE name_key = 'fizz'");
+    let retailer_owner =
+        || db.int("SELECT coalesce(organization_id, 0) FROM retailers WHERE name = 'Corner Shop'");
+    assert_eq!((brand_owner(), retailer_owner()), (0, 0), "imports make them nobody's");
+
+    // A brand by its name in any case, a retailer by its exact name.
+    let assign = |args: &[&str]| {
+        let mut all = vec!["org", "assign"];
+        all.extend(args);
+        run_on(&db, &all)
+    };
+    let (ok, out, err) = assign(&["--organization", "Acme Foods", "--brand", "FIZZ"]);
+    assert!(ok && out.trim() == r#"assigned brand "Fizz" to Acme Foods"#, "{out}{err}");
+    let (ok, out, err) = assign(&["--organization", "Acme Foods", "--retailer", "Corner Shop"]);
+    assert!(ok && out.trim() == r#"assigned retailer "Corner Shop" to Acme Foods"#, "{out}{err}");
+    assert_eq!((brand_owner(), retailer_owner()), (1, 1));
+
+    // Again: nothing to do. Another organization's: refused unless --reassign.
+    let (ok, out, _) = assign(&["--organization", "Acme Foods", "--brand", "fizz"]);
+    assert!(ok && out.contains(r#"brand "Fizz" already belongs to Acme Foods"#), "{out}");
+    let (ok, _, err) = assign(&["--organization", "Globex", "--brand", "Fizz"]);
+    assert!(
+        !ok && err.contains("belongs to organization 1") && err.contains("--reassign"),
+        "{err}"
+    );
+    assert_eq!(brand_owner(), 1);
+    let (ok, out, err) = assign(&["--organization", "Globex", "--brand", "Fizz", "--reassign"]);
+    assert!(ok && out.contains("to Globex (it was organization 1's)"), "{out}{err}");
+    assert_eq!(brand_owner(), 2);
+
+    // Unknown names, a retailer in another case, and neither flag change nothing.
+    let (ok, _, err) = assign(&["--organization", "Globex", "--retailer", "corner shop"]);
+    assert!(!ok && err.contains("no such retailer"), "{err}");
+    let (ok, _, err) = assign(&["--organization", "Nobody", "--brand", "Fizz"]);
+    assert!(!ok && err.contains("no such organization"), "{err}");
+    let (ok, _, err) = assign(&["--organization", "Globex"]);
+    assert!(!ok && err.contains("--brand"), "{err}");
+    assert_eq!((brand_owner(), retailer_owner()), (2, 1));
+
+    // Each change is in the audit log with the owner before and after; refusals are not.
+    let changes =
+        "SELECT count(*) FROM audit_events WHERE action IN ('brand.assign', 'retailer.assign')";
+    assert_eq!(db.int(changes), 3);
+    let reassigned = "SELECT count(*) FROM audit_events WHERE action = 'brand.assign' \
+         AND before_state = '{\"organization_id\":1}' AND after_state = '{\"organization_id\":2}'";
+    assert_eq!(db.int(reassigned), 1);
 }
 
 fn organizations_users_and_api_keys_round_trip(b: Backend) {

@@ -616,6 +616,16 @@ impl crate::store::CatalogStore for PgStore {
         orgs::delete_organization(&self.pool, id).await
     }
 
+    async fn assign_owner(
+        &self,
+        kind: crate::orgs::Owned,
+        name: &str,
+        organization: i64,
+        reassign: bool,
+    ) -> Result<crate::orgs::Assignment, StoreError> {
+        orgs::assign_owner(&self.pool, kind, name, organization, reassign).await
+    }
+
     async fn organization_brands(
         &self,
         organization: i64,

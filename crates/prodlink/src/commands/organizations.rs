@@ -6,6 +6,7 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use auth::store::OrganizationRecord;
+use catalog::orgs::{Assignment, Owned};
 
 use crate::cli::{ApiKeyCommand, OrgCommand};
 use crate::settings::FileSettings;
@@ -51,6 +52,44 @@ pub async fn org(database: &str, command: OrgCommand, file: &FileSettings) -> an
                 writeln!(out, "id\tname\tcreated_at")?;
                 for o in organizations {
                     writeln!(out, "{}\t{}\t{}", o.id, cell(Some(&o.name)), o.created_at)?;
+                }
+            }
+            OrgCommand::Assign { organization, brand, retailer, reassign } => {
+                let org = named(&auth, &organization).await?;
+                let (kind, name) = match (brand, retailer) {
+                    (Some(b), _) => (Owned::Brand, b),
+                    (None, Some(r)) => (Owned::Retailer, r),
+                    (None, None) => anyhow::bail!("give --brand NAME or --retailer NAME"),
+                };
+                let noun = kind.noun();
+                let done = opened.store.assign_owner(kind, &name, org.id, reassign).await?;
+                let mut out = std::io::stdout().lock();
+                match done {
+                    Assignment::Assigned { name, previous: None } => {
+                        writeln!(out, "assigned {noun} {name:?} to {}", org.name)?;
+                    }
+                    Assignment::Assigned { name, previous: Some(before) } => {
+                        writeln!(
+                            out,
+                            "assigned {noun} {name:?} to {} (it was organization {before}'s)",
+                            org.name
+                        )?;
+                    }
+                    Assignment::Unchanged { name } => {
+                        writeln!(out, "{noun} {name:?} already belongs to {}", org.name)?;
+                    }
+                    Assignment::OwnedByOther { name, owner } => anyhow::bail!(
+                        "--{noun} {name:?} belongs to organization {owner} (see `prodlink org \
+                         list`); add --reassign to take it from them"
+                    ),
+                    Assignment::NotFound if kind == Owned::Brand => anyhow::bail!(
+                        "--brand {name:?}: no such brand (brands come from imports, or from \
+                         POST /api/v1/brands)"
+                    ),
+                    Assignment::NotFound => anyhow::bail!(
+                        "--retailer {name:?}: no such retailer (names are matched exactly, as \
+                         imported)"
+                    ),
                 }
             }
         }
