@@ -4,6 +4,8 @@
 # ≥ 10 products as a query. NDCG@10 and Recall@50 for lexical only, semantic only and hybrid
 # (semantic_ratio 0.3/0.5/0.7), for all-MiniLM-L6-v2 and the static embedding distilled from it.
 #   benches/relevance.sh [RATIOS]      (EMBEDDERS=distilled skips the slow transformer)
+#   FUSIONS=1 benches/relevance.sh     # every fusion rule and semantic leg on the same candidates
+#   MIN_PRODUCTS=N …                   # categories with ≥ N products as queries (default 10)
 #   DATABASES=sqlite,postgres benches/relevance.sh   # both backends side by side; PostgreSQL
 #     (with pgvector) is started by scripts/pg.sh on port 54349 unless PRODLINK_BENCH_PG is set
 set -euo pipefail

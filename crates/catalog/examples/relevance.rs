@@ -304,6 +304,9 @@ struct Legs {
     lexical_all: Vec<LexicalHit>,
     distilled: Vec<LexicalHit>,
     names: Vec<LexicalHit>,
+    /// Other legs, one per variant of [`weighted_legs`], [`name_legs`] and
+    /// [`expanded_lexical`], in that order.
+    weighted: Vec<Vec<LexicalHit>>,
 }
 
 /// `FUSIONS=1`: fusion rules and semantic legs compared on the same candidates (SQLite), so
@@ -327,7 +330,14 @@ async fn fusions(
     )
     .await?;
     Catalog::new(Arc::clone(&store), "http://localhost").index_search_backlog().await?;
-    let distilled: Arc<dyn Embedder> = Arc::new(Distilled::load_or_distill(model_dir)?);
+    let texts = store.embed_jobs("probe", ALL).await?;
+    let table = Arc::new(Distilled::load_or_distill(model_dir)?);
+    let distilled: Arc<dyn Embedder> = table.clone();
+    let mut weighted = weighted_legs(&table, &texts, queries)?;
+    weighted.extend(name_legs(&table, &texts, names, queries)?);
+    for k in [3, 5, 10] {
+        weighted.push(expanded_lexical(&table, store.as_ref(), queries, k).await?);
+    }
     let semantic = Arc::new(Semantic::with_embedder(distilled, "distilled", 2));
     semantic.load(store.as_ref()).await?;
     semantic.index_backlog(store.as_ref()).await?;
@@ -356,6 +366,7 @@ async fn fusions(
             lexical: store.search_lexical(&q.text, &none, POOL).await?,
             lexical_all: store.search_lexical(&q.text, &none, ALL).await?,
             distilled: semantic.candidates(store.as_ref(), &q.text, &none, ALL).await?,
+            weighted: weighted.iter().map(|(_, per_query)| per_query[all.len()].clone()).collect(),
             names,
         });
     }
@@ -416,6 +427,27 @@ async fn fusions(
             }),
         ));
     }
+    for (i, (label, _)) in weighted.iter().enumerate() {
+        let l1 = format!("{label}: alone");
+        rules.push((l1, Box::new(move |l: &Legs| vec![(absolute(&l.weighted[i], None), 1.0)])));
+        rules.push((
+            format!("{label}: min-max 0.5 with lexical"),
+            Box::new(move |l: &Legs| {
+                vec![(min_max(&l.lexical, 0.1), 0.5), (min_max(&top(&l.weighted[i]), 0.1), 0.5)]
+            }),
+        ));
+        if label.starts_with("lexical expanded") {
+            rules.push((
+                format!("{label}: min-max 0.5 with distilled"),
+                Box::new(move |l: &Legs| {
+                    vec![
+                        (min_max(&l.weighted[i], 0.1), 0.5),
+                        (min_max(&top(&l.distilled), 0.1), 0.5),
+                    ]
+                }),
+            ));
+        }
+    }
     for k in [10.0, 60.0] {
         rules.push((
             format!("reciprocal rank k {k}"),
@@ -442,4 +474,196 @@ async fn fusions(
     println!("{label:<58} {:>6.3}", oracle / queries.len().max(1) as f64);
     store.close().await;
     Ok(())
+}
+
+/// A leg's label and its ranking of all products, per query.
+type Leg = (String, Vec<Vec<LexicalHit>>);
+
+/// Word-piece counts (and document frequencies) over a corpus of texts.
+struct Stats {
+    count: HashMap<u32, f64>,
+    df: HashMap<u32, f64>,
+    total: f64,
+    docs: f64,
+}
+
+fn stats<'a>(table: &Distilled, texts: impl Iterator<Item = &'a str>) -> Result<Stats, Error> {
+    let mut s = Stats { count: HashMap::new(), df: HashMap::new(), total: 0.0, docs: 0.0 };
+    for t in texts {
+        let ids = table.piece_ids(t)?;
+        s.docs += 1.0;
+        s.total += ids.len() as f64;
+        for id in &ids {
+            *s.count.entry(*id).or_default() += 1.0;
+        }
+        for id in ids.into_iter().collect::<HashSet<_>>() {
+            *s.df.entry(id).or_default() += 1.0;
+        }
+    }
+    Ok(s)
+}
+
+/// The distilled leg with piece weights from corpus statistics instead of (or on top of) the
+/// vocabulary-rank weight: every variant's ranking of all products, per query.
+fn weighted_legs(
+    table: &Distilled,
+    jobs: &[catalog::store::EmbedJob],
+    queries: &[Query],
+) -> Result<Vec<Leg>, Error> {
+    let sample = stats(table, jobs.iter().map(|j| j.text.as_str()))?;
+    let mut subset_text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open("data/demo/off-2018-subset.tsv.gz")?)
+        .read_to_string(&mut subset_text)?;
+    let mut lines = subset_text.lines();
+    let header: Vec<&str> = lines.next().ok_or("empty subset")?.split('\t').collect();
+    let (n, i) = (
+        header.iter().position(|h| *h == "product_name").ok_or("no product_name")?,
+        header.iter().position(|h| *h == "ingredients_text").ok_or("no ingredients_text")?,
+    );
+    let docs: Vec<String> = lines
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            let f = |k: usize| c.get(k).copied().unwrap_or("").trim();
+            [f(n), f(i)].iter().filter(|x| !x.is_empty()).copied().collect::<Vec<_>>().join(". ")
+        })
+        .collect();
+    let catalog = stats(table, docs.iter().map(String::as_str))?;
+    type Scale<'a> = Box<dyn Fn(u32) -> f32 + 'a>;
+    let sif = |s: &'static str, st: &Stats, a: f64, replace: bool| -> (String, Scale<'_>) {
+        let label = format!("corpus SIF a={a:e} ({s}){}", if replace { "" } else { " × rank" });
+        let (count, total) = (st.count.clone(), st.total);
+        (
+            label,
+            Box::new(move |id: u32| {
+                let p = count.get(&id).copied().unwrap_or(0.0) / total;
+                let w = (a / (a + p)) as f32;
+                if replace { w / table.rank_weight(id).max(1e-6) } else { w }
+            }),
+        )
+    };
+    let idf = |s: &'static str, st: &Stats, replace: bool| -> (String, Scale<'_>) {
+        let label = format!("idf ({s}){}", if replace { "" } else { " × rank" });
+        let (df, docs) = (st.df.clone(), st.docs);
+        (
+            label,
+            Box::new(move |id: u32| {
+                let w = ((docs + 1.0) / (df.get(&id).copied().unwrap_or(0.0) + 1.0)).ln() as f32;
+                if replace { w / table.rank_weight(id).max(1e-6) } else { w }
+            }),
+        )
+    };
+    let variants: Vec<(String, Scale<'_>)> = vec![
+        ("control: served weights".to_owned(), Box::new(|_| 1.0)),
+        ("uniform weights".to_owned(), Box::new(|id| 1.0 / table.rank_weight(id).max(1e-6))),
+        sif("sample", &sample, 1e-3, true),
+        sif("sample", &sample, 1e-3, false),
+        sif("85k", &catalog, 1e-3, true),
+        sif("85k", &catalog, 1e-4, true),
+        sif("85k", &catalog, 1e-3, false),
+        sif("85k", &catalog, 1e-4, false),
+        idf("sample", &sample, false),
+        idf("85k", &catalog, true),
+        idf("85k", &catalog, false),
+    ];
+    let mut out = Vec::new();
+    for (label, scale) in &variants {
+        let vectors: Vec<(gs1::Gtin14, Vec<f32>)> = jobs
+            .iter()
+            .map(|j| Ok((j.gtin, table.embed_ids(&table.piece_ids(&j.text)?, scale))))
+            .collect::<Result<_, Error>>()?;
+        let mut per_query = Vec::new();
+        for q in queries {
+            let qv = table.embed_ids(&table.piece_ids(&q.text)?, scale);
+            let mut hits: Vec<LexicalHit> = vectors
+                .iter()
+                .map(|(g, v)| LexicalHit {
+                    gtin: *g,
+                    score: f64::from(v.iter().zip(&qv).map(|(a, b)| a * b).sum::<f32>()),
+                })
+                .collect();
+            hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.gtin.cmp(&b.gtin)));
+            per_query.push(hits);
+        }
+        out.push((label.clone(), per_query));
+    }
+    Ok(out)
+}
+
+/// Distilled legs that also read the product's "name, brand" on its own: the better of the
+/// two cosines, and their mean.
+fn name_legs(
+    table: &Distilled,
+    jobs: &[catalog::store::EmbedJob],
+    names: &Names,
+    queries: &[Query],
+) -> Result<Vec<Leg>, Error> {
+    let name_of: HashMap<gs1::Gtin14, &str> = names.iter().map(|(g, n)| (*g, n.as_str())).collect();
+    let mut docs = Vec::new();
+    for j in jobs {
+        let full = table.embed_ids(&table.piece_ids(&j.text)?, |_| 1.0);
+        let name = table
+            .embed_ids(&table.piece_ids(name_of.get(&j.gtin).copied().unwrap_or(""))?, |_| 1.0);
+        docs.push((j.gtin, full, name));
+    }
+    let dot = |a: &[f32], b: &[f32]| f64::from(a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>());
+    let mut out: Vec<Leg> = vec![
+        ("name vector only".into(), Vec::new()),
+        ("max(name, full)".into(), Vec::new()),
+        ("mean(name, full)".into(), Vec::new()),
+    ];
+    for q in queries {
+        let qv = table.embed_ids(&table.piece_ids(&q.text)?, |_| 1.0);
+        for (k, (_, per_query)) in out.iter_mut().enumerate() {
+            let mut hits: Vec<LexicalHit> = docs
+                .iter()
+                .map(|(g, f, n)| {
+                    let (cf, cn) = (dot(f, &qv), dot(n, &qv));
+                    let score = match k {
+                        0 => cn,
+                        1 => cf.max(cn),
+                        _ => (cf + cn) / 2.0,
+                    };
+                    LexicalHit { gtin: *g, score }
+                })
+                .collect();
+            hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.gtin.cmp(&b.gtin)));
+            per_query.push(hits);
+        }
+    }
+    Ok(out)
+}
+
+/// The lexical leg with each query word joined by its `k` nearest whole words of the distilled
+/// table (e.g. "beverages" by "drinks", "juice", …).
+async fn expanded_lexical(
+    table: &Distilled,
+    store: &dyn CatalogStore,
+    queries: &[Query],
+    k: usize,
+) -> Result<Leg, Error> {
+    let words: Vec<(String, Vec<f32>)> = (1996..table.vocab_size())
+        .filter_map(|id| table.piece(id).map(|p| (id, p)))
+        .filter(|(_, p)| !p.starts_with("##") && p.chars().all(char::is_alphabetic) && p.len() > 2)
+        .map(|(id, p)| (p, table.embed_ids(&[id], |_| 1.0)))
+        .collect();
+    let mut per_query = Vec::new();
+    for q in queries {
+        let mut terms: Vec<String> = Vec::new();
+        for w in q.text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 3) {
+            let wv = table.embed_ids(&table.piece_ids(w)?, |_| 1.0);
+            let mut near: Vec<(f32, &str)> = words
+                .iter()
+                .map(|(p, v)| (v.iter().zip(&wv).map(|(a, b)| a * b).sum::<f32>(), p.as_str()))
+                .collect();
+            near.sort_by(|a, b| b.0.total_cmp(&a.0));
+            terms.push(w.to_lowercase());
+            terms.extend(near.iter().take(k).map(|(_, p)| p.to_string()));
+        }
+        if std::env::var("VERBOSE").is_ok() {
+            println!("  {} -> {}", q.text, terms.join(" "));
+        }
+        let text = if terms.is_empty() { q.text.clone() } else { terms.join(" ") };
+        per_query.push(store.search_lexical(&text, &SearchFilters::default(), 150).await?);
+    }
+    Ok((format!("lexical expanded by {k} nearest words"), per_query))
 }

@@ -135,6 +135,48 @@ impl Distilled {
         Ok(Self { tokenizer: plain(tokenizer)?, table, dim })
     }
 
+    /// The word-piece ids of `text`, as [`Embedder::embed`] reads it.
+    pub fn piece_ids(&self, text: &str) -> Result<Vec<u32>, EmbedError> {
+        let enc =
+            self.tokenizer.encode(text, false).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Word piece `id`'s text.
+    pub fn piece(&self, id: u32) -> Option<String> {
+        self.tokenizer.id_to_token(id)
+    }
+
+    /// How many word pieces the table has.
+    pub fn vocab_size(&self) -> u32 {
+        u32::try_from(self.table.len() / self.dim.max(1)).unwrap_or(u32::MAX)
+    }
+
+    /// The vocabulary-rank weight built into piece `id`'s row.
+    pub fn rank_weight(&self, id: u32) -> f32 {
+        sif_weight(id, self.vocab_size())
+    }
+
+    /// The unit-length sum of `ids`' rows, each scaled by `scale(id)` (`|_| 1.0` is
+    /// [`Embedder::embed`]).
+    pub fn embed_ids(&self, ids: &[u32], scale: impl Fn(u32) -> f32) -> Vec<f32> {
+        let mut v = vec![0f32; self.dim];
+        for &id in ids {
+            let start = id as usize * self.dim;
+            if let Some(row) = self.table.get(start..start + self.dim) {
+                let s = scale(id);
+                for (a, b) in v.iter_mut().zip(row) {
+                    *a += s * b;
+                }
+            }
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            v.iter_mut().for_each(|x| *x /= norm);
+        }
+        v
+    }
+
     /// Writes the table as safetensors.
     pub fn save(&self, path: &Path) -> Result<(), EmbedError> {
         let rows = self.table.len() / self.dim;
@@ -170,28 +212,6 @@ impl Embedder for Distilled {
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        texts
-            .iter()
-            .map(|text| {
-                let enc = self
-                    .tokenizer
-                    .encode(*text, false)
-                    .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
-                let mut v = vec![0f32; self.dim];
-                for &id in enc.get_ids() {
-                    let start = id as usize * self.dim;
-                    if let Some(row) = self.table.get(start..start + self.dim) {
-                        for (a, b) in v.iter_mut().zip(row) {
-                            *a += b;
-                        }
-                    }
-                }
-                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-                if norm > 0.0 {
-                    v.iter_mut().for_each(|x| *x /= norm);
-                }
-                Ok(v)
-            })
-            .collect()
+        texts.iter().map(|text| Ok(self.embed_ids(&self.piece_ids(text)?, |_| 1.0))).collect()
     }
 }
