@@ -151,6 +151,23 @@ async fn open(backend: &str, dir: &Path) -> Result<Arc<dyn CatalogStore>, Error>
     })
 }
 
+/// Imports the reduced sample into `store` and builds its lexical index: a catalog with no
+/// semantic leg.
+async fn load(store: &Arc<dyn CatalogStore>, reduced: &'static [u8]) -> Result<Catalog, Error> {
+    let report = import_source(
+        Arc::clone(store),
+        ImportKind::Off,
+        Source::from_bytes("off-sample-reduced.tsv", reduced),
+        ReportFiles::InMemory(10),
+        &NoProgress,
+    )
+    .await?;
+    let lexical = Catalog::new(Arc::clone(store), "http://localhost");
+    lexical.index_search_backlog().await?;
+    println!("{}: catalog {}", store.backend(), report.summary());
+    Ok(lexical)
+}
+
 /// Every configuration's (label, NDCG@10, Recall@50) on one backend.
 async fn run_backend(
     store: Arc<dyn CatalogStore>,
@@ -159,17 +176,7 @@ async fn run_backend(
     embedders: &[(&str, Arc<dyn Embedder>)],
     ratios: &[f64],
 ) -> Result<Vec<(String, f64, f64)>, Error> {
-    let report = import_source(
-        Arc::clone(&store),
-        ImportKind::Off,
-        Source::from_bytes("off-sample-reduced.tsv", reduced),
-        ReportFiles::InMemory(10),
-        &NoProgress,
-    )
-    .await?;
-    let lexical = Catalog::new(Arc::clone(&store), "http://localhost");
-    lexical.index_search_backlog().await?;
-    println!("{}: catalog {}", store.backend(), report.summary());
+    let lexical = load(&store, reduced).await?;
     let mut out = Vec::new();
     let (n, r) = evaluate(&lexical, queries).await?;
     out.push(("lexical only".to_owned(), n, r));
@@ -321,15 +328,7 @@ async fn fusions(
     const ALL: usize = 100_000;
     let dir = tempfile::tempdir()?;
     let store = open("sqlite", dir.path()).await?;
-    import_source(
-        Arc::clone(&store),
-        ImportKind::Off,
-        Source::from_bytes("off-sample-reduced.tsv", reduced),
-        ReportFiles::InMemory(10),
-        &NoProgress,
-    )
-    .await?;
-    Catalog::new(Arc::clone(&store), "http://localhost").index_search_backlog().await?;
+    load(&store, reduced).await?;
     let texts = store.embed_jobs("probe", ALL).await?;
     let table = Arc::new(Distilled::load_or_distill(model_dir)?);
     let distilled: Arc<dyn Embedder> = table.clone();
