@@ -48,27 +48,6 @@ async fn start(backend: Backend) -> Server {
 }
 
 impl Server {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> reqwest::Response {
-        self.request(method, path, Some(token), body.as_ref(), headers).await
-    }
-
-    async fn with_key(
-        &self,
-        method: Method,
-        path: &str,
-        key: &str,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        self.request(method, path, None, body.as_ref(), &[("x-api-key", key)]).await
-    }
-
     async fn brand_id(&self, name_key: &str) -> i64 {
         let (id,): (i64,) =
             self.db.row("SELECT id FROM brands WHERE name_key = $1", &[name_key.into()]).await;

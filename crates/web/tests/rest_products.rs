@@ -25,33 +25,11 @@ const LONER: &str = "loner@example.com";
 const NEW: &str = "00614141123452";
 const THEIRS: &str = "00614141000005";
 
-struct Server(RestServer);
-
-impl std::ops::Deref for Server {
-    type Target = RestServer;
-    fn deref(&self) -> &RestServer {
-        &self.0
-    }
-}
-
 /// A server over an empty catalog with two organizations (Acme: OWNER, brand "Acme Foods";
 /// Rival: RIVAL, brand "Rival Foods" with product THEIRS), a user with no organization
 /// (LONER), and a product of a brand without organization.
-async fn start(backend: Backend) -> Server {
-    Server(RestServer::two_organizations(backend).await)
-}
-
-impl Server {
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> reqwest::Response {
-        self.request(method.parse().unwrap(), path, Some(token), body.as_ref(), headers).await
-    }
+async fn start(backend: Backend) -> RestServer {
+    RestServer::two_organizations(backend).await
 }
 
 async fn an_owner_creates_updates_and_deletes_a_product(backend: Backend) {
@@ -70,7 +48,7 @@ async fn an_owner_creates_updates_and_deletes_a_product(backend: Backend) {
         "ingredients": [{"name": "green tea", "percentage_of_weight": 100.0}],
         "nutrition": {"label_format": "per_100g", "nutrients": [{"name": "energy-kcal", "amount": 1.0, "unit": "kcal"}]}
     });
-    let r = s.send("POST", "/api/v1/products", &t, Some(body.clone()), &[]).await;
+    let r = s.call("POST", "/api/v1/products", &t, Some(body.clone()), &[]).await;
     assert_eq!(r.status(), 201);
     assert_eq!(r.headers()["location"], format!("{SITE}/api/v1/products/{NEW}").as_str());
     let tag = etag(&r);
@@ -95,12 +73,12 @@ async fn an_owner_creates_updates_and_deletes_a_product(backend: Backend) {
     assert_eq!(detail["ingredients"][0]["name"], "green tea");
     assert_eq!(detail["nutrition"]["label_format"], "per_100g");
     // Creating it again is a conflict.
-    let r = s.send("POST", "/api/v1/products", &t, Some(body), &[]).await;
+    let r = s.call("POST", "/api/v1/products", &t, Some(body), &[]).await;
     problem(r, 409, "conflict").await;
 
     // PATCH merges: metadata keys merge ("" deletes), null clears, absent keeps.
     let r = s
-        .send(
+        .call(
             "PATCH",
             "/api/v1/products/614141123452",
             &t,
@@ -119,7 +97,7 @@ async fn an_owner_creates_updates_and_deletes_a_product(backend: Backend) {
     assert_eq!(detail["images"].as_array().unwrap().len(), 1, "absent lists are kept");
     // PUT replaces: what is left out is cleared, metadata replaced.
     let r = s
-        .send(
+        .call(
             "PUT",
             &format!("/api/v1/products/{NEW}"),
             &t,
@@ -138,7 +116,7 @@ async fn an_owner_creates_updates_and_deletes_a_product(backend: Backend) {
     assert_eq!(detail["product"]["net_content"], Value::Null);
     // PUT of a new GTIN creates it.
     let r = s
-        .send(
+        .call(
             "PUT",
             "/api/v1/products/4006381333931",
             &t,
@@ -150,15 +128,15 @@ async fn an_owner_creates_updates_and_deletes_a_product(backend: Backend) {
     assert_eq!(r.headers()["location"], format!("{SITE}/api/v1/products/04006381333931").as_str());
     // PATCH of an unknown product is 404.
     let r = s
-        .send("PATCH", "/api/v1/products/4000000000006", &t, Some(json!({"name": "x"})), &[])
+        .call("PATCH", "/api/v1/products/4000000000006", &t, Some(json!({"name": "x"})), &[])
         .await;
     problem(r, 404, "not_found").await;
 
     // DELETE, then it is gone.
-    let r = s.send("DELETE", &format!("/api/v1/products/{NEW}"), &t, None, &[]).await;
+    let r = s.call("DELETE", &format!("/api/v1/products/{NEW}"), &t, None, &[]).await;
     assert_eq!(r.status(), 204);
     problem(s.get(&format!("/api/v1/products/{NEW}")).await, 404, "not_found").await;
-    let r = s.send("DELETE", &format!("/api/v1/products/{NEW}"), &t, None, &[]).await;
+    let r = s.call("DELETE", &format!("/api/v1/products/{NEW}"), &t, None, &[]).await;
     problem(r, 404, "not_found").await;
     let (n,): (i64,) =
         s.db.row("SELECT count(*) FROM products WHERE gtin = $1", &[NEW.into()]).await;
@@ -169,7 +147,7 @@ async fn writes_honour_entity_tags(backend: Backend) {
     let s = start(backend).await;
     let t = s.token(OWNER, "products:write").await;
     let r = s
-        .send(
+        .call(
             "POST",
             "/api/v1/products",
             &t,
@@ -180,7 +158,7 @@ async fn writes_honour_entity_tags(backend: Backend) {
     let first = etag(&r);
     // Someone else changes it.
     let r = s
-        .send(
+        .call(
             "PATCH",
             &format!("/api/v1/products/{NEW}"),
             &t,
@@ -195,7 +173,7 @@ async fn writes_honour_entity_tags(backend: Backend) {
         let body =
             (method != "DELETE").then(|| json!({"name": "Lost update", "brand": "Acme Foods"}));
         let r = s
-            .send(method, &format!("/api/v1/products/{NEW}"), &t, body, &[("if-match", &first)])
+            .call(method, &format!("/api/v1/products/{NEW}"), &t, body, &[("if-match", &first)])
             .await;
         let v = problem(r, 412, "conflict").await;
         assert_eq!(v["status"], 412);
@@ -204,7 +182,7 @@ async fn writes_honour_entity_tags(backend: Backend) {
     assert_eq!(v["name"], "Tea");
     // With the current tag (or *) it goes through.
     let r = s
-        .send(
+        .call(
             "PATCH",
             &format!("/api/v1/products/{NEW}"),
             &t,
@@ -214,7 +192,7 @@ async fn writes_honour_entity_tags(backend: Backend) {
         .await;
     assert_eq!(r.status(), 200);
     let r = s
-        .send(
+        .call(
             "PATCH",
             &format!("/api/v1/products/{NEW}"),
             &t,
@@ -226,7 +204,7 @@ async fn writes_honour_entity_tags(backend: Backend) {
     let third = etag(&r);
     // A PATCH that changes no value keeps the version and so the tag.
     let r = s
-        .send(
+        .call(
             "PATCH",
             &format!("/api/v1/products/{NEW}"),
             &t,
@@ -238,7 +216,7 @@ async fn writes_honour_entity_tags(backend: Backend) {
     assert_eq!(etag(&r), third);
     // If-Match compares strongly: the weak form of the current tag does not match.
     let r = s
-        .send(
+        .call(
             "PATCH",
             &format!("/api/v1/products/{NEW}"),
             &t,
@@ -260,7 +238,7 @@ async fn writes_honour_entity_tags(backend: Backend) {
     assert_eq!(r.status(), 304);
     // If-None-Match: * makes PUT create-only.
     let r = s
-        .send(
+        .call(
             "PUT",
             &format!("/api/v1/products/{NEW}"),
             &t,
@@ -271,7 +249,7 @@ async fn writes_honour_entity_tags(backend: Backend) {
     problem(r, 412, "conflict").await;
     // If-Match on a product that does not exist fails too.
     let r = s
-        .send(
+        .call(
             "PUT",
             "/api/v1/products/4006381333931",
             &t,
@@ -291,14 +269,14 @@ async fn owners_act_only_on_their_organization(backend: Backend) {
         ("PUT", Some(json!({"name": "Mine now", "brand": "Acme Foods"}))),
         ("DELETE", None),
     ] {
-        let r = s.send(method, &format!("/api/v1/products/{THEIRS}"), &owner, body, &[]).await;
+        let r = s.call(method, &format!("/api/v1/products/{THEIRS}"), &owner, body, &[]).await;
         let v = problem(r, 403, "forbidden").await;
         assert!(v["detail"].as_str().unwrap().contains("another organization"), "{v}");
     }
     // Another organization's brand, or a brand of no organization.
     for brand in ["Rival Foods", "rival  FOODS", "Nobody"] {
         let r = s
-            .send(
+            .call(
                 "POST",
                 "/api/v1/products",
                 &owner,
@@ -310,20 +288,20 @@ async fn owners_act_only_on_their_organization(backend: Backend) {
     }
     // A product must keep a brand.
     let r = s
-        .send("POST", "/api/v1/products", &owner, Some(json!({"gtin": NEW, "name": "x"})), &[])
+        .call("POST", "/api/v1/products", &owner, Some(json!({"gtin": NEW, "name": "x"})), &[])
         .await;
     let v = problem(r, 422, "validation_error").await;
     assert_eq!(v["errors"][0]["field"], "brand");
     // Missing scope, no token, no organization.
     let read_only = s.token(OWNER, "products:read").await;
-    let r = s.send("DELETE", &format!("/api/v1/products/{THEIRS}"), &read_only, None, &[]).await;
+    let r = s.call("DELETE", &format!("/api/v1/products/{THEIRS}"), &read_only, None, &[]).await;
     assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
     problem(r, 403, "forbidden").await;
     let r = s.http.delete(format!("{}/api/v1/products/{THEIRS}", s.base)).send().await.unwrap();
     problem(r, 401, "unauthorized").await;
     let loner = s.token(LONER, "products:write").await;
     let r = s
-        .send(
+        .call(
             "POST",
             "/api/v1/products",
             &loner,
@@ -381,23 +359,14 @@ async fn api_keys_act_for_their_organization(backend: Backend) {
     let (acme,): (i64,) = s.db.row("SELECT id FROM organizations WHERE name = 'Acme'", &[]).await;
     let (_, key) =
         s.auth.create_api_key(acme, "feed", "products:write", Some(3), None).await.unwrap();
-    let with_key = |method: &str, path: &str, key: &str, body: Option<Value>| {
-        let mut r = s
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", s.base))
-            .header("x-api-key", key);
-        if let Some(b) = body {
-            r = r.header("content-type", "application/json").body(b.to_string());
-        }
-        async move { r.send().await.unwrap() }
-    };
-    let r = with_key(
-        "POST",
-        "/api/v1/products",
-        &key,
-        Some(json!({"gtin": NEW, "name": "Tea", "brand": "Acme Foods"})),
-    )
-    .await;
+    let r = s
+        .with_key(
+            "POST",
+            "/api/v1/products",
+            &key,
+            Some(json!({"gtin": NEW, "name": "Tea", "brand": "Acme Foods"})),
+        )
+        .await;
     assert_eq!(r.status(), 201);
     assert_eq!(r.headers()["ratelimit-limit"], "3", "the key's own limit");
     // As a bearer token too.
@@ -412,10 +381,10 @@ async fn api_keys_act_for_their_organization(backend: Backend) {
         .unwrap();
     assert_eq!(r.status(), 200);
     // Only its organization's products.
-    let r = with_key("DELETE", &format!("/api/v1/products/{THEIRS}"), &key, None).await;
+    let r = s.with_key("DELETE", &format!("/api/v1/products/{THEIRS}"), &key, None).await;
     problem(r, 403, "forbidden").await;
     // Its limit: the fourth request is refused.
-    let r = with_key("GET", &format!("/api/v1/products/{NEW}"), &key, None).await;
+    let r = s.with_key("GET", &format!("/api/v1/products/{NEW}"), &key, None).await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
     // A typo is caught by the checksum, with a clear message.
@@ -423,18 +392,18 @@ async fn api_keys_act_for_their_organization(backend: Backend) {
     let i = typo.len() - 10;
     typo[i] = if typo[i] == b'a' { b'b' } else { b'a' };
     let typo = String::from_utf8(typo).unwrap();
-    let r = with_key("GET", &format!("/api/v1/products/{NEW}"), &typo, None).await;
+    let r = s.with_key("GET", &format!("/api/v1/products/{NEW}"), &typo, None).await;
     assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("ApiKey"));
     let v = problem(r, 401, "unauthorized").await;
     assert!(v["detail"].as_str().unwrap().contains("checksum"), "{v}");
     // A key without the write scope, then a revoked key.
     let (_, reader) =
         s.auth.create_api_key(acme, "reader", "products:read", None, None).await.unwrap();
-    let r = with_key("DELETE", &format!("/api/v1/products/{NEW}"), &reader, None).await;
+    let r = s.with_key("DELETE", &format!("/api/v1/products/{NEW}"), &reader, None).await;
     problem(r, 403, "forbidden").await;
     let (id,): (i64,) = s.db.row("SELECT id FROM api_keys WHERE name = 'reader'", &[]).await;
     assert!(s.auth.revoke_api_key(id).await.unwrap());
-    let r = with_key("GET", &format!("/api/v1/products/{NEW}"), &reader, None).await;
+    let r = s.with_key("GET", &format!("/api/v1/products/{NEW}"), &reader, None).await;
     let v = problem(r, 401, "unauthorized").await;
     assert!(v["detail"].as_str().unwrap().contains("revoked"), "{v}");
     // Both kinds of credential at once is ambiguous.

@@ -123,6 +123,38 @@ impl RestServer {
         r.send().await.unwrap()
     }
 
+    /// A request with a bearer token; the method as `Method` or as text ("PATCH").
+    pub async fn call<M>(
+        &self,
+        method: M,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response
+    where
+        M: TryInto<Method>,
+        M::Error: std::fmt::Debug,
+    {
+        self.request(method.try_into().unwrap(), path, Some(token), body.as_ref(), headers).await
+    }
+
+    /// A request with an API key (`X-API-Key`); the method as in [`Self::call`].
+    pub async fn with_key<M>(
+        &self,
+        method: M,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response
+    where
+        M: TryInto<Method>,
+        M::Error: std::fmt::Debug,
+    {
+        let method = method.try_into().unwrap();
+        self.request(method, path, None, body.as_ref(), &[("x-api-key", key)]).await
+    }
+
     /// An anonymous `GET`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(format!("{}{path}", self.base)).send().await.unwrap()
