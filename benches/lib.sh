@@ -28,3 +28,44 @@ bench_pg() {
 
 # The median of the numbers in a file (one per line).
 median_of() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# Distinct search queries in $work/queries.txt (their number in `total`): the 2–3 leading words
+# of the 85k subset's product names, lower-cased, deduplicated, shuffled with a fixed seed.
+bench_queries() {
+gzip -dc data/demo/off-2018-subset.tsv.gz | tail -n +2 | cut -f2 | python3 -c '
+import random, re, sys
+seen, out = set(), []
+for i, line in enumerate(sys.stdin):
+    words = re.findall(r"[^\W\d_]{2,}", line.lower())
+    if len(words) < 2:
+        continue
+    q = " ".join(words[: 2 + i % 2])
+    if q not in seen:
+        seen.add(q)
+        out.append(q)
+random.Random(6).shuffle(out)
+print("\n".join(out))' >"$work/queries.txt"
+total="$(wc -l <"$work/queries.txt")"
+}
+
+# Starts `prodlink serve --demo` on database $1 (rate limits off; pid added to `pids`), sets
+# `base` to its address, and waits until the lexical and semantic indexes are complete
+# (`start`: when the wait began).
+serve_indexed_demo() {
+  local url="$1"
+"$bin" --database "$url" serve --demo --addr 127.0.0.1:0 \
+  --rate-limit-anonymous 0 --rate-limit-client 0 >"$work/out" 2>"$work/log" &
+pids+=($!)
+for _ in $(seq 600); do grep -q "listening on" "$work/out" 2>/dev/null && break; sleep 0.2; done
+base="$(sed -n 's/^listening on //p' "$work/out")"
+[ -n "$base" ] || { echo "prodlink did not start:"; cat "$work/log"; exit 1; }
+start=$(date +%s)
+until curl -sf "$base/mcp/health" 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["search"]
+sem = s["semantic"]
+sys.exit(0 if s["lexical"]["pending"] == 0 and sem and sem["ready"] and sem["pending"] == 0 else 1)' 2>/dev/null; do
+  [ $(($(date +%s) - start)) -lt 900 ] || { echo "the catalog was not indexed within 15 minutes"; tail "$work/log"; exit 1; }
+  sleep 1
+done
+}

@@ -25,21 +25,7 @@ example="${CARGO_TARGET_DIR:-target}/release/examples/query_embed"
 databases="${DATABASES:-sqlite}"
 if [[ "$databases" == *postgres* ]]; then bench_pg; fi
 
-# Distinct queries: 2–3 leading words of product names, lower-cased, shuffled with a fixed seed.
-gzip -dc data/demo/off-2018-subset.tsv.gz | tail -n +2 | cut -f2 | python3 -c '
-import random, re, sys
-seen, out = set(), []
-for i, line in enumerate(sys.stdin):
-    words = re.findall(r"[^\W\d_]{2,}", line.lower())
-    if len(words) < 2:
-        continue
-    q = " ".join(words[: 2 + i % 2])
-    if q not in seen:
-        seen.add(q)
-        out.append(q)
-random.Random(6).shuffle(out)
-print("\n".join(out))' >"$work/queries.txt"
-total="$(wc -l <"$work/queries.txt")"
+bench_queries
 
 median() { # file field
   sed -E "s/.* $2=([0-9.]+).*/\1/" "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
@@ -52,21 +38,7 @@ bench_backend() { # sqlite|postgres
     *) echo "unknown database $db (sqlite, postgres)"; exit 2 ;;
   esac
   used=0
-"$bin" --database "$url" serve --demo --addr 127.0.0.1:0 \
-  --rate-limit-anonymous 0 --rate-limit-client 0 >"$work/out" 2>"$work/log" &
-pids+=($!)
-for _ in $(seq 600); do grep -q "listening on" "$work/out" 2>/dev/null && break; sleep 0.2; done
-base="$(sed -n 's/^listening on //p' "$work/out")"
-[ -n "$base" ] || { echo "prodlink did not start:"; cat "$work/log"; exit 1; }
-start=$(date +%s)
-until curl -sf "$base/mcp/health" 2>/dev/null | python3 -c '
-import json, sys
-s = json.load(sys.stdin)["search"]
-sem = s["semantic"]
-sys.exit(0 if s["lexical"]["pending"] == 0 and sem and sem["ready"] and sem["pending"] == 0 else 1)' 2>/dev/null; do
-  [ $(($(date +%s) - start)) -lt 900 ] || { echo "the catalog was not indexed within 15 minutes"; tail "$work/log"; exit 1; }
-  sleep 1
-done
+serve_indexed_demo "$url"
 echo "$db: machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $total distinct queries; catalog indexed (lexical + semantic) $(($(date +%s) - start)) s after start"
 curl -s "$base/mcp/health" | python3 -c '
 import json, sys
