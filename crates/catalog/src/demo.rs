@@ -18,10 +18,12 @@ use crate::store::CatalogStore;
 
 /// The seed of the shipped demo.
 pub const DEMO_SEED: u64 = 20_261_127;
-/// Products in the demo assortment.
-pub const ASSORTMENT: usize = 250;
-/// Share (per mille) of the assortment each store carries.
-pub const CARRIED_PER_MILLE: u64 = 250;
+/// Share (per mille) of the catalog's products in the demo assortment: 3 % (2,517 of the demo's
+/// 83,917), so that a search near a town finds matching products its stores carry.
+pub const ASSORTMENT_PER_MILLE: u64 = 30;
+/// Share (per mille) of the assortment each store carries (about 63 products a store, 200k
+/// offers over the 3,173 stores).
+pub const CARRIED_PER_MILLE: u64 = 25;
 
 /// SplitMix64 finalizer: a fixed, well-mixed 64-bit hash step (Steele et al., 2014).
 fn mix(mut z: u64) -> u64 {
@@ -44,11 +46,11 @@ fn hash(seed: u64, parts: &[&str]) -> u64 {
 
 /// Generates the demo offers for `products` at `stores` (deterministic for a given seed).
 pub fn demo_offers(products: &[Gtin14], stores: &[StoreSummary], seed: u64) -> Vec<OfferWrite> {
-    let mut ranked: Vec<(u64, Gtin14)> =
-        products.iter().map(|g| (hash(seed, &["assortment", g.as_str()]), *g)).collect();
-    ranked.sort_unstable();
-    ranked.truncate(ASSORTMENT);
-    let mut assortment: Vec<Gtin14> = ranked.into_iter().map(|(_, g)| g).collect();
+    let mut assortment: Vec<Gtin14> = products
+        .iter()
+        .filter(|g| hash(seed, &["assortment", g.as_str()]) % 1000 < ASSORTMENT_PER_MILLE)
+        .copied()
+        .collect();
     assortment.sort_unstable();
 
     let Ok(usd) = CurrencyCode::parse("USD") else { return Vec::new() };
@@ -233,19 +235,20 @@ mod tests {
 
     #[test]
     fn deterministic_and_marked_as_demo() {
-        let (g, s) = (gtins(600), stores(40));
+        let (g, s) = (gtins(20_000), stores(40));
         let a = demo_offers(&g, &s, DEMO_SEED);
         let b = demo_offers(&g, &s, DEMO_SEED);
         assert_eq!(a, b);
         assert_ne!(a, demo_offers(&g, &s, DEMO_SEED + 1));
-        // about a quarter of a 250-product assortment per store
+        // 3 % of the products in the assortment (600), 2.5 % of it per store: a product is in
+        // at least one of 40 stores with probability 1 − 0.975^40 ≈ 0.64 (≈ 382 products)
+        let distinct: std::collections::HashSet<_> = a.iter().map(|o| o.gtin).collect();
+        assert!((330..440).contains(&distinct.len()), "{}", distinct.len());
         let per_store = a.len() as f64 / 40.0;
-        assert!((50.0..75.0).contains(&per_store), "{per_store}");
+        assert!((11.0..19.0).contains(&per_store), "{per_store}");
         assert!(
             a.iter().all(|o| o.metadata.entries.get("demo").map(String::as_str) == Some("true"))
         );
         assert!(a.iter().all(|o| (19..=1700).contains(&o.price_minor) && o.price_minor % 10 == 9));
-        let distinct: std::collections::HashSet<_> = a.iter().map(|o| o.gtin).collect();
-        assert!(distinct.len() <= ASSORTMENT);
     }
 }

@@ -14,6 +14,7 @@ pub mod geo;
 pub mod import;
 pub mod iso;
 mod iso_data;
+pub mod lexical;
 pub mod manage;
 pub mod model;
 pub mod orgs;

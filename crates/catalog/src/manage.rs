@@ -11,8 +11,8 @@ use serde::{Deserialize, Deserializer};
 use crate::error::{FieldError, ServiceError};
 use crate::iso::CountryCode;
 use crate::model::{
-    CategoryRef, DataSource, ImageWrite, IngredientWrite, MetadataPatch, NutritionWrite, Patch,
-    ProductWrite, WriteOutcome,
+    CategoryRef, DataSource, ImageWrite, IngredientWrite, LabelRef, MetadataPatch, NutritionWrite,
+    Patch, ProductWrite, WriteOutcome,
 };
 use crate::service::{Catalog, parse_gtin_field};
 
@@ -54,6 +54,11 @@ pub struct ProductInput {
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "Option<CategoryRef>")]
     pub category: Option<Option<CategoryRef>>,
+    /// Labels (organic, gluten-free, certifications), each by id and display name (created
+    /// when unknown); `null` or `[]` removes them.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Option<Vec<LabelRef>>")]
+    pub labels: Option<Option<Vec<LabelRef>>>,
     /// Description.
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "Option<String>")]
@@ -121,6 +126,10 @@ impl ProductInput {
             Patch::Set(c) => Patch::Set(vec![c]),
             Patch::Clear => Patch::Clear,
             Patch::Keep => Patch::Keep,
+        };
+        w.labels = match patch(self.labels, mode) {
+            Patch::Set(l) if l.is_empty() => Patch::Clear,
+            other => other,
         };
         w.description = patch(self.description, mode);
         w.net_content = patch(self.net_content, mode);

@@ -273,6 +273,13 @@ pub enum Patch<T> {
     Set(T),
 }
 
+impl<T> Patch<T> {
+    /// Whether the patch keeps the stored value.
+    pub fn is_keep(&self) -> bool {
+        matches!(self, Self::Keep)
+    }
+}
+
 impl<T: Clone> Patch<T> {
     /// The value after applying this patch to `current`.
     pub fn apply(&self, current: Option<T>) -> Option<T> {
@@ -292,6 +299,16 @@ impl<T: Clone> Patch<T> {
 /// A category reference: OFF tag (`en:pastas`) or taxonomy id, with its display name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CategoryRef {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A label a product carries (organic, gluten-free, a certification): OFF tag
+/// (`en:organic`, `fr:ab-agriculture-biologique`) or another stable id, with its display name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LabelRef {
     /// Stable id.
     pub id: String,
     /// Display name.
@@ -366,8 +383,12 @@ pub struct ProductWrite {
     pub name: Patch<String>,
     /// Brand by name; created when unknown (matched case-insensitively).
     pub brand: Patch<String>,
-    /// Category path from general to specific; the product gets the last one.
+    /// Category path from general to specific; the product keeps the whole path, and the last
+    /// one is its category.
     pub category: Patch<Vec<CategoryRef>>,
+    /// Labels, in the order given (each id once).
+    #[serde(skip_serializing_if = "Patch::is_keep")]
+    pub labels: Patch<Vec<LabelRef>>,
     /// Description.
     pub description: Patch<String>,
     /// Net content as printed (`340 g`).
@@ -415,6 +436,7 @@ impl ProductWrite {
             name: Patch::Keep,
             brand: Patch::Keep,
             category: Patch::Keep,
+            labels: Patch::Keep,
             description: Patch::Keep,
             net_content: Patch::Keep,
             country_of_origin: Patch::Keep,
@@ -626,6 +648,11 @@ fn check_url(field: &str, url: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Most levels in a category path.
+pub const MAX_PATH: usize = 64;
+/// Most labels on a product.
+pub const MAX_LABELS: usize = 100;
+
 impl ProductWrite {
     /// Checks every field against the limits the schema enforces, naming the first bad field.
     pub fn validate(&self) -> Result<(), FieldError> {
@@ -642,6 +669,31 @@ impl ProductWrite {
             for c in path {
                 check_text("category.id", &c.id, 200)?;
                 check_text("category.name", &c.name, 200)?;
+            }
+            if path.len() > MAX_PATH {
+                return Err(FieldError::new(
+                    "category",
+                    format!("has {} levels; at most {MAX_PATH} are allowed", path.len()),
+                ));
+            }
+        }
+        if let Patch::Set(labels) = &self.labels {
+            if labels.len() > MAX_LABELS {
+                return Err(FieldError::new(
+                    "labels",
+                    format!("has {} labels; at most {MAX_LABELS} are allowed", labels.len()),
+                ));
+            }
+            let mut ids = std::collections::HashSet::new();
+            for (i, l) in labels.iter().enumerate() {
+                check_text(&format!("labels[{i}].id"), &l.id, 200)?;
+                check_text(&format!("labels[{i}].name"), &l.name, 200)?;
+                if !ids.insert(l.id.trim()) {
+                    return Err(FieldError::new(
+                        format!("labels[{i}].id"),
+                        format!("{:?} is listed twice", l.id),
+                    ));
+                }
             }
         }
         if let Patch::Set(d) = &self.description {
@@ -837,6 +889,10 @@ pub struct Nutrition {
 /// Images, ingredients and nutrition of one product.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProductChildren {
+    /// The category path, general to specific (the last is the product's category).
+    pub categories: Vec<CategoryRef>,
+    /// Labels in the order given.
+    pub labels: Vec<LabelRef>,
     /// Ordered by priority, then creation.
     pub images: Vec<ProductImage>,
     /// Label order.

@@ -1,12 +1,13 @@
-//! `search_products` (SPEC §3, §6): candidates from the lexical leg (the backend's full-text
-//! index, BM25), filters applied before ranking, scores normalized to 0–1 and fused, then a
-//! proximity boost for products with an active offer within 50 km, then prices and distances.
-//!
-//! The semantic leg (sentence embeddings) slots into [`fuse`]: it gets its own candidate list
-//! and score, and a `semantic_ratio` weights the two; with no semantic candidates the ranking
-//! is purely lexical.
+//! `search_products` (docs/search.md): the query runs through two legs — the in-memory lexical
+//! index ([`crate::lexical`]) and the sentence-embedding index ([`crate::semantic`]) — after the
+//! filters have narrowed the catalog; every candidate either leg found gets both legs' scores on
+//! a scale that does not depend on the query, and the ranking is their weighted sum. With a
+//! location, products with an active offer within 50 km are searched on their own too (so a
+//! nearby match is a candidate whatever the catalog's size), and proximity lifts the score.
+//! Each result says how much of the catalog the indexes held when it was computed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use gs1::Gtin14;
 use schemars::JsonSchema;
@@ -29,8 +30,8 @@ pub const BOOST_RADIUS_KM: f64 = 50.0;
 pub const MAX_PROXIMITY_BOOST: f64 = 0.5;
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 500;
-/// Default weight of the semantic leg in the fused ranking.
-pub const DEFAULT_SEMANTIC_RATIO: f64 = 0.5;
+/// Default weight of the semantic leg in the fused ranking (see [`fuse`]).
+pub const DEFAULT_SEMANTIC_RATIO: f64 = 0.1;
 /// Most filter keys accepted.
 pub const MAX_FILTERS: usize = 10;
 
@@ -39,10 +40,13 @@ pub const MAX_FILTERS: usize = 10;
 pub struct SearchFilters {
     /// Brand name, case-folded (see [`fold_name`]).
     pub brand: Option<String>,
-    /// Category id; products in its subcategories match too.
+    /// Category id; products holding it anywhere in their category path, or one of its
+    /// subcategories, match.
     pub category_id: Option<String>,
     /// ISO 3166-1 alpha-2.
     pub country_of_origin: Option<String>,
+    /// Label id (`en:organic`): only products carrying it.
+    pub label: Option<String>,
     /// Exact matches on product metadata.
     pub metadata: Vec<(String, String)>,
 }
@@ -91,6 +95,8 @@ pub struct SearchOutput {
     pub total: usize,
     /// The query as given.
     pub query: String,
+    /// How much of the catalog the search indexes held for this search.
+    pub index_coverage: IndexCoverage,
 }
 
 /// A `search_products` request as callers send it.
@@ -135,6 +141,7 @@ fn filters_from(map: &Map<String, Value>) -> Result<SearchFilters, FieldError> {
         match key.as_str() {
             "brand" => f.brand = Some(fold_name(&text)),
             "category_id" => f.category_id = Some(text),
+            "label" => f.label = Some(text),
             "country_of_origin" => {
                 let c = CountryCode::parse(&text).map_err(|e| FieldError::new(&field, e))?;
                 f.country_of_origin = Some(c.as_str().to_owned());
@@ -150,48 +157,76 @@ fn filters_from(map: &Map<String, Value>) -> Result<SearchFilters, FieldError> {
     Ok(f)
 }
 
-/// What the last candidate of a leg still counts (the first counts 1).
-const FUSION_FLOOR: f64 = 0.1;
+/// Candidates each leg contributes, at least (more for large `limit`s: four times the limit).
+pub const POOL: usize = 200;
+/// Most products with an offer nearby that are searched on their own.
+const MAX_NEARBY_OFFERS: usize = 100_000;
+/// Most products a filter may leave to rank among.
+pub const MAX_FILTERED: usize = 1_000_000;
+/// Cosine similarity at which the semantic leg's relevance is 0, and at which it is 1 (the
+/// model's scale: unrelated texts score about the first, near-paraphrases the second).
+pub const SEMANTIC_FLOOR: f64 = 0.2;
+/// See [`SEMANTIC_FLOOR`].
+pub const SEMANTIC_CEILING: f64 = 0.8;
 
-/// Fuses lexical and semantic candidates into one ranking with scores in 0–1: each leg's
-/// scores are scaled min–max onto 0.1–1 within its own candidates (BM25 and cosine are on
-/// unrelated scales), then weighted by `semantic_ratio` and summed, so a product both legs
-/// found outranks one only a single leg found at the same rank. (Min–max beat dividing by
-/// the best score and reciprocal-rank fusion on `benches/relevance.sh`.)
-pub fn fuse(
-    lexical: &[LexicalHit],
-    semantic: &[LexicalHit],
-    semantic_ratio: f64,
-) -> Vec<(Gtin14, f64)> {
-    let ratio = match (lexical.is_empty(), semantic.is_empty()) {
-        (_, true) => 0.0,
-        (true, false) => 1.0,
-        (false, false) => semantic_ratio.clamp(0.0, 1.0),
+/// A candidate's relevance in the semantic leg, 0–1, from its cosine similarity.
+pub fn semantic_relevance(cosine: f64) -> f64 {
+    ((cosine - SEMANTIC_FLOOR) / (SEMANTIC_CEILING - SEMANTIC_FLOOR)).clamp(0.0, 1.0)
+}
+
+/// One candidate with both legs' scores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    /// The product.
+    pub gtin: Gtin14,
+    /// Lexical relevance, 0–1 ([`search::LexicalMatch::relevance`]; 0 where no word matches).
+    pub lexical: f64,
+    /// Share of the query's words the product holds, 0–1.
+    pub coverage: f64,
+    /// Cosine similarity to the query in the semantic leg (`None` without one, or without a
+    /// vector for the product).
+    pub cosine: Option<f64>,
+    /// Distance to the nearest store with an active offer within [`BOOST_RADIUS_KM`].
+    pub distance_km: Option<f64>,
+}
+
+/// What `search_products` ranks: every candidate of both legs with both legs' scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidates {
+    /// Candidates in the order the legs found them.
+    pub items: Vec<Scored>,
+    /// The weight of the semantic leg (0 when there is none).
+    pub semantic_ratio: f64,
+    /// How much of the catalog the indexes held.
+    pub index_coverage: IndexCoverage,
+    /// The results asked for.
+    pub limit: usize,
+}
+
+/// What a product found by the semantic leg alone scores per unit of semantic relevance: it
+/// ranks after every lexical match (whose score is at least this much higher) and among the
+/// others by its similarity.
+const SEMANTIC_ONLY: f64 = 1e-3;
+
+/// The fused relevance of a candidate (0–1), lifted by up to [`MAX_PROXIMITY_BOOST`] for a
+/// store nearby. The lexical leg leads: its relevance is lifted by up to `ratio` (10 % by
+/// default) by the semantic leg's, `lexical × (1 + ratio × semantic) / (1 + ratio)`, and
+/// products the semantic leg alone finds come after every lexical match, by similarity;
+/// `ratio` 1 ranks by the semantic leg alone. (On `benches/relevance.sh` the lexical leg is the stronger one by far, and a
+/// semantic leg that may outrank lexical matches — a weighted sum, reciprocal-rank fusion —
+/// lost to it; docs/benchmarks.md.)
+pub fn fuse(c: &Scored, semantic_ratio: f64) -> f64 {
+    let r = semantic_ratio.clamp(0.0, 1.0);
+    let semantic = c.cosine.map_or(0.0, semantic_relevance);
+    let mut score = if r >= 1.0 {
+        semantic
+    } else {
+        c.lexical * (1.0 + r * semantic) / (1.0 + r) + SEMANTIC_ONLY * semantic
     };
-    let mut scores: HashMap<Gtin14, f64> = HashMap::new();
-    let mut order: Vec<Gtin14> = Vec::new();
-    for (hits, weight) in [(lexical, 1.0 - ratio), (semantic, ratio)] {
-        let best = hits.iter().map(|h| h.score).fold(f64::MIN, f64::max);
-        let worst = hits.iter().map(|h| h.score).fold(f64::MAX, f64::min);
-        if hits.is_empty() || weight <= 0.0 {
-            continue;
-        }
-        for h in hits {
-            let entry = scores.entry(h.gtin).or_insert_with(|| {
-                order.push(h.gtin);
-                0.0
-            });
-            let norm = if best > worst {
-                FUSION_FLOOR + (1.0 - FUSION_FLOOR) * (h.score - worst) / (best - worst)
-            } else {
-                1.0
-            };
-            *entry += weight * norm;
-        }
+    if let Some(d) = c.distance_km {
+        score *= 1.0 + MAX_PROXIMITY_BOOST * (1.0 - d / BOOST_RADIUS_KM).clamp(0.0, 1.0);
     }
-    let mut fused: Vec<(Gtin14, f64)> = order.into_iter().map(|g| (g, scores[&g])).collect();
-    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    fused
+    score
 }
 
 fn round(x: f64, places: i32) -> f64 {
@@ -199,9 +234,83 @@ fn round(x: f64, places: i32) -> f64 {
     (x * f).round() / f
 }
 
+/// How much of the catalog the search indexes held when a search ran.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct IndexCoverage {
+    /// Share of the catalog's products in the lexical index, 0–1.
+    pub lexical: f64,
+    /// Share of the catalog's products with a vector in the semantic index, 0–1; null when
+    /// searches have no semantic leg (no model).
+    pub semantic: Option<f64>,
+    /// Both indexes hold every product: the results are complete.
+    pub complete: bool,
+}
+
+impl IndexCoverage {
+    /// The line results carry while the indexes are incomplete.
+    pub fn note(&self) -> Option<String> {
+        if self.complete {
+            return None;
+        }
+        let pct = |x: f64| (x * 100.0).floor() as u32;
+        let semantic =
+            self.semantic.map(|s| format!(", semantic {} %", pct(s))).unwrap_or_default();
+        Some(format!(
+            "The search indexes are still being built (lexical {} %{semantic} of the catalog): \
+             these results may miss products; search again in a minute for complete results.",
+            pct(self.lexical)
+        ))
+    }
+}
+
 impl Catalog {
     /// `search_products`.
     pub async fn search_products(&self, req: &SearchRequest) -> Result<SearchOutput, ServiceError> {
+        let candidates = self.search_candidates(req).await?;
+        let mut ranked: Vec<(Scored, f64)> = candidates
+            .items
+            .iter()
+            .map(|c| (*c, fuse(c, candidates.semantic_ratio)))
+            .filter(|(_, s)| *s > 0.0)
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.gtin.cmp(&b.0.gtin)));
+        ranked.truncate(candidates.limit);
+
+        let store = self.store();
+        let gtins: Vec<Gtin14> = ranked.iter().map(|(c, _)| c.gtin).collect();
+        let products: HashMap<Gtin14, crate::model::Product> =
+            store.products(&gtins).await?.into_iter().map(|p| (p.gtin, p)).collect();
+        let prices = store.price_ranges(&gtins).await?;
+        let items: Vec<SearchItem> = ranked
+            .iter()
+            .filter_map(|(c, score)| {
+                let p = products.get(&c.gtin)?;
+                let price = prices.get(&c.gtin);
+                Some(SearchItem {
+                    gtin: c.gtin.as_str().to_owned(),
+                    name: p.name.clone(),
+                    brand: p.brand.clone(),
+                    category: p.category.clone(),
+                    net_content: p.net_content.clone(),
+                    country_of_origin: p.country_of_origin.clone(),
+                    price_min: price.map(|r| r.min),
+                    price_max: price.map(|r| r.max),
+                    score: round(*score, 4),
+                    distance_km: c.distance_km.map(|d| round(d, 2)),
+                })
+            })
+            .collect();
+        Ok(SearchOutput {
+            total: items.len(),
+            items,
+            query: req.query.clone(),
+            index_coverage: candidates.index_coverage,
+        })
+    }
+
+    /// The candidates of `search_products` with both legs' scores, before fusion (what the
+    /// relevance benchmark studies; `search_products` fuses, sorts and describes them).
+    pub async fn search_candidates(&self, req: &SearchRequest) -> Result<Candidates, ServiceError> {
         let mut errors = Vec::new();
         let query = req.query.trim();
         if query.is_empty() {
@@ -252,81 +361,141 @@ impl Catalog {
             return Err(ServiceError::invalid_fields(errors));
         }
 
-        // Candidates: more than asked for, so the proximity boost can reorder them.
-        let pool = (limit * 3).clamp(50, 300);
+        let store = self.store();
+        let lexical = self.lexical();
+        lexical.load_if_idle(store.as_ref()).await?;
+        let index_coverage = self.index_coverage().await?;
         let ratio = self.semantic_ratio();
-        let lexical = async {
-            if ratio >= 1.0 && self.semantic().is_some_and(|s| s.ready()) {
-                return Ok(Vec::new());
-            }
-            self.store().search_lexical(query, &filters, pool).await.map_err(ServiceError::from)
+        let semantic = self.semantic().filter(|s| s.ready() && ratio > 0.0);
+        let semantic_ratio = if semantic.is_some() { ratio } else { 0.0 };
+        let mut out = Candidates { items: Vec::new(), semantic_ratio, index_coverage, limit };
+        // Filters first: the legs rank only what passes them.
+        let allow: Option<Arc<HashSet<Gtin14>>> = if filters == SearchFilters::default() {
+            None
+        } else {
+            Some(Arc::new(
+                store.matching_products(&filters, MAX_FILTERED).await?.into_iter().collect(),
+            ))
         };
-        let semantic = async {
-            match self.semantic() {
-                Some(s) if ratio > 0.0 => {
-                    s.candidates(self.store().as_ref(), query, &filters, pool).await
-                }
-                _ => Ok(Vec::new()),
-            }
-        };
-        let (lexical, semantic) = tokio::join!(lexical, semantic);
-        let mut ranked = fuse(&lexical?, &semantic?, ratio);
-
-        let mut distances: HashMap<Gtin14, f64> = HashMap::new();
+        if allow.as_ref().is_some_and(|a| a.is_empty()) {
+            return Ok(out);
+        }
+        // Products with an active offer within the radius, at their nearest store.
+        let mut nearby: HashMap<Gtin14, f64> = HashMap::new();
         if let Some(center) = point {
-            let gtins: Vec<Gtin14> = ranked.iter().map(|(g, _)| *g).collect();
             let area = BoundingBox::around(center, BOOST_RADIUS_KM);
-            for (g, at) in self.store().offer_locations(&gtins, &area).await? {
+            for (g, at) in store.offers_in_area(&area, MAX_NEARBY_OFFERS).await? {
                 let d = distance_km(center, at);
-                if d <= BOOST_RADIUS_KM {
-                    let best = distances.entry(g).or_insert(d);
+                if d <= BOOST_RADIUS_KM && allow.as_ref().is_none_or(|a| a.contains(&g)) {
+                    let best = nearby.entry(g).or_insert(d);
                     *best = best.min(d);
                 }
             }
-            for (g, score) in &mut ranked {
-                if let Some(d) = distances.get(g) {
-                    *score *= 1.0 + MAX_PROXIMITY_BOOST * (1.0 - d / BOOST_RADIUS_KM);
+        }
+
+        let pool = (limit * 4).max(POOL);
+        let lexical_leg = semantic_ratio < 1.0;
+        // Each leg's candidates over the (filtered) catalog, and over the nearby products.
+        let mut sets: Vec<(Option<Arc<HashSet<Gtin14>>>, bool)> = vec![(allow.clone(), false)];
+        if !nearby.is_empty() {
+            sets.push((Some(Arc::new(nearby.keys().copied().collect())), true));
+        }
+        // The query as the lexical index reads it; the semantic leg embeds it with the words
+        // the catalog lacks corrected ("choclate" → "chocolate").
+        let parsed = Arc::new(lexical.parse(query)?);
+        let semantic_query = parsed.corrected.as_deref().unwrap_or(query);
+        let mut lex: HashMap<Gtin14, (f64, f64)> = HashMap::new();
+        let mut sem: HashMap<Gtin14, f64> = HashMap::new();
+        let mut order: Vec<Gtin14> = Vec::new();
+        for (set, local) in sets {
+            let lexical_hits = async {
+                if !lexical_leg {
+                    return Ok(None);
+                }
+                lexical.candidates(Arc::clone(&parsed), set.clone(), pool).await.map(Some)
+            };
+            let semantic_hits = async {
+                match semantic {
+                    Some(s) => {
+                        let q = semantic_query;
+                        s.candidates(store.as_ref(), q, &filters, set.clone(), local, pool).await
+                    }
+                    None => Ok(Vec::new()),
+                }
+            };
+            let (l, s) = tokio::join!(lexical_hits, semantic_hits);
+            for h in l?.unwrap_or_default() {
+                let scores = (f64::from(h.relevance), f64::from(h.coverage));
+                if lex.insert(h.key, scores).is_none() && !sem.contains_key(&h.key) {
+                    order.push(h.key);
                 }
             }
-            ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            for h in s? {
+                if sem.insert(h.gtin, h.score).is_none() && !lex.contains_key(&h.gtin) {
+                    order.push(h.gtin);
+                }
+            }
         }
-        ranked.truncate(limit);
-
-        let gtins: Vec<Gtin14> = ranked.iter().map(|(g, _)| *g).collect();
-        let products: HashMap<Gtin14, crate::model::Product> =
-            self.store().products(&gtins).await?.into_iter().map(|p| (p.gtin, p)).collect();
-        let prices = self.store().price_ranges(&gtins).await?;
-        let items: Vec<SearchItem> = ranked
+        // Every candidate gets both legs' scores, so fusion compares like with like.
+        if lexical_leg {
+            let missing: Vec<Gtin14> =
+                order.iter().filter(|g| !lex.contains_key(g)).copied().collect();
+            for (g, m) in missing.iter().zip(lexical.score(&parsed, &missing)?) {
+                let scores =
+                    m.map_or((0.0, 0.0), |m| (f64::from(m.relevance), f64::from(m.coverage)));
+                lex.insert(*g, scores);
+            }
+        }
+        if let Some(s) = semantic {
+            let missing: Vec<Gtin14> =
+                order.iter().filter(|g| !sem.contains_key(g)).copied().collect();
+            for (g, cosine) in s.similarities(store.as_ref(), semantic_query, &missing).await? {
+                sem.insert(g, cosine);
+            }
+        }
+        out.items = order
             .iter()
-            .filter_map(|(g, score)| {
-                let p = products.get(g)?;
-                let price = prices.get(g);
-                Some(SearchItem {
-                    gtin: g.as_str().to_owned(),
-                    name: p.name.clone(),
-                    brand: p.brand.clone(),
-                    category: p.category.clone(),
-                    net_content: p.net_content.clone(),
-                    country_of_origin: p.country_of_origin.clone(),
-                    price_min: price.map(|r| r.min),
-                    price_max: price.map(|r| r.max),
-                    score: round(*score, 4),
-                    distance_km: distances.get(g).map(|d| round(*d, 2)),
-                })
+            .map(|g| {
+                let (lexical, coverage) = lex.get(g).copied().unwrap_or((0.0, 0.0));
+                Scored {
+                    gtin: *g,
+                    lexical,
+                    coverage,
+                    cosine: sem.get(g).copied(),
+                    distance_km: nearby.get(g).copied(),
+                }
             })
             .collect();
-        Ok(SearchOutput { total: items.len(), items, query: req.query.clone() })
+        Ok(out)
     }
 
-    /// Runs the search indexer until the process ends: indexes queued products in batches,
-    /// then checks for new ones every `idle` (imports from other processes queue products too).
+    /// Runs the search indexer until the process ends: builds the search documents of queued
+    /// products in batches and loads them (and those other processes built) into the lexical
+    /// index, then checks for more every `idle` (imports from other processes queue products
+    /// too).
     pub fn spawn_search_indexer(&self, idle: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let catalog = self.clone();
+        self.lexical().kept_in_background();
         tokio::spawn(async move {
+            let started = std::time::Instant::now();
             loop {
-                match catalog.store().index_search(2000).await {
-                    Ok(0) => tokio::time::sleep(idle).await,
-                    Ok(n) => tracing::debug!(indexed = n, "search index updated"),
+                let round = async {
+                    let built = catalog.store().index_search(2000).await?;
+                    let read = catalog.lexical().catch_up(catalog.store().as_ref()).await?;
+                    Ok::<_, ServiceError>((built, read))
+                };
+                match round.await {
+                    Ok((0, 0)) => {
+                        if catalog.mark_search_ready() {
+                            tracing::info!(
+                                products = catalog.lexical().len(),
+                                secs = started.elapsed().as_secs_f64(),
+                                "lexical index ready"
+                            );
+                        }
+                        tokio::time::sleep(idle).await
+                    }
+                    Ok((built, read)) => tracing::debug!(built, read, "search index updated"),
                     Err(e) => {
                         tracing::warn!(error = %e, "search indexing failed; retrying");
                         tokio::time::sleep(idle * 5).await;
@@ -336,16 +505,49 @@ impl Catalog {
         })
     }
 
-    /// Indexes queued products for search until none is left; returns how many were indexed.
+    /// Waits until both search indexes hold the whole catalog, with nothing left to index or
+    /// embed (the background indexers must be running), logging the progress every `report`.
+    /// A semantic leg whose model failed to load is not waited for.
+    pub async fn wait_for_index(&self, report: std::time::Duration) -> Result<(), ServiceError> {
+        let mut last = std::time::Instant::now();
+        loop {
+            let coverage = self.index_coverage_now().await?;
+            let pending = self.store().search_backlog().await?;
+            let embedding = match self.semantic() {
+                Some(s) if !s.model_failed() => self.store().embed_backlog().await?,
+                _ => 0,
+            };
+            if coverage.complete && pending == 0 && embedding == 0 {
+                return Ok(());
+            }
+            if last.elapsed() >= report {
+                last = std::time::Instant::now();
+                tracing::info!(
+                    lexical = coverage.lexical,
+                    semantic = coverage.semantic,
+                    to_index = pending,
+                    to_embed = embedding,
+                    "waiting for the search indexes"
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Builds the search documents of every queued product and loads them into the lexical
+    /// index; returns how many documents were built.
     pub async fn index_search_backlog(&self) -> Result<usize, ServiceError> {
         let mut total = 0;
         loop {
             let n = self.store().index_search(2000).await?;
             if n == 0 {
-                return Ok(total);
+                break;
             }
             total += n;
         }
+        self.lexical().catch_up(self.store().as_ref()).await?;
+        self.mark_search_ready();
+        Ok(total)
     }
 }
 
@@ -358,38 +560,45 @@ mod tests {
     }
 
     #[test]
-    fn fusion_normalizes_each_leg() {
-        let lex = vec![
-            LexicalHit { gtin: g("4012345000009"), score: 20.0 },
-            LexicalHit { gtin: g("9506000134352"), score: 10.0 },
-            LexicalHit { gtin: g("95012346"), score: 15.0 },
-        ];
-        let close = |got: &[(Gtin14, f64)], want: &[(&str, f64)]| {
-            assert_eq!(got.len(), want.len(), "{got:?}");
-            for ((gg, gs), (wg, ws)) in got.iter().zip(want) {
-                assert_eq!(gg, &g(wg));
-                assert!((gs - ws).abs() < 1e-9, "{got:?}");
-            }
+    fn fusion_weighs_calibrated_legs() {
+        let cosine = SEMANTIC_FLOOR + 0.2 * (SEMANTIC_CEILING - SEMANTIC_FLOOR);
+        let c = Scored {
+            gtin: g("4012345000009"),
+            lexical: 0.8,
+            coverage: 1.0,
+            cosine: Some(cosine),
+            distance_km: None,
         };
-        close(
-            &fuse(&lex, &[], 0.7),
-            &[("4012345000009", 1.0), ("95012346", 0.55), ("9506000134352", 0.1)],
-        );
-        let sem = vec![
-            LexicalHit { gtin: g("9506000134352"), score: 0.9 },
-            LexicalHit { gtin: g("96385074"), score: 0.3 },
-        ];
-        // Found by both legs: 0.5 × 0.1 + 0.5 × 1 beats the lexical leg's best alone.
-        close(
-            &fuse(&lex, &sem, 0.5),
-            &[
-                ("9506000134352", 0.55),
-                ("4012345000009", 0.5),
-                ("95012346", 0.275),
-                ("96385074", 0.05),
-            ],
-        );
-        assert_eq!(fuse(&[], &sem, 0.0).len(), 2, "a lone leg counts whatever its weight");
+        // The semantic leg lifts a lexical match by up to the ratio.
+        let lifted = 0.8 * (1.0 + 0.5 * 0.2) / 1.5 + SEMANTIC_ONLY * 0.2;
+        assert!((fuse(&c, 0.5) - lifted).abs() < 1e-9);
+        let perfect = Scored { lexical: 1.0, cosine: Some(1.0), ..c };
+        assert!((fuse(&perfect, 0.5) - 1.0 - SEMANTIC_ONLY).abs() < 1e-9, "at most 1");
+        assert!((fuse(&c, 0.0) - 0.8 - SEMANTIC_ONLY * 0.2).abs() < 1e-9);
+        assert!((fuse(&c, 7.0) - 0.2).abs() < 1e-9, "the ratio is clamped: semantic only");
+        // A product only the semantic leg finds ranks after every lexical match.
+        let only = Scored { lexical: 0.0, cosine: Some(SEMANTIC_CEILING), ..c };
+        let weak = Scored { lexical: 0.01, cosine: None, ..c };
+        assert!(fuse(&only, 0.5) < fuse(&weak, 0.5));
+        assert!(fuse(&only, 1.0) > fuse(&weak, 1.0));
+        let near = Scored { distance_km: Some(0.0), ..c };
+        let far = Scored { distance_km: Some(BOOST_RADIUS_KM), ..c };
+        assert!((fuse(&near, 0.0) / fuse(&far, 0.0) - (1.0 + MAX_PROXIMITY_BOOST)).abs() < 1e-9);
+        assert_eq!(semantic_relevance(SEMANTIC_FLOOR - 0.1), 0.0);
+        assert_eq!(semantic_relevance(1.0), 1.0);
+        let mid = semantic_relevance((SEMANTIC_FLOOR + SEMANTIC_CEILING) / 2.0);
+        assert!((mid - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn incomplete_indexes_are_announced() {
+        let done = IndexCoverage { lexical: 1.0, semantic: Some(1.0), complete: true };
+        assert_eq!(done.note(), None);
+        let building = IndexCoverage { lexical: 0.456, semantic: Some(0.12), complete: false };
+        let note = building.note().unwrap();
+        assert!(note.contains("lexical 45 %") && note.contains("semantic 12 %"), "{note}");
+        let lexical_only = IndexCoverage { lexical: 0.5, semantic: None, complete: false };
+        assert!(!lexical_only.note().unwrap().contains("semantic"));
     }
 
     #[test]
@@ -406,5 +615,7 @@ mod tests {
         let bad: Map<String, Value> =
             serde_json::from_str(r#"{"country_of_origin":"XX"}"#).unwrap();
         assert_eq!(filters_from(&bad).unwrap_err().field, "filters.country_of_origin");
+        let m: Map<String, Value> = serde_json::from_str(r#"{"label":"en:organic"}"#).unwrap();
+        assert_eq!(filters_from(&m).unwrap().label.as_deref(), Some("en:organic"));
     }
 }

@@ -31,8 +31,6 @@ const QUERY_CACHE: usize = 10_000;
 const QUEUE_WAIT: Duration = Duration::from_millis(100);
 /// How often the background embedder logs its progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
-/// Most products a filter may leave for the semantic leg to rank among.
-const MAX_FILTERED: usize = 1_000_000;
 
 /// The semantic search state shared by every request and the background embedder.
 pub struct Semantic {
@@ -67,6 +65,9 @@ pub struct SemanticStatus {
     pub ready: bool,
     /// Products with a vector in the index.
     pub indexed: usize,
+    /// Where vectors are ranked: `"database"` (PostgreSQL's pgvector index) or `"memory"`
+    /// (this process's index).
+    pub ranked_in: &'static str,
     /// Products waiting to be embedded.
     pub pending: u64,
     /// Products embedded by this process.
@@ -152,16 +153,18 @@ impl Semantic {
         let pending = store.embed_backlog().await?;
         let embedded = self.embedded.load(Ordering::Relaxed);
         let micros = self.embed_micros.load(Ordering::Relaxed);
+        let in_database = self.db_ranks(store);
         Ok(SemanticStatus {
             model: self.model.clone(),
             model_loaded: self.model_loaded(),
             model_error: self.failure.lock().ok().and_then(|f| f.clone()),
             ready: self.ready(),
-            indexed: if self.db_ranks(store) {
+            indexed: if in_database {
                 usize::try_from(store.embedding_count(&self.model).await?).unwrap_or(usize::MAX)
             } else {
                 self.index.read().map(|i| i.len()).unwrap_or(0)
             },
+            ranked_in: if in_database { "database" } else { "memory" },
             pending,
             embedded_since_start: embedded,
             products_per_second: (micros > 0)
@@ -184,48 +187,39 @@ impl Semantic {
         }
     }
 
-    /// The `k` products nearest to the query among those passing the filters, with their
-    /// cosine similarity. Empty until the stored vectors are loaded.
+    /// The `k` products nearest to the query among those passing the filters (`allow`: the
+    /// products that do, when the caller has read them), with their cosine similarity. With
+    /// `local`, only among `allow` (products with an offer nearby). Empty until the stored
+    /// vectors are loaded.
     pub async fn candidates(
         self: &Arc<Self>,
         store: &dyn CatalogStore,
         query: &str,
         filters: &SearchFilters,
+        allow: Option<Arc<HashSet<Gtin14>>>,
+        local: bool,
         k: usize,
     ) -> Result<Vec<LexicalHit>, ServiceError> {
         if !self.ready() {
             return Ok(Vec::new());
         }
-        let key = query_key(query);
-        let cached = self.cache.get(&key);
+        if allow.as_ref().is_some_and(|a| a.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let vector = self.vector_for(query).await?;
         if self.db_ranks(store) {
             // The database ranks (pgvector): only the query is embedded here.
-            let permit = self.permit().await?;
-            let this = Arc::clone(self);
-            let vector = tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                this.query_vector(key, cached)
-            })
-            .await
-            .map_err(embed_failed)??;
-            let hits = store.nearest(&self.model, &vector, filters, k).await?;
+            let within: Option<Vec<Gtin14>> =
+                if local { allow.map(|a| a.iter().copied().collect()) } else { None };
+            let hits = store.nearest(&self.model, &vector, filters, within.as_deref(), k).await?;
             return Ok(hits.unwrap_or_default());
-        }
-        let allowed: Option<HashSet<Gtin14>> = if *filters == SearchFilters::default() {
-            None
-        } else {
-            Some(store.matching_products(filters, MAX_FILTERED).await?.into_iter().collect())
-        };
-        if allowed.as_ref().is_some_and(HashSet::is_empty) {
-            return Ok(Vec::new());
         }
         let permit = self.permit().await?;
         let this = Arc::clone(self);
         let hits = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let vector = this.query_vector(key, cached)?;
             let index = this.index.read().map_err(|_| embed_failed("index lock poisoned"))?;
-            Ok::<_, ServiceError>(match &allowed {
+            Ok::<_, ServiceError>(match &allow {
                 None => index.search(&vector, k, |_| true),
                 Some(set) => index.search(&vector, k, |g| set.contains(g)),
             })
@@ -233,6 +227,61 @@ impl Semantic {
         .await
         .map_err(embed_failed)??;
         Ok(hits.into_iter().map(|(gtin, s)| LexicalHit { gtin, score: f64::from(s) }).collect())
+    }
+
+    /// The cosine similarity of the query to each of `gtins` that has a vector: the semantic
+    /// score of candidates the lexical leg found.
+    pub async fn similarities(
+        self: &Arc<Self>,
+        store: &dyn CatalogStore,
+        query: &str,
+        gtins: &[Gtin14],
+    ) -> Result<Vec<(Gtin14, f64)>, ServiceError> {
+        if !self.ready() || gtins.is_empty() {
+            return Ok(Vec::new());
+        }
+        let vector = self.vector_for(query).await?;
+        if let Some(found) = store.similarities(&self.model, &vector, gtins).await? {
+            return Ok(found);
+        }
+        let index = self.index.read().map_err(|_| embed_failed("index lock poisoned"))?;
+        Ok(index.similarities(&vector, gtins).into_iter().map(|(g, s)| (g, f64::from(s))).collect())
+    }
+
+    /// The query's vector (cached), embedded under a CPU permit on a blocking thread.
+    async fn vector_for(self: &Arc<Self>, query: &str) -> Result<Arc<Vec<f32>>, ServiceError> {
+        let key = query_key(query);
+        if let Some(v) = self.cache.get(&key) {
+            return Ok(v);
+        }
+        let permit = self.permit().await?;
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            this.query_vector(key, None)
+        })
+        .await
+        .map_err(embed_failed)?
+    }
+
+    /// Whether the database ranks this model's vectors (pgvector) instead of this process.
+    pub fn ranked_by_store(&self, store: &dyn CatalogStore) -> bool {
+        self.db_ranks(store)
+    }
+
+    /// Whether the model could not be loaded (searches have no semantic leg).
+    pub fn model_failed(&self) -> bool {
+        self.failure.lock().map(|f| f.is_some()).unwrap_or(false)
+    }
+
+    /// Vectors in this process's index.
+    pub fn len(&self) -> usize {
+        self.index.read().map(|i| i.len()).unwrap_or(0)
+    }
+
+    /// Whether this process's index holds no vector.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The query's vector: from the cache, or embedded now (on a blocking thread).
@@ -258,7 +307,8 @@ impl Semantic {
     /// Loads the stored vectors by this model into memory, after queueing every product
     /// without one. Searches use the semantic leg from then on.
     pub async fn load(&self, store: &dyn CatalogStore) -> Result<usize, ServiceError> {
-        self.embedder()?;
+        let dims = self.embedder()?.dim();
+        store.prepare_vector_index(dims).await?;
         let queued = store.requeue_embeddings(&self.model).await?;
         if queued > 0 {
             tracing::info!(queued, model = %self.model, "products queued for embedding");
@@ -483,8 +533,10 @@ mod tests {
         // Both permits busy (two searches or embedding batches running).
         let held = semantic.permits.clone().acquire_many_owned(2).await.expect("permits");
         let started = Instant::now();
-        let refused =
-            semantic.candidates(&store, "pasta", &SearchFilters::default(), 10).await.unwrap_err();
+        let refused = semantic
+            .candidates(&store, "pasta", &SearchFilters::default(), None, false, 10)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&refused, ServiceError::RateLimited { retry_after: 1, .. }),
             "{refused:?}"
@@ -493,8 +545,10 @@ mod tests {
         assert!(waited >= QUEUE_WAIT && waited < QUEUE_WAIT * 10, "{waited:?}");
         drop(held);
         // With a permit free the search goes on (and fails later: no model is attached).
-        let err =
-            semantic.candidates(&store, "pasta", &SearchFilters::default(), 10).await.unwrap_err();
+        let err = semantic
+            .candidates(&store, "pasta", &SearchFilters::default(), None, false, 10)
+            .await
+            .unwrap_err();
         assert!(!matches!(err, ServiceError::RateLimited { .. }), "{err:?}");
     }
 }

@@ -13,7 +13,8 @@ use serde::Serialize;
 use crate::error::ServiceError;
 use crate::geo::{BoundingBox, Point, distance_km};
 use crate::model::{
-    CatalogCounts, Ingredient, Metadata, Nutrition, PriceRange, Product, ProductImage,
+    CatalogCounts, CategoryRef, Ingredient, LabelRef, Metadata, Nutrition, PriceRange, Product,
+    ProductImage,
 };
 use crate::store::CatalogStore;
 
@@ -29,8 +30,21 @@ pub const MAX_LOCATIONS: usize = 100;
 pub struct Catalog {
     store: Arc<dyn CatalogStore>,
     site_url: Arc<str>,
+    lexical: Arc<crate::lexical::Lexical>,
     semantic: Option<Arc<crate::semantic::Semantic>>,
     semantic_ratio: f64,
+    sizes: Arc<CatalogSizes>,
+}
+
+/// How often the product count behind `index_coverage` is read again.
+const SIZES_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The catalog's product count (and, on PostgreSQL, the stored vector count), read now and
+/// then for `index_coverage`, and whether the search indexes have caught up once.
+#[derive(Debug, Default)]
+struct CatalogSizes {
+    read: std::sync::Mutex<Option<(std::time::Instant, u64, Option<u64>)>>,
+    search_ready: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -119,6 +133,10 @@ pub struct ProductDetailOutput {
     pub found: bool,
     /// Summary, or null when not found.
     pub product: Option<ProductSummary>,
+    /// The whole category path, general to specific (the last is the summary's `category`).
+    pub categories: Vec<CategoryRef>,
+    /// Labels (organic, gluten-free, certifications).
+    pub labels: Vec<LabelRef>,
     /// Images by priority.
     pub images: Vec<ProductImage>,
     /// Ingredients in label order.
@@ -214,9 +232,68 @@ impl Catalog {
         Self {
             store,
             site_url: site_url.trim_end_matches('/').into(),
+            lexical: Arc::new(crate::lexical::Lexical::new()),
             semantic: None,
             semantic_ratio: crate::search::DEFAULT_SEMANTIC_RATIO,
+            sizes: Arc::default(),
         }
+    }
+
+    /// The lexical leg.
+    pub fn lexical(&self) -> &Arc<crate::lexical::Lexical> {
+        &self.lexical
+    }
+
+    /// Records that the lexical index has caught up with the store once since start; returns
+    /// whether this call was the first to say so.
+    pub(crate) fn mark_search_ready(&self) -> bool {
+        !self.sizes.search_ready.swap(true, std::sync::atomic::Ordering::AcqRel)
+    }
+
+    /// How much of the catalog the search indexes hold (the catalog's size read at most every
+    /// few seconds).
+    pub async fn index_coverage(&self) -> Result<crate::search::IndexCoverage, ServiceError> {
+        self.coverage(false).await
+    }
+
+    /// [`Catalog::index_coverage`] with the catalog's size read now.
+    pub async fn index_coverage_now(&self) -> Result<crate::search::IndexCoverage, ServiceError> {
+        self.coverage(true).await
+    }
+
+    async fn coverage(&self, fresh: bool) -> Result<crate::search::IndexCoverage, ServiceError> {
+        let cached = self.sizes.read.lock().ok().and_then(|r| *r).filter(|_| !fresh);
+        let (products, stored_vectors) = match cached {
+            Some((at, products, vectors)) if at.elapsed() < SIZES_TTL => (products, vectors),
+            _ => {
+                let products = self.store.product_count().await?;
+                let vectors = match &self.semantic {
+                    Some(s) if s.ranked_by_store(self.store.as_ref()) => {
+                        Some(self.store.embedding_count(s.model()).await?)
+                    }
+                    _ => None,
+                };
+                if let Ok(mut r) = self.sizes.read.lock() {
+                    *r = Some((std::time::Instant::now(), products, vectors));
+                }
+                (products, vectors)
+            }
+        };
+        let share =
+            |n: u64| if products == 0 { 1.0 } else { (n as f64 / products as f64).min(1.0) };
+        let lexical = if self.lexical.ready() { share(self.lexical.len() as u64) } else { 0.0 };
+        let semantic = match &self.semantic {
+            Some(s) if s.model_failed() => None,
+            Some(s) if !s.ready() => Some(0.0),
+            Some(s) => Some(share(stored_vectors.unwrap_or(s.len() as u64))),
+            None => None,
+        };
+        let round = |x: f64| (x * 1000.0).floor() / 1000.0;
+        Ok(crate::search::IndexCoverage {
+            lexical: round(lexical),
+            semantic: semantic.map(round),
+            complete: lexical >= 1.0 && semantic.is_none_or(|s| s >= 1.0),
+        })
     }
 
     /// Adds the semantic search leg, weighted by `semantic_ratio` (0 = lexical only,
@@ -312,6 +389,8 @@ impl Catalog {
             return Ok(ProductDetailOutput {
                 found: false,
                 product: None,
+                categories: Vec::new(),
+                labels: Vec::new(),
                 images: Vec::new(),
                 ingredients: Vec::new(),
                 nutrition: None,
@@ -322,6 +401,8 @@ impl Catalog {
         Ok(ProductDetailOutput {
             found: true,
             product: Some(ProductSummary::from(&product)),
+            categories: children.categories,
+            labels: children.labels,
             images: children.images,
             ingredients: children.ingredients,
             nutrition: children.nutrition,

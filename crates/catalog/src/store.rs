@@ -15,7 +15,7 @@ use crate::model::{
     StoreSummary, StoreWrite, WriteOutcome,
 };
 use crate::rules_admin::{Actor, ManagedRule, OwnedRule, RuleDraft, RuleResult, ScopeRef};
-use crate::search::{LexicalHit, SearchFilters};
+use crate::search::SearchFilters;
 
 /// A storage failure. `Rejected` is the caller's fault (a constraint refused the data); the
 /// rest are infrastructure failures whose details are logged, not shown.
@@ -66,6 +66,27 @@ pub struct EmbeddingWrite {
     pub queued: i64,
 }
 
+/// A product's searchable text as the background indexer stored it: what the in-memory
+/// lexical index reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchDocument {
+    /// The product.
+    pub gtin: Gtin14,
+    /// The product's language, when its data says (ISO 639-1, e.g. OFF's `lang`).
+    pub lang: Option<String>,
+    /// Name, brand, category path, labels, description, ingredients (empty when unset).
+    pub fields: [String; 6],
+    /// The product was deleted: remove it from the index.
+    pub deleted: bool,
+}
+
+/// A position in the search documents, in write order: (write sequence, GTIN). `(0, "")` is
+/// the start.
+pub type SearchCursor = (i64, String);
+
+/// A page of search documents and the cursor after its last one (`None` when empty).
+pub type SearchDocumentPage = (Vec<SearchDocument>, Option<SearchCursor>);
+
 /// A page of stored embeddings and the cursor of the next page (`None` at the end).
 pub type EmbeddingPage = (Vec<(Gtin14, Vec<f32>)>, Option<EmbeddingCursor>);
 
@@ -109,20 +130,14 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Row counts.
     async fn counts(&self) -> Result<CatalogCounts, StoreError>;
 
+    /// How many products the catalog has.
+    async fn product_count(&self) -> Result<u64, StoreError>;
+
     /// Every store (for generating demo offers).
     async fn stores(&self) -> Result<Vec<StoreSummary>, StoreError>;
 
     /// Every product GTIN, ascending.
     async fn product_gtins(&self) -> Result<Vec<Gtin14>, StoreError>;
-
-    /// Lexical candidates for a free-text query (best first, at most `limit`), with the filters
-    /// applied before ranking. The backend turns the raw text into its own full-text query.
-    async fn search_lexical(
-        &self,
-        query: &str,
-        filters: &SearchFilters,
-        limit: usize,
-    ) -> Result<Vec<LexicalHit>, StoreError>;
 
     /// Locations of active offers of the given products at stores inside a bounding box.
     async fn offer_locations(
@@ -131,9 +146,29 @@ pub trait CatalogStore: Send + Sync + 'static {
         area: &BoundingBox,
     ) -> Result<Vec<(Gtin14, Point)>, StoreError>;
 
-    /// (Re)builds the search index entries of up to `max_products` queued products; returns
-    /// how many were indexed (0 when nothing is queued).
+    /// Every product with an active offer at a store inside `area`, with the store's location:
+    /// one row per offer, at most `limit`.
+    async fn offers_in_area(
+        &self,
+        area: &BoundingBox,
+        limit: usize,
+    ) -> Result<Vec<(Gtin14, Point)>, StoreError>;
+
+    /// (Re)builds the search documents of up to `max_products` queued products; returns how
+    /// many were indexed (0 when nothing is queued).
     async fn index_search(&self, max_products: usize) -> Result<usize, StoreError>;
+
+    /// Search documents written after the cursor `after` (`(0, "")` to start), in write order,
+    /// at most `limit`, with the cursor of the last one (tombstones of deleted products
+    /// included).
+    async fn search_documents(
+        &self,
+        after: &SearchCursor,
+        limit: usize,
+    ) -> Result<SearchDocumentPage, StoreError>;
+
+    /// How many products have a search document.
+    async fn search_document_count(&self) -> Result<u64, StoreError>;
 
     /// Products waiting to be (re)indexed for search.
     async fn search_backlog(&self) -> Result<u64, StoreError>;
@@ -177,16 +212,36 @@ pub trait CatalogStore: Send + Sync + 'static {
         false
     }
 
+    /// Sets the backend up to rank vectors of length `dims` itself, when it can (PostgreSQL
+    /// with pgvector); returns whether it does. Called once a model is loaded.
+    async fn prepare_vector_index(&self, _dims: usize) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
     /// The `k` products whose stored vector by `model` is nearest to `query` (unit length)
-    /// among those passing `filters`, with their cosine similarity, best first; `None` when the
-    /// backend has no vector index (the caller ranks in memory).
+    /// among those passing `filters` (and among `within`, when given), with their cosine
+    /// similarity, best first; `None` when the backend has no vector index (the caller ranks in
+    /// memory).
     async fn nearest(
         &self,
         _model: &str,
         _query: &[f32],
         _filters: &crate::search::SearchFilters,
+        _within: Option<&[Gtin14]>,
         _k: usize,
     ) -> Result<Option<Vec<crate::search::LexicalHit>>, StoreError> {
+        Ok(None)
+    }
+
+    /// The cosine similarity of `query` (unit length) to the stored vector by `model` of each
+    /// of `gtins` that has one; `None` when the backend has no vector index (the caller ranks
+    /// in memory).
+    async fn similarities(
+        &self,
+        _model: &str,
+        _query: &[f32],
+        _gtins: &[Gtin14],
+    ) -> Result<Option<Vec<(Gtin14, f64)>>, StoreError> {
         Ok(None)
     }
 
@@ -479,11 +534,13 @@ pub(crate) fn vector_from(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
     Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
-/// Joins a product's five text columns (name, brand, category, description, ingredients) into
-/// the text that is embedded, the same on both backends.
-pub(crate) fn embedding_text(parts: &[String; 5]) -> String {
+/// The text of a product that is embedded, the same on both backends: name, brand, category
+/// path, labels and description. The ingredient list is left out: averaged into a static
+/// embedding, a long list drowns what the product is (semantic NDCG@10 on the demo catalog
+/// 0.395 with it, 0.458 without; docs/benchmarks.md).
+pub(crate) fn embedding_text(parts: &[String; 6]) -> String {
     let mut out = String::new();
-    for p in parts.iter().filter(|p| !p.is_empty()) {
+    for p in parts[..5].iter().filter(|p| !p.is_empty()) {
         if !out.is_empty() {
             out.push_str(". ");
         }

@@ -271,6 +271,26 @@ pub(crate) struct StoredProduct {
     pub(crate) metadata: String,
     /// When the row last changed (the version `ProductWrite::if_updated_at` names).
     pub(crate) updated_at: String,
+    /// The category path's ids, joined by [`ID_SEPARATOR`] (empty without a category).
+    pub(crate) category_path: String,
+    /// The labels' ids, joined by [`ID_SEPARATOR`].
+    pub(crate) labels: String,
+}
+
+/// Joins the ids of a stored category path or label list in [`StoredProduct`] (no id holds it:
+/// ids are trimmed text without control characters).
+pub(crate) const ID_SEPARATOR: char = '\n';
+
+/// The ids of a category path or label list as [`StoredProduct`] holds them.
+fn joined_ids<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for id in ids {
+        if !out.is_empty() {
+            out.push(ID_SEPARATOR);
+        }
+        out.push_str(id);
+    }
+    out
 }
 
 /// The columns [`StoredProduct::from_row`] decodes, as a literal for the backends' `SELECT`s.
@@ -299,6 +319,8 @@ impl StoredProduct {
                 image_url: r.opt_text("image_url")?,
                 metadata: r.text("metadata")?,
                 updated_at: r.text("updated_at")?,
+                category_path: r.opt_text("category_path")?.unwrap_or_default(),
+                labels: r.opt_text("label_ids")?.unwrap_or_default(),
             },
         ))
     }
@@ -328,7 +350,21 @@ impl ProductRow<'_> {
     /// stored ones and the write replaces no children (a `PATCH` repeating stored values).
     fn changes_nothing_in(&self, stored: &StoredProduct) -> bool {
         let w = self.write;
-        w.images.is_none()
+        let same_path = match &w.category {
+            Patch::Keep => true,
+            Patch::Clear => stored.category_path.is_empty(),
+            Patch::Set(path) => {
+                joined_ids(path.iter().map(|c| c.id.as_str())) == stored.category_path
+            }
+        };
+        let same_labels = match &w.labels {
+            Patch::Keep => true,
+            Patch::Clear => stored.labels.is_empty(),
+            Patch::Set(labels) => joined_ids(labels.iter().map(|l| l.id.as_str())) == stored.labels,
+        };
+        same_path
+            && same_labels
+            && w.images.is_none()
             && w.ingredients.is_none()
             && matches!(w.nutrition, Patch::Keep)
             && self.name == stored.name
@@ -380,6 +416,9 @@ pub(crate) struct References<'a> {
     /// Categories as `(id, name, parent id)`, each once, parents before their children.
     pub(crate) categories: Vec<(&'a str, &'a str, Option<&'a str>)>,
     seen: HashSet<&'a str>,
+    /// Labels as `(id, name)`, each once.
+    pub(crate) labels: Vec<(&'a str, &'a str)>,
+    seen_labels: HashSet<&'a str>,
 }
 
 impl<'a> References<'a> {
@@ -395,6 +434,13 @@ impl<'a> References<'a> {
                     self.categories.push((c.id.as_str(), c.name.as_str(), parent));
                 }
                 parent = Some(c.id.as_str());
+            }
+        }
+        if let Patch::Set(labels) = &w.labels {
+            for l in labels {
+                if self.seen_labels.insert(l.id.as_str()) {
+                    self.labels.push((l.id.as_str(), l.name.as_str()));
+                }
             }
         }
     }
@@ -540,6 +586,14 @@ pub(crate) struct ChildRows<'a> {
     pub(crate) panels: Vec<(i64, &'a NutritionWrite)>,
     /// `(product id, position, nutrient)`.
     pub(crate) nutrients: Vec<(i64, i64, &'a NutrientWrite)>,
+    /// Ids of stored products whose category path is replaced or cleared.
+    pub(crate) gone_categories: Vec<i64>,
+    /// `(product id, position, category id)`.
+    pub(crate) categories: Vec<(i64, i64, &'a str)>,
+    /// Ids of stored products whose labels are replaced or cleared.
+    pub(crate) gone_labels: Vec<i64>,
+    /// `(product id, position, label id)`.
+    pub(crate) labels: Vec<(i64, i64, &'a str)>,
 }
 
 impl<'a> ChildRows<'a> {
@@ -556,6 +610,8 @@ impl<'a> ChildRows<'a> {
             gone_images: replaced(|w| w.images.is_some()),
             gone_ingredients: replaced(|w| w.ingredients.is_some()),
             gone_nutrition: replaced(|w| !matches!(w.nutrition, Patch::Keep)),
+            gone_categories: replaced(|w| !matches!(w.category, Patch::Keep)),
+            gone_labels: replaced(|w| !matches!(w.labels, Patch::Keep)),
             ..Self::default()
         };
         for (r, &id) in rows.iter().zip(ids) {
@@ -564,6 +620,15 @@ impl<'a> ChildRows<'a> {
             c.ingredients.extend(
                 w.ingredients.iter().flatten().enumerate().map(|(i, ing)| (id, i as i64, ing)),
             );
+            if let Patch::Set(path) = &w.category {
+                c.categories.extend(
+                    path.iter().enumerate().map(|(i, cat)| (id, i as i64, cat.id.as_str())),
+                );
+            }
+            if let Patch::Set(labels) = &w.labels {
+                c.labels
+                    .extend(labels.iter().enumerate().map(|(i, l)| (id, i as i64, l.id.as_str())));
+            }
             if let Patch::Set(n) = &w.nutrition {
                 c.panels.push((id, n));
                 c.nutrients
@@ -1005,6 +1070,8 @@ mod tests {
             image_url: None,
             metadata: r#"{"a":"1","b":"2"}"#.into(),
             updated_at: "2026-01-01T00:00:00.000Z".into(),
+            category_path: "en:snacks".into(),
+            labels: String::new(),
         }
     }
 

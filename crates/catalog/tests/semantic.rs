@@ -1,7 +1,7 @@
-//! The semantic leg of `search_products` with the real model (the static embedding distilled
-//! from all-MiniLM-L6-v2) on both backends (in memory on SQLite, pgvector on PostgreSQL): it finds products that share no word with
-//! the query, embeddings survive a restart, unchanged text is never embedded again, changed
-//! text is, and filters apply before ranking.
+//! The semantic leg of `search_products` with the real model (potion-base-8M, the static
+//! embedding prodlink serves) on both backends: it finds products that share no word with the
+//! query, embeddings survive a restart, unchanged text is never embedded again, changed text
+//! is, and filters apply before ranking.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -15,18 +15,18 @@ use catalog::model::Patch;
 use catalog::search::SearchRequest;
 use catalog::semantic::Semantic;
 use common::*;
-use search::{Distilled, Embedder};
+use search::Embedder;
 
 fn embedder() -> Arc<dyn Embedder> {
     let dir = std::env::var_os("PRODLINK_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/potion-base-8M")
     });
     assert!(
-        dir.join("model.safetensors").is_file(),
+        dir.join("model.json").is_file(),
         "no model at {} — run scripts/fetch-model.sh (or set PRODLINK_MODEL_DIR)",
         dir.display()
     );
-    Arc::new(Distilled::load_or_distill(&dir).unwrap())
+    search::load_embedder(&dir).unwrap()
 }
 
 fn names(out: &catalog::search::SearchOutput) -> Vec<&str> {
@@ -48,11 +48,17 @@ async fn semantic_leg_finds_meaning_survives_restarts_and_skips_unchanged_text(d
         .await
         .unwrap();
     let embedder = embedder();
-    // On PostgreSQL the database ranks (pgvector HNSW); on SQLite each process in memory.
-    assert_eq!(db.store.has_vector_index(embedder.dim()), db.is_postgres());
-    let sem = Arc::new(Semantic::with_embedder(Arc::clone(&embedder), "distilled:test", 2));
+    assert!(!db.store.has_vector_index(embedder.dim()));
+    let sem = Arc::new(Semantic::with_embedder(Arc::clone(&embedder), "static:test", 2));
     assert!(!sem.ready());
     assert_eq!(sem.load(db.store.as_ref()).await.unwrap(), 0);
+    // Loading the model sets PostgreSQL's pgvector column up for its vector length (the test
+    // server has pgvector); SQLite ranks in memory.
+    let in_database = matches!(db.db, Db::Postgres(_));
+    assert_eq!(db.store.has_vector_index(embedder.dim()), in_database);
+    assert_eq!(sem.ranked_by_store(db.store.as_ref()), in_database);
+    let status = sem.status(db.store.as_ref()).await.unwrap();
+    assert_eq!(status.ranked_in, if in_database { "database" } else { "memory" });
     assert_eq!(db.store.embed_backlog().await.unwrap(), 4);
     assert_eq!(sem.index_backlog(db.store.as_ref()).await.unwrap(), 4);
     assert_eq!(db.store.embed_backlog().await.unwrap(), 0);
@@ -72,14 +78,18 @@ async fn semantic_leg_finds_meaning_survives_restarts_and_skips_unchanged_text(d
     let lexical = Catalog::new(Arc::clone(&db.store), "http://localhost");
     assert!(lexical.search_products(&req("noodles")).await.unwrap().items.is_empty());
 
-    // Filters narrow the semantic candidates before ranking.
-    let mut filtered = req("noodles");
+    // Filters narrow the semantic candidates before ranking; a product unrelated to the query
+    // (below the semantic leg's relevance floor) is not a result just because it passes them.
+    let mut filtered = req("sparkling refreshment");
     filtered.filters = Some(serde_json::from_str(r#"{"brand":"Fizz"}"#).unwrap());
     let out = catalog.search_products(&filtered).await.unwrap();
     assert_eq!(names(&out), ["Cola soft drink"]);
+    let mut unrelated = req("noodles");
+    unrelated.filters = filtered.filters.clone();
+    assert!(catalog.search_products(&unrelated).await.unwrap().items.is_empty());
 
     // A restart loads the stored vectors and embeds nothing.
-    let again = Arc::new(Semantic::with_embedder(Arc::clone(&embedder), "distilled:test", 2));
+    let again = Arc::new(Semantic::with_embedder(Arc::clone(&embedder), "static:test", 2));
     assert_eq!(again.load(db.store.as_ref()).await.unwrap(), 4);
     assert_eq!(again.index_backlog(db.store.as_ref()).await.unwrap(), 0);
     assert_eq!(again.status(db.store.as_ref()).await.unwrap().indexed, 4);
@@ -100,7 +110,7 @@ async fn semantic_leg_finds_meaning_survives_restarts_and_skips_unchanged_text(d
     assert_eq!(names(&out), ["Rice noodles"]);
 
     // A different model id re-embeds everything.
-    let other = Arc::new(Semantic::with_embedder(embedder, "distilled:other", 2));
+    let other = Arc::new(Semantic::with_embedder(embedder, "static:other", 2));
     other.load(db.store.as_ref()).await.unwrap();
     assert_eq!(db.store.embed_backlog().await.unwrap(), 4);
 }

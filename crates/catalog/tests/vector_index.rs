@@ -1,7 +1,8 @@
 //! pgvector on PostgreSQL: the HNSW index answers nearest-neighbour queries in exact order on a
 //! small catalog, a narrow filter still fills the result (the walk goes on past rejected rows),
-//! the query plan uses the index, and vectors stored before the index existed are indexed when
-//! the schema is next migrated. Skipped without `PRODLINK_TEST_PG`.
+//! the query plan uses the index, vectors stored before the index existed are indexed when a
+//! model is next loaded, and a model of another length gets a column of its length. Skipped
+//! without `PRODLINK_TEST_PG`.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -69,6 +70,9 @@ async fn catalog_with_vectors(db: &TestDb, n: usize, rare: &[usize]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hnsw_ranks_in_exact_order_and_filters_do_not_starve_the_walk() {
     let Some(db) = TestDb::postgres("vector_index::hnsw_ranks").await else { return };
+    // The column is set up for the length of the model being loaded, not by the migration.
+    assert!(!db.store.has_vector_index(DIMS));
+    assert!(db.store.prepare_vector_index(DIMS).await.unwrap());
     assert!(db.store.has_vector_index(DIMS));
     assert!(!db.store.has_vector_index(DIMS + 1), "another length is ranked in memory");
     // The three "Rare" products are among the farthest from the query.
@@ -76,7 +80,7 @@ async fn hnsw_ranks_in_exact_order_and_filters_do_not_starve_the_walk() {
     catalog_with_vectors(&db, 1200, &rare).await;
     let query = axis0();
 
-    let hits = db.store.nearest(MODEL, &query, &SearchFilters::default(), 20).await.unwrap();
+    let hits = db.store.nearest(MODEL, &query, &SearchFilters::default(), None, 20).await.unwrap();
     let hits = hits.expect("PostgreSQL ranks");
     let mut exact: Vec<(String, f64)> =
         (0..1200).map(|i| (nth_gtin(i), cosine(&query, &vector(i)))).collect();
@@ -90,14 +94,28 @@ async fn hnsw_ranks_in_exact_order_and_filters_do_not_starve_the_walk() {
 
     // Only three products pass the filter, all far from the query: every one comes back.
     let filters = SearchFilters { brand: Some("rare".into()), ..SearchFilters::default() };
-    let hits = db.store.nearest(MODEL, &query, &filters, 20).await.unwrap().unwrap();
+    let hits = db.store.nearest(MODEL, &query, &filters, None, 20).await.unwrap().unwrap();
     let mut got: Vec<String> = hits.iter().map(|h| h.gtin.as_str().to_owned()).collect();
     got.sort();
     let want: Vec<String> = rare.iter().map(|i| format!("0{}", nth_gtin(*i))).collect();
     assert_eq!(got, want);
     // Another model's vectors are not candidates.
-    let other = db.store.nearest("test:other", &query, &SearchFilters::default(), 5).await;
+    let other = db.store.nearest("test:other", &query, &SearchFilters::default(), None, 5).await;
     assert!(other.unwrap().unwrap().is_empty());
+
+    // Among given products only (those with an offer nearby), nearest first.
+    let within: Vec<gs1::Gtin14> = [900, 40, 1150].iter().map(|i| gtin(&nth_gtin(*i))).collect();
+    let none = SearchFilters::default();
+    let hits = db.store.nearest(MODEL, &query, &none, Some(&within), 20).await.unwrap().unwrap();
+    let got: Vec<String> = hits.iter().map(|h| h.gtin.as_str().to_owned()).collect();
+    let want: Vec<String> = [40, 900, 1150].iter().map(|i| format!("0{}", nth_gtin(*i))).collect();
+    assert_eq!(got, want);
+    // The similarity of given products (the lexical leg's candidates), unknown ones left out.
+    let unknown = gtin("4006381333931");
+    let sims = db.store.similarities(MODEL, &query, &[within[1], unknown]).await.unwrap().unwrap();
+    assert_eq!(sims.len(), 1);
+    assert_eq!(sims[0].0, within[1]);
+    assert!((sims[0].1 - cosine(&query, &vector(40))).abs() < 1e-5);
 
     // The query can walk the HNSW index rather than sort every row. Sequential scans are
     // switched off on the connection so the test checks that the index applies, not the
@@ -119,10 +137,10 @@ async fn hnsw_ranks_in_exact_order_and_filters_do_not_starve_the_walk() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn vectors_stored_before_the_index_existed_are_indexed_at_the_next_migration() {
+async fn vectors_stored_before_the_index_existed_are_indexed_at_the_next_model_load() {
     let Some(db) = TestDb::postgres("vector_index::backfill").await else { return };
-    // A database set up before pgvector was installed: no vector column.
-    db.execute("ALTER TABLE product_embeddings DROP COLUMN embedding").await.unwrap();
+    // A database set up before pgvector was installed (or before any model was loaded): no
+    // vector column.
     let options = PgOptions { max_connections: 2, ..PgOptions::default() };
     let before = PgStore::open(&db.url, &options).await.unwrap();
     assert!(!before.has_vector_index(DIMS));
@@ -145,12 +163,18 @@ async fn vectors_stored_before_the_index_existed_are_indexed_at_the_next_migrati
     ];
     store.save_embeddings(MODEL, &batch).await.unwrap();
     assert!(
-        store.nearest(MODEL, &vector(5), &SearchFilters::default(), 5).await.unwrap().is_none()
+        store
+            .nearest(MODEL, &vector(5), &SearchFilters::default(), None, 5)
+            .await
+            .unwrap()
+            .is_none()
     );
 
     before.migrate().await.unwrap();
+    assert!(!before.has_vector_index(DIMS), "migrations alone do not know the model's length");
+    assert!(store.prepare_vector_index(DIMS).await.unwrap());
     assert!(before.has_vector_index(DIMS));
-    let hits = store.nearest(MODEL, &vector(5), &SearchFilters::default(), 5).await.unwrap();
+    let hits = store.nearest(MODEL, &vector(5), &SearchFilters::default(), None, 5).await.unwrap();
     let got: Vec<String> = hits.unwrap().iter().map(|h| h.gtin.as_str().to_owned()).collect();
     assert_eq!(got, ["09506000134352", "00000096385074"]);
     assert_eq!(db.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL").await, 0);
@@ -163,12 +187,63 @@ async fn vectors_copied_from_sqlite_are_searchable_by_the_index_at_once() {
     let lite = TestDb::sqlite().await;
     catalog_with_vectors(&lite, 50, &[]).await;
     let Db::Postgres(target) = &pg.db else { unreachable!() };
+    // The target was prepared for this model's length (a server ran on it before).
+    assert!(pg.store.prepare_vector_index(DIMS).await.unwrap());
     catalog::copy::sqlite_to_postgres(lite.sqlite_store().pool(), target.pool(), |_, _| {})
         .await
         .unwrap();
     assert_eq!(pg.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL").await, 0);
-    let hits = pg.store.nearest(MODEL, &axis0(), &SearchFilters::default(), 3).await.unwrap();
+    let hits = pg.store.nearest(MODEL, &axis0(), &SearchFilters::default(), None, 3).await.unwrap();
     let got: Vec<String> = hits.unwrap().iter().map(|h| h.gtin.as_str().to_owned()).collect();
     let want: Vec<String> = (0..3).map(|i| format!("0{}", nth_gtin(i))).collect();
     assert_eq!(got, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_of_another_length_gets_a_column_of_its_length() {
+    let Some(db) = TestDb::postgres("vector_index::relength").await else { return };
+    assert!(db.store.prepare_vector_index(DIMS).await.unwrap());
+    catalog_with_vectors(&db, 30, &[]).await;
+    // A second process (or a restart) with the same model keeps the column and its vectors.
+    assert!(db.store.prepare_vector_index(DIMS).await.unwrap());
+    assert_eq!(db.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL").await, 0);
+
+    // A model of 8 dimensions: the column is rebuilt at that length; the old model's vectors
+    // keep their stored bytes but are no longer indexed (they are the wrong length).
+    assert!(db.store.prepare_vector_index(8).await.unwrap());
+    assert!(db.store.has_vector_index(8));
+    assert!(!db.store.has_vector_index(DIMS));
+    assert_eq!(db.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL").await, 30);
+    assert!(
+        db.store
+            .nearest(MODEL, &axis0(), &SearchFilters::default(), None, 3)
+            .await
+            .unwrap()
+            .is_none(),
+        "a 384-length query is ranked in memory now"
+    );
+    let short = |axis: usize| {
+        let mut v = vec![0f32; 8];
+        v[axis] = 1.0;
+        v
+    };
+    // (A product has one vector, by the model that embedded it last: these three move over.)
+    let batch: Vec<_> = (0..3)
+        .map(|i| EmbeddingWrite {
+            gtin: gtin(&nth_gtin(27 + i)),
+            text_hash: vec![2],
+            vector: Some(short(i)),
+            queued: 0,
+        })
+        .collect();
+    db.store.save_embeddings("test:short", &batch).await.unwrap();
+    let hits = db.store.nearest("test:short", &short(2), &SearchFilters::default(), None, 1).await;
+    let got: Vec<String> = hits.unwrap().unwrap().iter().map(|h| h.gtin.as_str().into()).collect();
+    assert_eq!(got, [format!("0{}", nth_gtin(29))]);
+
+    // Back to the first model: its stored vectors are indexed again.
+    assert!(db.store.prepare_vector_index(DIMS).await.unwrap());
+    let hits = db.store.nearest(MODEL, &axis0(), &SearchFilters::default(), None, 1).await;
+    let got: Vec<String> = hits.unwrap().unwrap().iter().map(|h| h.gtin.as_str().into()).collect();
+    assert_eq!(got, [format!("0{}", nth_gtin(0))]);
 }

@@ -160,13 +160,13 @@ fn product_tools() -> Vec<ToolDef> {
         read(
             "search_products",
             "Search products",
-            "Finds products matching a natural-language query (name, brand, category, description and ingredients are searched), best match first. Narrow the results with filters (brand, category_id, country_of_origin, or any metadata key, all exact matches applied before ranking). Give the shopper's location (geo_lat and geo_lng together) to boost products sold in stores within 50 km and get the distance to the nearest one. Each result has the GTIN, name, brand, category, net content, country of origin, price range from current offers, relevance score and distance.",
+            "Finds products matching a shopper's question in natural language (English, French or German; misspellings are corrected): a product, a brand, an attribute (\"gluten-free pasta\", \"organic tea\") or a need (\"a snack for a kid's lunchbox\"); name, brand, category path, labels, description and ingredients are searched, best match first. Narrow the results with filters (brand, category_id at any level of the category path, label such as \"en:organic\", country_of_origin, or any metadata key, all exact matches applied before ranking). Give the shopper's location (geo_lat and geo_lng together) to include and favour products sold in stores within 50 km and get the distance to the nearest one. Each result has the GTIN, name, brand, most specific category, net content, country of origin, price range from current offers, a relevance score comparable across queries and distance; index_coverage says whether the search indexes held the whole catalog (right after a start they may still be building).",
             object(
                 json!({
                     "query": {"type": "string", "minLength": 1, "maxLength": 500, "description": "What to look for, e.g. \"gluten-free pasta\" or \"dark chocolate 70%\"."},
                     "filters": {
                         "type": "object",
-                        "description": "Flat {key: value} exact-match filters: brand (brand name, case-insensitive), category_id (e.g. \"en:pastas\"; subcategories included), country_of_origin (ISO 3166-1 alpha-2, e.g. \"IT\"); any other key matches the product metadata (e.g. {\"nutriscore_grade\": \"a\"}).",
+                        "description": "Flat {key: value} exact-match filters: brand (brand name, case-insensitive), category_id (e.g. \"en:pastas\"; matches any level of a product's category path, subcategories included), label (e.g. \"en:organic\", \"en:no-gluten\"), country_of_origin (ISO 3166-1 alpha-2, e.g. \"IT\"); any other key matches the product metadata (e.g. {\"nutriscore_grade\": \"a\"}).",
                         "additionalProperties": {"type": ["string", "number", "boolean"]},
                         "maxProperties": 10
                     },
@@ -181,7 +181,7 @@ fn product_tools() -> Vec<ToolDef> {
         read(
             "get_product_detail",
             "Get full product details",
-            "Returns everything the catalog has on one product in one call: a summary (name, brand, category, description, image, net content, country of origin), all images, the ingredient list in label order with percentages where printed, the nutrition panel, and the URL of its hosted product page. Unknown GTINs give found: false.",
+            "Returns everything the catalog has on one product in one call: a summary (name, brand, category, description, image, net content, country of origin), the whole category path and the labels (organic, gluten-free, certifications), all images, the ingredient list in label order with percentages where printed, the nutrition panel, and the URL of its hosted product page. Unknown GTINs give found: false.",
             object(json!({"gtin": gtin_schema()}), &["gtin"]),
             output_schema::<catalog::service::ProductDetailOutput>(),
         ),
@@ -356,7 +356,14 @@ pub async fn call(
                 Ok(()) => match catalog.search_products(&req).await {
                     Ok(out) => {
                         let gtins = out.items.iter().map(|i| i.gtin.clone()).collect();
-                        output(&out, gtins)
+                        // While the indexes are being built, a line says so beside the JSON.
+                        let note = out.index_coverage.note();
+                        output(&out, gtins).map(|mut o| {
+                            if let Some(note) = note {
+                                o.extra.push(json!({"type": "text", "text": note}));
+                            }
+                            o
+                        })
                     }
                     Err(e) => Err(e),
                 },

@@ -324,15 +324,23 @@ pub struct ServeArgs {
           value_name = "BOOL", value_parser = BoolishValueParser::new())]
     pub demo: Option<bool>,
 
-    /// Directory holding the sentence-embedding model (model.safetensors, tokenizer.json,
-    /// config.json) for semantic search [default: models/all-MiniLM-L6-v2 when it exists, as
-    /// `scripts/fetch-model.sh` leaves it]. A static embedding distilled from the model is
-    /// cached there (distilled-v2.safetensors) on first use.
+    /// Answer requests only once the search indexes hold the whole catalog (the port is
+    /// bound at once; "listening on" is printed when the indexes are complete). Without it,
+    /// searches run at once, and say how much of the catalog they covered.
+    #[arg(long, env = "PRODLINK_WAIT_FOR_INDEX", num_args = 0..=1, default_missing_value = "true",
+          value_name = "BOOL", value_parser = BoolishValueParser::new())]
+    pub wait_for_index: Option<bool>,
+
+    /// Directory holding the sentence-embedding model for semantic search [default:
+    /// models/potion-base-8M when it exists, as `scripts/fetch-model.sh` leaves it]: a static
+    /// embedding (model.json, tokenizer.json, embeddings.safetensors), or a
+    /// sentence-transformer (config.json, tokenizer.json, model.safetensors) whose static
+    /// embedding is distilled once and cached there (distilled-v2.safetensors).
     #[arg(long, env = "PRODLINK_MODEL_DIR", value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
 
-    /// Weight of the semantic leg in search ranking, 0 (lexical only) to 1 (semantic only)
-    /// [default: 0.5].
+    /// Weight of the semantic leg in search ranking: how much it can lift a lexical match
+    /// (0.1: by up to 10 %), 0 for lexical only, 1 for semantic only [default: 0.1].
     #[arg(long, env = "PRODLINK_SEMANTIC_RATIO", value_name = "RATIO")]
     pub semantic_ratio: Option<f64>,
 
@@ -406,7 +414,7 @@ pub struct ImportArgs {
     pub no_progress: Option<bool>,
 
     /// The sentence-embedding model: after the import, products whose text is new or changed
-    /// are embedded for semantic search [default: models/all-MiniLM-L6-v2 when it exists].
+    /// are embedded for semantic search [default: models/potion-base-8M when it exists].
     #[arg(long, env = "PRODLINK_MODEL_DIR", value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
 

@@ -22,6 +22,8 @@ pub struct FileSettings {
     pub site_url: Option<String>,
     /// `demo`
     pub demo: Option<bool>,
+    /// `wait_for_index`
+    pub wait_for_index: Option<bool>,
     /// `db_pool_size`
     pub db_pool_size: Option<u32>,
     /// `db_acquire_timeout_secs`
@@ -118,6 +120,8 @@ pub struct ServeSettings {
     pub site_url: String,
     /// Load the demo catalog into an empty database.
     pub demo: bool,
+    /// Serve only once the search indexes are complete.
+    pub wait_for_index: bool,
     /// Sentence-embedding model directory.
     pub model_dir: Option<PathBuf>,
     /// Weight of the semantic leg, 0–1.

@@ -203,14 +203,24 @@ fn bad_settings_fail_fast_with_the_reason() {
     }
 }
 
+/// Whether a search result is a chocolate product by its name or category.
+fn is_chocolate(item: &Value) -> bool {
+    ["name", "category"].iter().any(|k| {
+        let text = item[k].as_str().unwrap_or("").to_lowercase();
+        ["chocolat", "schokolade", "cocoa", "cacao"].iter().any(|w| text.contains(w))
+    })
+}
+
 fn demo_loads_into_an_empty_database_once(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let db = b.database(dir.path(), "demo");
+    // --wait-for-index: "listening on" only once the search indexes hold the whole catalog.
     let server = Server::start(prodlink().args([
         "--database",
         &db.url,
         "serve",
         "--demo",
+        "--wait-for-index",
         "--addr",
         "127.0.0.1:0",
     ]));
@@ -219,8 +229,51 @@ fn demo_loads_into_an_empty_database_once(b: Backend) {
     assert!(c["products"].as_u64().unwrap() > 80_000, "{health}");
     assert_eq!(c["stores"], 3173);
     assert_eq!(c["retailers"], 1);
-    assert!(c["offers"].as_u64().unwrap() > 100_000, "{health}");
+    assert!(c["offers"].as_u64().unwrap() > 150_000, "{health}");
     assert!(c["brands"].as_u64().unwrap() > 100, "{health}");
+    let coverage = &health["search"]["index_coverage"];
+    assert_eq!(coverage["complete"], true, "{health}");
+    assert_eq!(coverage["lexical"], 1.0, "{health}");
+    assert_eq!(health["search"]["lexical"]["ready"], true, "{health}");
+
+    // Near Bentonville, AR (dozens of demo stores), "chocolate" brings chocolate products sold
+    // within 50 km first — over MCP and over REST — and the complete index adds no note.
+    let (bentonville_lat, bentonville_lng) = (36.3729, -94.2088);
+    let (status, res) = mcp_call(
+        &server.base,
+        None,
+        "search_products",
+        serde_json::json!({"query": "chocolate", "geo_lat": bentonville_lat,
+            "geo_lng": bentonville_lng, "limit": 20}),
+    );
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(res["result"]["content"].as_array().unwrap().len(), 1, "no note: {res}");
+    let out = &res["result"]["structuredContent"];
+    assert_eq!(out["index_coverage"]["complete"], true, "{out}");
+    let items = out["items"].as_array().unwrap();
+    let nearby = |i: &&Value| i["distance_km"].as_f64().is_some_and(|d| d <= 50.0);
+    assert!(
+        items.iter().take(5).all(|i| nearby(&i) && i["price_min"].is_number() && is_chocolate(i)),
+        "the first five are chocolate sold nearby: {out}"
+    );
+    assert!(items.iter().take(10).filter(nearby).count() >= 8, "{out}");
+    assert!(items.iter().take(10).all(is_chocolate), "{out}");
+    let rest: Value = server
+        .get(&format!(
+            "/api/v1/search?query=chocolate&geo_lat={bentonville_lat}&geo_lng={bentonville_lng}&limit=20"
+        ))
+        .json()
+        .unwrap();
+    assert_eq!(rest["items"], out["items"], "REST answers as MCP does");
+    // Without a location, the best chocolate matches come from anywhere.
+    let (_, anywhere) = mcp_call(
+        &server.base,
+        None,
+        "search_products",
+        serde_json::json!({"query": "chocolate", "limit": 10}),
+    );
+    let anywhere = anywhere["result"]["structuredContent"]["items"].as_array().unwrap().clone();
+    assert!(anywhere.iter().all(|i| i["distance_km"].is_null() && is_chocolate(i)), "{anywhere:?}");
     // The demo rules: every line accepted, and the resolver follows them.
     assert_eq!(db.int("SELECT count(*) FROM resolver_rules"), 7, "demo rules");
     let no_redirect = reqwest::blocking::Client::builder()
@@ -726,10 +779,10 @@ fn organizations_users_and_api_keys_round_trip(b: Backend) {
 
 fn model_dir() -> PathBuf {
     let dir = std::env::var_os("PRODLINK_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/potion-base-8M")
     });
     assert!(
-        dir.join("model.safetensors").is_file(),
+        dir.join("model.json").is_file(),
         "no model at {} — run scripts/fetch-model.sh (or set PRODLINK_MODEL_DIR)",
         dir.display()
     );
@@ -836,7 +889,7 @@ fn import_embeds_changed_products_and_serve_reports_the_semantic_index(b: Backen
     assert_eq!(sem["indexed"], 3, "{health}");
     assert_eq!(sem["pending"], 0, "{health}");
     assert_eq!(sem["embedded_since_start"], 1, "{health}"); // the product changed with --no-embed
-    assert!(sem["model"].as_str().unwrap().starts_with("distilled-v2:"), "{health}");
+    assert!(sem["model"].as_str().unwrap().starts_with("static-potion-base-8M:"), "{health}");
     assert_eq!(health["search"]["semantic_ratio"], 0.7, "{health}");
     assert_eq!(health["model"]["loaded"], true, "{health}");
     // No word in common with the product: only the semantic leg can find it.

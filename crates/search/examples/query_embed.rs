@@ -1,14 +1,15 @@
 //! Time to embed one search query, as the query path does it (one text, no batching): reads
-//! queries from stdin (one per line) and prints p50/p95/mean per query for the static
-//! embedding distilled from all-MiniLM-L6-v2 (the one `prodlink serve` uses) and, unless
-//! `DISTILLED_ONLY` is set, for the transformer itself.
+//! queries from stdin (one per line) and prints p50/p95/mean per query for the model in
+//! MODEL_DIR as `prodlink serve` loads it (potion-base-8M; or the static embedding distilled
+//! from a sentence-transformer) and, for a sentence-transformer unless `DISTILLED_ONLY` is
+//! set, for the transformer itself.
 //!   cargo run --release -p search --example query_embed -- MODEL_DIR [N] < queries.txt
 //! (`benches/search.sh` feeds it the queries of its latency run.)
 
 use std::io::{BufRead as _, Write as _};
 use std::time::Instant;
 
-use search::{Distilled, Embedder, MiniLm};
+use search::{Embedder, MiniLm, StaticEmbedder};
 
 fn time_queries(model: &dyn Embedder, queries: &[String]) -> Result<Vec<f64>, search::EmbedError> {
     let mut times = Vec::with_capacity(queries.len());
@@ -36,10 +37,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if queries.is_empty() {
         return Err("no queries on stdin".into());
     }
-    let mut models: Vec<(&str, Box<dyn Embedder>)> =
-        vec![("distilled (static)", Box::new(Distilled::load_or_distill(dir)?))];
-    if std::env::var_os("DISTILLED_ONLY").is_none() {
-        models.push(("all-MiniLM-L6-v2", Box::new(MiniLm::load(dir)?)));
+    let served = search::embedder_id(dir)?;
+    let mut models: Vec<(String, std::sync::Arc<dyn Embedder>)> =
+        vec![(served, search::load_embedder(dir)?)];
+    if !StaticEmbedder::is_static_dir(dir) && std::env::var_os("DISTILLED_ONLY").is_none() {
+        models.push(("all-MiniLM-L6-v2".into(), std::sync::Arc::new(MiniLm::load(dir)?)));
     }
     let mut out = std::io::stdout().lock();
     for (name, model) in &models {

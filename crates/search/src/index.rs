@@ -136,6 +136,23 @@ impl<K: Copy + Eq + Hash> VectorIndex<K> {
         self.data.truncate(last * self.dim);
     }
 
+    /// The similarity of `query` to each of `keys` that has a vector (dot product, so cosine for
+    /// unit vectors), in the order given.
+    pub fn similarities(&self, query: &[f32], keys: &[K]) -> Vec<(K, f32)> {
+        if query.len() != self.dim {
+            return Vec::new();
+        }
+        let mut q = Vec::with_capacity(self.dim);
+        let qscale = quantize(query, &mut q);
+        keys.iter()
+            .filter_map(|k| {
+                let slot = *self.slots.get(k)?;
+                let row = &self.data[slot * self.dim..(slot + 1) * self.dim];
+                Some((*k, dot(&q, row) as f32 * qscale * self.scales[slot]))
+            })
+            .collect()
+    }
+
     /// The `k` keys most similar to `query` (by dot product, so cosine for unit vectors)
     /// among those `allow` accepts, best first, with their similarity.
     pub fn search(&self, query: &[f32], k: usize, allow: impl Fn(&K) -> bool) -> Vec<(K, f32)> {
@@ -192,6 +209,10 @@ mod tests {
         assert!((hits[0].1 - 0.9988).abs() < 0.01, "{hits:?}");
         let odd: Vec<u32> = idx.search(&q, 2, |k| k % 2 == 1).iter().map(|h| h.0).collect();
         assert_eq!(odd, vec![1, 3]);
+        // Similarities of given keys agree with the search's, unknown keys are left out.
+        let sims = idx.similarities(&q, &[3, 9, 1]);
+        assert_eq!(sims.iter().map(|s| s.0).collect::<Vec<_>>(), vec![3, 1]);
+        assert!((sims[1].1 - hits[0].1).abs() < 1e-6);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Sentence embeddings for semantic search (SPEC §6): the [`Embedder`] trait the catalog's
-//! search uses, and [`MiniLm`], the pretrained all-MiniLM-L6-v2 sentence-transformer run
+//! prodlink's search engines. [`lexical`]: the in-memory inverted index of the lexical leg, with
+//! the multilingual text analysis of [`text`]. The rest: sentence embeddings for the semantic
+//! leg — the [`Embedder`] trait the catalog's search uses, and [`MiniLm`], the pretrained all-MiniLM-L6-v2 sentence-transformer run
 //! locally on candle from a model directory (`model.safetensors`, `tokenizer.json`,
 //! `config.json`). Its pipeline is the model's published one: WordPiece tokens truncated at 256,
 //! BERT, mean pooling over the attention mask, L2 normalisation — pinned against
@@ -9,9 +10,14 @@ use std::path::Path;
 
 mod distilled;
 mod index;
+pub mod lexical;
+mod static_model;
+pub mod text;
 
 pub use distilled::Distilled;
 pub use index::VectorIndex;
+pub use lexical::{AnalyzedDocument, Document, Field, LexicalIndex, LexicalMatch};
+pub use static_model::{Manifest, StaticEmbedder, static_model_id};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -176,4 +182,24 @@ pub fn model_id(dir: &Path, kind: &str) -> Result<String, EmbedError> {
     h.update(len.to_le_bytes());
     let digest = h.finalize();
     Ok(format!("{kind}:{}", digest[..6].iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
+/// The id vectors by the model in `dir` are stored under: a static model's
+/// ([`static_model_id`]), or that of the table [`Distilled`] from a sentence-transformer.
+pub fn embedder_id(dir: &Path) -> Result<String, EmbedError> {
+    if StaticEmbedder::is_static_dir(dir) {
+        static_model_id(dir)
+    } else {
+        model_id(dir, Distilled::KIND)
+    }
+}
+
+/// Loads the embedder for the model in `dir`: a static model as it is, a sentence-transformer
+/// as the table distilled from it (distilled once and cached in the directory).
+pub fn load_embedder(dir: &Path) -> Result<std::sync::Arc<dyn Embedder>, EmbedError> {
+    if StaticEmbedder::is_static_dir(dir) {
+        Ok(std::sync::Arc::new(StaticEmbedder::load(dir)?))
+    } else {
+        Ok(std::sync::Arc::new(Distilled::load_or_distill(dir)?))
+    }
 }

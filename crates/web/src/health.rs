@@ -1,5 +1,6 @@
-//! `GET /mcp/health` (SPEC §8): status, version, storage backend, catalog counts, uptime and
-//! whether a semantic-search model is loaded. 200 when the database answers, 503 otherwise.
+//! `GET /mcp/health` (SPEC §8): status, version, storage backend, catalog counts, uptime, the
+//! progress of both search indexes (and the share of the catalog they cover) and whether a
+//! semantic-search model is loaded. 200 when the database answers, 503 otherwise.
 
 use axum::Json;
 use axum::extract::State;
@@ -32,7 +33,8 @@ impl ModelStatus {
 pub async fn health(State(state): State<AppState>) -> Response {
     let catalog = state.catalog();
     let uptime = state.inner.started.elapsed().as_secs();
-    let backlog = catalog.store().search_backlog().await.map_err(catalog::ServiceError::from);
+    let lexical = catalog.lexical().status(catalog.store().as_ref()).await;
+    let coverage = catalog.index_coverage().await;
     let semantic = match catalog.semantic() {
         Some(sem) => sem.status(catalog.store().as_ref()).await.map(Some),
         None => Ok(None),
@@ -44,16 +46,18 @@ pub async fn health(State(state): State<AppState>) -> Response {
             (!s.model_loaded).then(|| "loading; searches are lexical until it is".to_owned())
         });
     }
-    match (catalog.counts().await, backlog.and_then(|b| semantic.map(|s| (b, s)))) {
-        (Ok(counts), Ok((pending, semantic))) => Json(json!({
+    let search = lexical.and_then(|l| semantic.and_then(|s| coverage.map(|c| (l, s, c))));
+    match (catalog.counts().await, search) {
+        (Ok(counts), Ok((lexical, semantic, coverage))) => Json(json!({
             "status": "ok",
             "version": VERSION,
             "backend": catalog.store().backend(),
             "uptime_seconds": uptime,
             "catalog": counts,
             "search": {
-                "lexical": {"indexed": counts.products.saturating_sub(pending), "pending": pending},
+                "lexical": lexical,
                 "semantic": semantic,
+                "index_coverage": coverage,
                 "semantic_ratio": catalog.semantic().map(|_| catalog.semantic_ratio()),
             },
             "model": model,

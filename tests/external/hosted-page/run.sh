@@ -14,6 +14,7 @@ serve_demo --url-check-interval-secs 0
 # A product with ingredients and nutrition, one with a brand and a hosted-page rule, and an
 # unknown product (the friendly 404 page comes from the resolver's problem answer, so the
 # page checked there is a known GTIN without extras).
-# Nearby availability: a demo product sold in Sikeston, MO, seen from there.
-NEARBY_PATH=/01/00070309071537 NEARBY_AT=36.8912,-89.5836 \
+# Nearby availability: a demo product sold in Sikeston, MO (and without a resolver rule:
+# the Lindt products redirect in December), seen from there.
+NEARBY_PATH=/01/05000396033359 NEARBY_AT=36.8912,-89.5836 \
   node "$here/check.mjs" "$base" "$shots" /01/03258561120546 /01/00009542015190 /01/00000087177756

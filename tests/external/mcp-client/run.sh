@@ -15,7 +15,7 @@ node -e '
   (async () => {
     for (;;) {
       const h = await (await fetch(url)).json();
-      if (h.search.lexical.pending === 0) return;
+      if (h.search.lexical.pending === 0 && h.search.index_coverage.lexical >= 1) return;
       if (Date.now() > deadline) { console.error("search index not built in time"); process.exit(1); }
       await new Promise((r) => setTimeout(r, 200));
     }

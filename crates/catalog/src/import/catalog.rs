@@ -1,6 +1,8 @@
 //! prodlink's own catalog JSONL: one JSON object per line, `"type"` = `product` (the default),
 //! `store` or `offer`. Products use the field names of the API (`gtin`, `name`, `brand`,
-//! `category`, `description`, `net_content`, `country_of_origin`, `image_url`, `metadata`,
+//! `category` (a name, an `{id, name}` object, or a path of them from general to specific),
+//! `labels` (names or `{id, name}` objects), `description`, `net_content`, `country_of_origin`,
+//! `image_url`, `metadata`,
 //! `images`, `ingredients`, `nutrition`, optional `data_source`); a key that is absent keeps the
 //! stored value, `null` clears it, metadata merges (an empty string deletes a key). Stores and
 //! offers use the fields of the store and offer importers.
@@ -16,8 +18,8 @@ use super::source::Source;
 use super::{BatchSender, ImportError, Parsed, RowRef, Write, offers, stores};
 use crate::iso::{CountryCode, slugify};
 use crate::model::{
-    CategoryRef, DataSource, ImageWrite, IngredientWrite, MetadataPatch, NutritionWrite, Patch,
-    ProductWrite,
+    CategoryRef, DataSource, ImageWrite, IngredientWrite, LabelRef, MetadataPatch, NutritionWrite,
+    Patch, ProductWrite,
 };
 
 fn patch_text(obj: &Map<String, Value>, key: &str) -> Result<Patch<String>, String> {
@@ -55,6 +57,33 @@ fn category(v: &Value) -> Result<Vec<CategoryRef>, String> {
     }
 }
 
+fn labels(v: &Value) -> Result<Vec<LabelRef>, String> {
+    let Value::Array(items) = v else {
+        return Err(format!("labels: expected a list of names or {{id, name}} objects, got {v}"));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::String(name) => Ok(LabelRef { id: slugify(name), name: name.trim().to_owned() }),
+            Value::Object(o) => {
+                let name = o
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| format!("labels[{i}].name: missing"))?;
+                let id = o
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| slugify(name), str::to_owned);
+                Ok(LabelRef { id, name: name.trim().to_owned() })
+            }
+            other => {
+                Err(format!("labels[{i}]: expected a name or an {{id, name}} object, got {other}"))
+            }
+        })
+        .collect()
+}
+
 fn product(obj: &Map<String, Value>) -> Result<ProductWrite, String> {
     let gtin = obj.get("gtin").and_then(Value::as_str).ok_or("gtin: missing")?;
     let gtin = gs1::Gtin14::parse(gtin).map_err(|e| format!("gtin {gtin:?}: {e}"))?;
@@ -79,6 +108,14 @@ fn product(obj: &Map<String, Value>) -> Result<ProductWrite, String> {
         None => Patch::Keep,
         Some(Value::Null) => Patch::Clear,
         Some(v) => Patch::Set(category(v)?),
+    };
+    w.labels = match obj.get("labels") {
+        None => Patch::Keep,
+        Some(Value::Null) => Patch::Clear,
+        Some(v) => match labels(v)? {
+            list if list.is_empty() => Patch::Clear,
+            list => Patch::Set(list),
+        },
     };
     w.metadata = match obj.get("metadata") {
         None => MetadataPatch::default(),

@@ -7,7 +7,9 @@
 //! | `code` | GTIN-14 (rows with a bad barcode are rejected with the exact reason) |
 //! | `product_name` (`product_name_en`) | `name` (required) |
 //! | `brands` | brand = first listed; the full list in metadata `off_brands` when several |
-//! | `categories_tags` + `categories_en` | category path general → specific |
+//! | `categories_tags` + `categories_en` | category path general → specific (all kept; the last is the category) |
+//! | `labels_tags` + `labels_en` | labels (`en:organic` "Organic", …) |
+//! | `lang` (else `lc`) | metadata `lang`: the language search stems the product's text in |
 //! | `generic_name` | `description` |
 //! | `quantity` | `net_content` |
 //! | `origins_tags` | `country_of_origin` when exactly one country; else metadata `origins` |
@@ -34,8 +36,8 @@ use super::source::{Lines, Source};
 use super::{BatchSender, ImportError, Parsed, RowRef, Write, ingredients};
 use crate::iso::CountryCode;
 use crate::model::{
-    CategoryRef, DataSource, ImageWrite, LabelFormat, MetadataPatch, NutrientWrite, NutritionWrite,
-    Patch, ProductWrite,
+    CategoryRef, DataSource, ImageWrite, LabelFormat, LabelRef, MetadataPatch, NutrientWrite,
+    NutritionWrite, Patch, ProductWrite,
 };
 
 /// Access to one OFF record's fields, whatever the file format.
@@ -177,6 +179,32 @@ fn truncated(s: &str, max: usize, column: &str, warnings: &mut Vec<String>) -> S
 }
 
 /// `en:sweet-snacks` → `Sweet snacks`.
+/// The `(id, display name)` of each tag of an OFF tag list (`en:organic,en:no-gluten`), named
+/// by the matching entry of the list of names when both lists align (`Organic,No gluten`),
+/// else by the tag made readable. Overlong tags are dropped with a warning.
+fn tag_list(
+    column: &str,
+    tags: &str,
+    names: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Vec<(String, String)> {
+    let names: Vec<&str> = names.map(|n| n.split(',').map(str::trim).collect()).unwrap_or_default();
+    let tags: Vec<&str> = tags.split(',').map(str::trim).collect();
+    let aligned = names.len() == tags.len();
+    let mut out = Vec::new();
+    for (i, t) in tags.iter().enumerate() {
+        let Some(t) = clean(t) else { continue };
+        if t.chars().count() > 200 {
+            warnings.push(format!("{column}: {t:?} is longer than 200 characters; dropped"));
+            continue;
+        }
+        let name = if aligned { clean(names[i]).map(str::to_owned) } else { None }
+            .unwrap_or_else(|| humanize_tag(t));
+        out.push((t.to_owned(), truncate_chars(&name, 200).0));
+    }
+    out
+}
+
 fn humanize_tag(tag: &str) -> String {
     let body = tag.split_once(':').map_or(tag, |(_, b)| b);
     let words = body.replace('-', " ");
@@ -266,26 +294,37 @@ fn map_record(r: &dyn Fields) -> Result<(ProductWrite, Vec<String>), String> {
     }
 
     if let Some(tags) = r.field("categories_tags") {
-        let names_field = r.field("categories_en");
-        let names: Vec<&str> = names_field
-            .as_deref()
-            .map(|n| n.split(',').map(str::trim).collect())
-            .unwrap_or_default();
-        let tags: Vec<&str> = tags.split(',').map(str::trim).collect();
-        let aligned = names.len() == tags.len();
-        let mut path: Vec<CategoryRef> = Vec::new();
-        for (i, t) in tags.iter().enumerate() {
-            let Some(t) = clean(t) else { continue };
-            if t.chars().count() > 200 {
-                warnings
-                    .push(format!("categories_tags: {t:?} is longer than 200 characters; dropped"));
-                continue;
-            }
-            let name = if aligned { clean(names[i]).map(str::to_owned) } else { None }
-                .unwrap_or_else(|| humanize_tag(t));
-            path.push(CategoryRef { id: t.to_owned(), name: truncate_chars(&name, 200).0 });
+        let names = r.field("categories_en");
+        let path = tag_list("categories_tags", &tags, names.as_deref(), &mut warnings);
+        let path: Vec<CategoryRef> =
+            path.into_iter().map(|(id, name)| CategoryRef { id, name }).collect();
+        if path.len() > crate::model::MAX_PATH {
+            warnings.push(format!(
+                "categories_tags: {} categories; the first {} kept",
+                path.len(),
+                crate::model::MAX_PATH
+            ));
         }
+        let path: Vec<CategoryRef> = path.into_iter().take(crate::model::MAX_PATH).collect();
         w.category = if path.is_empty() { Patch::Clear } else { Patch::Set(path) };
+    }
+
+    if let Some(tags) = r.field("labels_tags") {
+        let names = r.field("labels_en");
+        let mut labels: Vec<LabelRef> = Vec::new();
+        for (id, name) in tag_list("labels_tags", &tags, names.as_deref(), &mut warnings) {
+            if !labels.iter().any(|l| l.id == id) && labels.len() < crate::model::MAX_LABELS {
+                labels.push(LabelRef { id, name });
+            }
+        }
+        w.labels = if labels.is_empty() { Patch::Clear } else { Patch::Set(labels) };
+    }
+
+    // The product's main language (OFF `lang`, else `lc`): search stems its text in it.
+    if let Some(lang) = r.field("lang").or_else(|| r.field("lc")) {
+        let code = clean(&lang).map(str::to_ascii_lowercase).unwrap_or_default();
+        let ok = code.len() == 2 && code.bytes().all(|b| b.is_ascii_lowercase());
+        meta.insert("lang".into(), if ok { code } else { String::new() });
     }
 
     if let Some(d) = r.field("generic_name") {

@@ -47,7 +47,7 @@ pub(super) async fn jobs(
             let field = |i: usize| -> Result<String, StoreError> {
                 Ok(r.try_get::<Option<String>, _>(i)?.unwrap_or_default().trim().to_owned())
             };
-            let fields = [field(1)?, field(2)?, field(3)?, field(4)?, field(5)?];
+            let fields = [field(1)?, field(2)?, field(3)?, field(4)?, field(5)?, field(6)?];
             Ok(EmbedJob {
                 gtin: parse_gtin(&r.try_get::<String, _>(0)?)?,
                 text: embedding_text(&fields),

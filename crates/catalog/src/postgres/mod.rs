@@ -98,11 +98,11 @@ impl PgStore {
         Ok(Self { pool, vector_dims: Arc::new(AtomicUsize::new(dims)) })
     }
 
-    /// Applies the embedded migrations that have not run yet, then sets up the pgvector column
-    /// and index when the server has the extension.
+    /// Applies the embedded migrations that have not run yet. (The pgvector column is set up
+    /// when a model is loaded: [`CatalogStore::prepare_vector_index`].)
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
-        let dims = vector::ensure(&self.pool).await?.unwrap_or(0);
+        let dims = vector::detect(&self.pool).await?.unwrap_or(0);
         self.vector_dims.store(dims, Ordering::Release);
         Ok(())
     }
@@ -294,22 +294,20 @@ impl crate::store::CatalogStore for PgStore {
         reading("counts", || read::counts(&self.pool)).await
     }
 
+    async fn product_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = reading("product count", || {
+            sqlx::query_scalar("SELECT count(*) FROM products").fetch_one(&self.pool)
+        })
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn stores(&self) -> Result<Vec<crate::model::StoreSummary>, StoreError> {
         reading("stores", || read::stores(&self.pool)).await
     }
 
     async fn product_gtins(&self) -> Result<Vec<gs1::Gtin14>, StoreError> {
         reading("product list", || read::product_gtins(&self.pool)).await
-    }
-
-    async fn search_lexical(
-        &self,
-        query: &str,
-        filters: &crate::search::SearchFilters,
-        limit: usize,
-    ) -> Result<Vec<crate::search::LexicalHit>, StoreError> {
-        reading("lexical search", || search::search_lexical(&self.pool, query, filters, limit))
-            .await
     }
 
     async fn offer_locations(
@@ -320,8 +318,28 @@ impl crate::store::CatalogStore for PgStore {
         reading("offer locations", || search::offer_locations(&self.pool, gtins, area)).await
     }
 
+    async fn offers_in_area(
+        &self,
+        area: &crate::geo::BoundingBox,
+        limit: usize,
+    ) -> Result<Vec<(gs1::Gtin14, crate::geo::Point)>, StoreError> {
+        reading("offers in area", || search::offers_in_area(&self.pool, area, limit)).await
+    }
+
     async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
         search::index_search(&self.pool, max_products).await
+    }
+
+    async fn search_documents(
+        &self,
+        after: &crate::store::SearchCursor,
+        limit: usize,
+    ) -> Result<crate::store::SearchDocumentPage, StoreError> {
+        reading("search documents", || search::documents(&self.pool, after, limit)).await
+    }
+
+    async fn search_document_count(&self) -> Result<u64, StoreError> {
+        reading("search documents", || search::document_count(&self.pool)).await
     }
 
     async fn search_backlog(&self) -> Result<u64, StoreError> {
@@ -373,19 +391,42 @@ impl crate::store::CatalogStore for PgStore {
         self.vector_index_dims() == Some(dims)
     }
 
+    async fn prepare_vector_index(&self, dims: usize) -> Result<bool, StoreError> {
+        let ready = vector::ensure(&self.pool, dims).await?;
+        self.vector_dims.store(ready.unwrap_or(0), Ordering::Release);
+        Ok(ready.is_some())
+    }
+
     async fn nearest(
         &self,
         model: &str,
         query: &[f32],
         filters: &crate::search::SearchFilters,
+        within: Option<&[gs1::Gtin14]>,
         k: usize,
     ) -> Result<Option<Vec<crate::search::LexicalHit>>, StoreError> {
         if !self.has_vector_index(query.len()) {
             return Ok(None);
         }
         let hits =
-            reading("nearest", || vector::nearest(&self.pool, model, query, filters, k)).await?;
+            reading("nearest", || vector::nearest(&self.pool, model, query, filters, within, k))
+                .await?;
         Ok(Some(hits))
+    }
+
+    async fn similarities(
+        &self,
+        model: &str,
+        query: &[f32],
+        gtins: &[gs1::Gtin14],
+    ) -> Result<Option<Vec<(gs1::Gtin14, f64)>>, StoreError> {
+        if !self.has_vector_index(query.len()) {
+            return Ok(None);
+        }
+        let found =
+            reading("similarities", || vector::similarities(&self.pool, model, query, gtins))
+                .await?;
+        Ok(Some(found))
     }
 
     async fn embedding_count(&self, model: &str) -> Result<u64, StoreError> {

@@ -11,8 +11,9 @@ use sqlx::{PgPool, Postgres, Row};
 
 use crate::geo::BoundingBox;
 use crate::model::{
-    CatalogCounts, DataSource, Ingredient, InventoryStatus, LabelFormat, Metadata, Nutrient,
-    Nutrition, PriceRange, Product, ProductChildren, ProductImage, StoreOffer, StoreSummary,
+    CatalogCounts, CategoryRef, DataSource, Ingredient, InventoryStatus, LabelFormat, LabelRef,
+    Metadata, Nutrient, Nutrition, PriceRange, Product, ProductChildren, ProductImage, StoreOffer,
+    StoreSummary,
 };
 use crate::store::StoreError;
 
@@ -173,7 +174,27 @@ pub(super) async fn product_children(
             })
         }
     };
-    Ok(ProductChildren { images, ingredients, nutrition })
+    let categories = sqlx::query(
+        "SELECT c.id, c.name FROM product_categories pc JOIN categories c ON c.id = pc.category_id \
+         WHERE pc.product_id = (SELECT id FROM products WHERE gtin = $1) ORDER BY pc.position",
+    )
+    .bind(gtin.as_str())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok(CategoryRef { id: r.try_get("id")?, name: r.try_get("name")? }))
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let labels = sqlx::query(
+        "SELECT l.id, l.name FROM product_labels pl JOIN labels l ON l.id = pl.label_id \
+         WHERE pl.product_id = (SELECT id FROM products WHERE gtin = $1) ORDER BY pl.position",
+    )
+    .bind(gtin.as_str())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok(LabelRef { id: r.try_get("id")?, name: r.try_get("name")? }))
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(ProductChildren { categories, labels, images, ingredients, nutrition })
 }
 
 pub(super) async fn price_ranges(

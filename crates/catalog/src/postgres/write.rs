@@ -153,7 +153,11 @@ async fn attempt_products(
         for r in sqlx::query(concat!(
             "SELECT ",
             crate::write_plan::stored_product_columns!(),
-            " FROM products WHERE gtin = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE"
+            ", (SELECT string_agg(category_id, chr(10) ORDER BY position) FROM product_categories \
+                 WHERE product_id = products.id) AS category_path, \
+               (SELECT string_agg(label_id, chr(10) ORDER BY position) FROM product_labels \
+                 WHERE product_id = products.id) AS label_ids \
+             FROM products WHERE gtin = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE"
         ))
         .bind(pending.iter().copied().bind_iter())
         .fetch_all(&mut *tx)
@@ -179,6 +183,18 @@ async fn attempt_products(
         .bind(categories.iter().map(|c| c.0).bind_iter())
         .bind(categories.iter().map(|c| c.1).bind_iter())
         .bind(categories.iter().map(|c| c.2).bind_iter())
+        .execute(&mut *tx)
+        .await?;
+    }
+
+    let labels = &refs.labels;
+    if !labels.is_empty() {
+        sqlx::query(
+            "INSERT INTO labels (id, name) SELECT * FROM unnest($1::text[], $2::text[]) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(labels.iter().map(|l| l.0).bind_iter())
+        .bind(labels.iter().map(|l| l.1).bind_iter())
         .execute(&mut *tx)
         .await?;
     }
@@ -320,6 +336,47 @@ async fn write_children(
     c: &ChildRows<'_>,
     now: &str,
 ) -> Result<(), sqlx::Error> {
+    if !c.gone_categories.is_empty() {
+        sqlx::query("DELETE FROM product_categories WHERE product_id = ANY($1::bigint[])")
+            .bind(&c.gone_categories)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !c.categories.is_empty() {
+        sqlx::query(
+            "INSERT INTO product_categories (product_id, position, category_id) \
+             SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[])",
+        )
+        .bind(c.categories.iter().map(|(id, _, _)| *id).bind_iter())
+        .bind(
+            c.categories
+                .iter()
+                .map(|(_, pos, _)| i32::try_from(*pos).unwrap_or(i32::MAX))
+                .bind_iter(),
+        )
+        .bind(c.categories.iter().map(|(_, _, cat)| *cat).bind_iter())
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !c.gone_labels.is_empty() {
+        sqlx::query("DELETE FROM product_labels WHERE product_id = ANY($1::bigint[])")
+            .bind(&c.gone_labels)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !c.labels.is_empty() {
+        sqlx::query(
+            "INSERT INTO product_labels (product_id, position, label_id) \
+             SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[])",
+        )
+        .bind(c.labels.iter().map(|(id, _, _)| *id).bind_iter())
+        .bind(
+            c.labels.iter().map(|(_, pos, _)| i32::try_from(*pos).unwrap_or(i32::MAX)).bind_iter(),
+        )
+        .bind(c.labels.iter().map(|(_, _, l)| *l).bind_iter())
+        .execute(&mut *conn)
+        .await?;
+    }
     if !c.gone_images.is_empty() {
         sqlx::query("DELETE FROM product_images WHERE product_id = ANY($1::bigint[])")
             .bind(&c.gone_images)

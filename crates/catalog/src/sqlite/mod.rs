@@ -13,7 +13,6 @@ mod search;
 mod write;
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -43,7 +42,6 @@ impl Default for SqliteOptions {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    common_terms: Arc<search::CommonTerms>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -70,7 +68,7 @@ impl SqliteStore {
             .max_lifetime(None)
             .connect_with(connect)
             .await?;
-        Ok(Self { pool, common_terms: Arc::default() })
+        Ok(Self { pool })
     }
 
     /// Applies the embedded migrations that have not run yet.
@@ -175,21 +173,18 @@ impl crate::store::CatalogStore for SqliteStore {
         read::counts(&self.pool).await
     }
 
+    async fn product_count(&self) -> Result<u64, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM products").fetch_one(&self.pool).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn stores(&self) -> Result<Vec<crate::model::StoreSummary>, StoreError> {
         read::stores(&self.pool).await
     }
 
     async fn product_gtins(&self) -> Result<Vec<gs1::Gtin14>, StoreError> {
         read::product_gtins(&self.pool).await
-    }
-
-    async fn search_lexical(
-        &self,
-        query: &str,
-        filters: &crate::search::SearchFilters,
-        limit: usize,
-    ) -> Result<Vec<crate::search::LexicalHit>, StoreError> {
-        search::search_lexical(&self.pool, &self.common_terms, query, filters, limit).await
     }
 
     async fn offer_locations(
@@ -200,13 +195,28 @@ impl crate::store::CatalogStore for SqliteStore {
         search::offer_locations(&self.pool, gtins, area).await
     }
 
+    async fn offers_in_area(
+        &self,
+        area: &crate::geo::BoundingBox,
+        limit: usize,
+    ) -> Result<Vec<(gs1::Gtin14, crate::geo::Point)>, StoreError> {
+        search::offers_in_area(&self.pool, area, limit).await
+    }
+
     async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
-        let n = search::index_search(&self.pool, max_products).await?;
-        if n == 0 {
-            // Idle: keep the common-term set fresh here rather than in a search.
-            self.common_terms.get(&self.pool).await?;
-        }
-        Ok(n)
+        search::index_search(&self.pool, max_products).await
+    }
+
+    async fn search_documents(
+        &self,
+        after: &crate::store::SearchCursor,
+        limit: usize,
+    ) -> Result<crate::store::SearchDocumentPage, StoreError> {
+        search::documents(&self.pool, after, limit).await
+    }
+
+    async fn search_document_count(&self) -> Result<u64, StoreError> {
+        search::document_count(&self.pool).await
     }
 
     async fn search_backlog(&self) -> Result<u64, StoreError> {

@@ -130,7 +130,11 @@ async fn try_upsert_products(
     for r in sqlx::query(concat!(
         "SELECT ",
         crate::write_plan::stored_product_columns!(),
-        " FROM products WHERE gtin IN (SELECT value FROM json_each(?))"
+        ", (SELECT group_concat(category_id, char(10) ORDER BY position) FROM product_categories \
+             WHERE product_id = products.id) AS category_path, \
+           (SELECT group_concat(label_id, char(10) ORDER BY position) FROM product_labels \
+             WHERE product_id = products.id) AS label_ids \
+         FROM products WHERE gtin IN (SELECT value FROM json_each(?))"
     ))
     .bind(gtin_list_json(&gtins))
     .fetch_all(&mut *tx)
@@ -172,6 +176,16 @@ async fn try_upsert_products(
             &refs.categories,
             |b, (id, name, parent)| {
                 b.push_bind(*id).push_bind(*name).push_bind(*parent);
+            },
+        );
+    }
+    if !refs.labels.is_empty() {
+        p.insert(
+            "INSERT INTO labels (id, name) ",
+            " ON CONFLICT(id) DO NOTHING",
+            &refs.labels,
+            |b, (id, name)| {
+                b.push_bind(*id).push_bind(*name);
             },
         );
     }
@@ -249,12 +263,14 @@ async fn ensure_brands(
     rows.iter().map(|r| Ok((r.try_get("name_key")?, r.try_get("id")?))).collect()
 }
 
-/// The JSON lists (for `json_each`) of the products whose images / ingredients / nutrition are
-/// replaced, when there are any.
+/// The JSON lists (for `json_each`) of the products whose images / ingredients / nutrition /
+/// category path / labels are replaced, when there are any.
 struct GoneChildren {
     images: Option<String>,
     ingredients: Option<String>,
     nutrition: Option<String>,
+    categories: Option<String>,
+    labels: Option<String>,
 }
 
 impl GoneChildren {
@@ -264,6 +280,8 @@ impl GoneChildren {
             images: list(&c.gone_images),
             ingredients: list(&c.gone_ingredients),
             nutrition: list(&c.gone_nutrition),
+            categories: list(&c.gone_categories),
+            labels: list(&c.gone_labels),
         }
     }
 }
@@ -275,6 +293,36 @@ fn queue_children<'a>(
     gone: &GoneChildren,
     now: &'a str,
 ) {
+    if let Some(list) = &gone.categories {
+        p.with_list(
+            "DELETE FROM product_categories WHERE product_id IN (SELECT value FROM json_each(",
+            list.clone(),
+            "))",
+        );
+    }
+    p.insert(
+        "INSERT INTO product_categories (product_id, position, category_id) ",
+        "",
+        &c.categories,
+        |b, (id, pos, category)| {
+            b.push_bind(*id).push_bind(*pos).push_bind(*category);
+        },
+    );
+    if let Some(list) = &gone.labels {
+        p.with_list(
+            "DELETE FROM product_labels WHERE product_id IN (SELECT value FROM json_each(",
+            list.clone(),
+            "))",
+        );
+    }
+    p.insert(
+        "INSERT INTO product_labels (product_id, position, label_id) ",
+        "",
+        &c.labels,
+        |b, (id, pos, label)| {
+            b.push_bind(*id).push_bind(*pos).push_bind(*label);
+        },
+    );
     if let Some(list) = &gone.images {
         p.with_list(
             "DELETE FROM product_images WHERE product_id IN (SELECT value FROM json_each(",

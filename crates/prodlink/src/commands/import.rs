@@ -110,10 +110,9 @@ async fn embed(
     drop(out);
     let id = super::embedder_id(&dir)?;
     let started = Instant::now();
-    let embedder =
-        tokio::task::spawn_blocking(move || search::Distilled::load_or_distill(&dir)).await??;
+    let embedder = tokio::task::spawn_blocking(move || search::load_embedder(&dir)).await??;
     let permits = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let semantic = Arc::new(Semantic::with_embedder(Arc::new(embedder), id, permits));
+    let semantic = Arc::new(Semantic::with_embedder(embedder, id, permits));
     semantic.load(store.as_ref()).await?;
     let total = store.embed_backlog().await?;
     let mut progress = CountProgress::new("embed", total, visible);

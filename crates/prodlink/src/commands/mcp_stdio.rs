@@ -39,7 +39,10 @@ pub async fn run(database: &str, args: McpStdioArgs, file: &FileSettings) -> any
     let mut catalog = Catalog::new(store.clone(), &site_url);
     let (semantic, _) = super::semantic_leg(file.model_dir.as_deref(), store.clone());
     if let Some(sem) = semantic {
-        catalog = catalog.with_semantic(sem, file.semantic_ratio.unwrap_or(0.5).clamp(0.0, 1.0));
+        catalog = catalog.with_semantic(
+            sem,
+            file.semantic_ratio.unwrap_or(catalog::search::DEFAULT_SEMANTIC_RATIO).clamp(0.0, 1.0),
+        );
     }
     catalog.spawn_search_indexer(Duration::from_secs(2));
     let server = McpServer::new(catalog, web::VERSION)

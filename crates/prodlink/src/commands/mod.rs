@@ -122,13 +122,13 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn CatalogStore>> {
 }
 
 /// Where `scripts/fetch-model.sh` puts the model, used when no `--model-dir` is given.
-pub const DEFAULT_MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
+pub const DEFAULT_MODEL_DIR: &str = "models/potion-base-8M";
 
 /// The model directory to use: `--model-dir`, else the default one when it holds a model.
 pub fn model_dir(dir: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
     match dir {
         Some(d) => Some(d.to_path_buf()),
-        None if std::path::Path::new(DEFAULT_MODEL_DIR).join("config.json").is_file() => {
+        None if std::path::Path::new(DEFAULT_MODEL_DIR).join("model.json").is_file() => {
             Some(DEFAULT_MODEL_DIR.into())
         }
         None => None,
@@ -138,13 +138,14 @@ pub fn model_dir(dir: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
 /// The id vectors are stored under for the model in `dir` (vectors made by another model, or
 /// by another version of the distilled embedding, are re-made).
 pub fn embedder_id(dir: &std::path::Path) -> Result<String, search::EmbedError> {
-    search::model_id(dir, search::Distilled::KIND)
+    search::embedder_id(dir)
 }
 
 /// The semantic search leg for a model directory (the default one when it exists), with its
-/// background indexer started: the distilled static embedding of the model is loaded (or
-/// distilled once and cached) off the async threads while the server already answers
-/// lexically. Without a model the server warns and searches lexically.
+/// background indexer started: the model — a static embedding (`model.json`), or a
+/// sentence-transformer whose static embedding is distilled once and cached — is loaded off
+/// the async threads while the server already answers lexically. Without a model the server
+/// warns and searches lexically.
 pub fn semantic_leg(
     dir: Option<&std::path::Path>,
     store: Arc<dyn CatalogStore>,
@@ -173,8 +174,7 @@ pub fn semantic_leg(
         std::thread::available_parallelism().map_or(2, |n| n.get()),
     ));
     sem.spawn_indexer(store, std::time::Duration::from_secs(2), move || {
-        let d = search::Distilled::load_or_distill(&dir)?;
-        Ok(Arc::new(d) as Arc<dyn search::Embedder>)
+        search::load_embedder(&dir)
     });
     (Some(sem), ModelStatus { loaded: true, dir: Some(shown), reason: None })
 }

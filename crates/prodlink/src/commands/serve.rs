@@ -48,9 +48,13 @@ fn resolve(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow::Resu
         addr,
         site_url,
         demo: args.demo.or(file.demo).unwrap_or(false),
+        wait_for_index: args.wait_for_index.or(file.wait_for_index).unwrap_or(false),
         model_dir: args.model_dir.or(file.model_dir.clone()),
         semantic_ratio: {
-            let r = args.semantic_ratio.or(file.semantic_ratio).unwrap_or(0.5);
+            let r = args
+                .semantic_ratio
+                .or(file.semantic_ratio)
+                .unwrap_or(catalog::search::DEFAULT_SEMANTIC_RATIO);
             anyhow::ensure!(
                 (0.0..=1.0).contains(&r),
                 "--semantic-ratio must be between 0 and 1, got {r}"
@@ -150,6 +154,12 @@ pub async fn run(database: &str, args: ServeArgs, file: &FileSettings) -> anyhow
         catalog = catalog.with_semantic(sem, s.semantic_ratio);
     }
     catalog.spawn_search_indexer(Duration::from_secs(2));
+    if s.wait_for_index {
+        let started = std::time::Instant::now();
+        tracing::info!("waiting for the search indexes to hold the whole catalog");
+        catalog.wait_for_index(Duration::from_secs(10)).await?;
+        tracing::info!(secs = started.elapsed().as_secs_f64(), "search indexes complete");
+    }
     if let Some(h) = s.url_health.clone() {
         match web::url_health::UrlHealth::new(store.clone(), h) {
             Ok(checker) => {

@@ -169,7 +169,7 @@ const GTIN: Kind = Kind::Text { max: 64 };
 /// examples answer there: Lindt's Lindor truffles (resolver rules, images, nutrition) and a
 /// cranberry sauce with an offer at the Walmart Supercenter in Bentonville, AR.
 pub const EXAMPLE_GTIN: &str = "00009542009069";
-const EXAMPLE_GTIN_IN_STORES: &str = "00042563016272";
+const EXAMPLE_GTIN_IN_STORES: &str = "00000790440024";
 const GTIN_PATH: ParamSpec = ParamSpec::path("gtin", GTIN, GTIN_DESC).with_example(EXAMPLE_GTIN);
 const LAT: Kind = Kind::Number { min: -90.0, max: 90.0, min_exclusive: false };
 const LNG: Kind = Kind::Number { min: -180.0, max: 180.0, min_exclusive: false };
@@ -217,7 +217,12 @@ const SEARCH: &[ParamSpec] = &[
     ParamSpec::optional(
         "category_id",
         Kind::NonBlank { max: 200 },
-        "Only this category and its subcategories, e.g. en:pastas.",
+        "Only products with this category anywhere in their category path (or one of its subcategories), e.g. en:pastas.",
+    ),
+    ParamSpec::optional(
+        "label",
+        Kind::NonBlank { max: 200 },
+        "Only products carrying this label, e.g. en:organic or en:no-gluten.",
     ),
     ParamSpec::optional(
         "country_of_origin",
@@ -227,7 +232,7 @@ const SEARCH: &[ParamSpec] = &[
     ParamSpec::optional(
         "geo_lat",
         LAT,
-        "Shopper latitude; with geo_lng, boosts products sold within 50 km and reports the distance.",
+        "Shopper latitude; with geo_lng, includes and favours products sold within 50 km and reports the distance.",
     ),
     ParamSpec::optional("geo_lng", LNG, "Shopper longitude; requires geo_lat."),
     ParamSpec::optional("limit", Kind::Integer { min: 1, max: 100 }, "Most results to return.")
@@ -238,7 +243,7 @@ const COMPARE: &[ParamSpec] = &[ParamSpec::required(
     Kind::List { min: 2, max: 5, item_max: 64 },
     "2 to 5 GTINs separated by commas; the columns keep this order.",
 )
-.with_example("00009542009069,00042563016272")];
+.with_example("00009542009069,00000790440024")];
 const QR_URL: &[ParamSpec] = &[
     ParamSpec::required("gtin", GTIN, GTIN_DESC).with_example(EXAMPLE_GTIN),
     ParamSpec::optional(
@@ -469,7 +474,7 @@ async fn availability(State(state): State<AppState>, input: Input) -> Response {
 async fn search(State(state): State<AppState>, input: Input) -> Response {
     let r = async {
         let p = input.check(SEARCH)?;
-        let filters: Map<String, Value> = ["brand", "category_id", "country_of_origin"]
+        let filters: Map<String, Value> = ["brand", "category_id", "label", "country_of_origin"]
             .into_iter()
             .filter_map(|k| p.text(k).map(|v| (k.to_owned(), Value::from(v))))
             .collect();
@@ -512,7 +517,8 @@ pub struct SearchArguments {
     /// What to look for, in natural language (1-500 characters).
     #[schemars(length(min = 1, max = 500))]
     query: String,
-    /// Exact-match filters: brand, category_id, country_of_origin, any metadata key (1-40 chars).
+    /// Exact-match filters: brand, category_id, label, country_of_origin, any metadata key
+    /// (1-40 chars).
     #[schemars(extend("maxProperties" = 10, "propertyNames" = {"minLength": 1, "maxLength": 40}))]
     filters: Option<std::collections::BTreeMap<String, FilterValue>>,
     /// Shopper latitude (WGS 84); requires geo_lng.
