@@ -13,10 +13,10 @@
 #   benches/search.sh [SECONDS_PER_RUN] [RUNS]
 #   DATABASES=sqlite,postgres benches/search.sh   # both backends in one run, same queries, with
 #     the PostgreSQL / SQLite ratios; PostgreSQL 18 + pgvector is started by scripts/pg.sh on
-#     port 54349 (lexical leg: in each process's memory, from the shared search documents;
-#     semantic leg: pgvector HNSW);
+#     port 54349 (both legs in the server's memory, read from the shared database, as served;
+#     pgvector's HNSW index is opt-in, --db-vector-index);
 #     KEEP_DB=1 reuses the demo database a previous run (this or benches/postgres.sh) loaded and
-#     indexed (embedding 84k products into the HNSW index takes minutes on PostgreSQL)
+#     indexed (saves the load)
 source "$(dirname "$0")/lib.sh"
 secs="${1:-10}"
 runs="${2:-3}"

@@ -222,6 +222,10 @@ impl CatalogStore for CachedStore {
         self.inner.has_vector_index(dims)
     }
 
+    async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        self.inner.refresh_statistics().await
+    }
+
     async fn prepare_vector_index(&self, dims: usize) -> Result<bool, StoreError> {
         self.inner.prepare_vector_index(dims).await
     }

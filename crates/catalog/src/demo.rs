@@ -205,6 +205,7 @@ pub async fn load(
             .await?,
         );
     }
+    import::refresh_statistics(store.as_ref()).await;
     Ok(report)
 }
 

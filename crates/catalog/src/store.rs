@@ -212,6 +212,13 @@ pub trait CatalogStore: Send + Sync + 'static {
         false
     }
 
+    /// Refreshes the query planner's statistics after a bulk load (PostgreSQL: `ANALYZE`, so
+    /// the first searches after an import do not run on plans made for empty tables; SQLite
+    /// plans without them).
+    async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Sets the backend up to rank vectors of length `dims` itself, when it can (PostgreSQL
     /// with pgvector); returns whether it does. Called once a model is loaded.
     async fn prepare_vector_index(&self, _dims: usize) -> Result<bool, StoreError> {

@@ -75,12 +75,16 @@ impl TestDb {
     /// A new PostgreSQL database for the test `name`, or `None` (with a note) when
     /// `PRODLINK_TEST_PG` is not set.
     pub async fn postgres(name: &str) -> Option<Self> {
+        Self::postgres_with(name, PgOptions { max_connections: 4, ..PgOptions::default() }).await
+    }
+
+    /// [`TestDb::postgres`] opened with `options`.
+    pub async fn postgres_with(name: &str, options: PgOptions) -> Option<Self> {
         let Ok(admin) = std::env::var("PRODLINK_TEST_PG") else {
             eprintln!("skipped: PRODLINK_TEST_PG is not set (scripts/test.sh sets it)");
             return None;
         };
         let url = PgStore::create_database(&admin, &database_name(name)).await.unwrap();
-        let options = PgOptions { max_connections: 4, ..PgOptions::default() };
         let pg = PgStore::open_and_migrate(&url, &options).await.unwrap();
         let store: Arc<dyn CatalogStore> = Arc::new(pg.clone());
         Some(Self {

@@ -52,13 +52,11 @@ async fn semantic_leg_finds_meaning_survives_restarts_and_skips_unchanged_text(d
     let sem = Arc::new(Semantic::with_embedder(Arc::clone(&embedder), "static:test", 2));
     assert!(!sem.ready());
     assert_eq!(sem.load(db.store.as_ref()).await.unwrap(), 0);
-    // Loading the model sets PostgreSQL's pgvector column up for its vector length (the test
-    // server has pgvector); SQLite ranks in memory.
-    let in_database = matches!(db.db, Db::Postgres(_));
-    assert_eq!(db.store.has_vector_index(embedder.dim()), in_database);
-    assert_eq!(sem.ranked_by_store(db.store.as_ref()), in_database);
-    let status = sem.status(db.store.as_ref()).await.unwrap();
-    assert_eq!(status.ranked_in, if in_database { "database" } else { "memory" });
+    // Both backends rank in memory unless PostgreSQL is told to use pgvector
+    // (tests/vector_index.rs).
+    assert!(!db.store.has_vector_index(embedder.dim()));
+    assert!(!sem.ranked_by_store(db.store.as_ref()));
+    assert_eq!(sem.status(db.store.as_ref()).await.unwrap().ranked_in, "memory");
     assert_eq!(db.store.embed_backlog().await.unwrap(), 4);
     assert_eq!(sem.index_backlog(db.store.as_ref()).await.unwrap(), 4);
     assert_eq!(db.store.embed_backlog().await.unwrap(), 0);

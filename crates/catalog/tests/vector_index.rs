@@ -16,6 +16,11 @@ use catalog::store::EmbeddingWrite;
 use common::*;
 
 const DIMS: usize = 384;
+
+/// Options of a store that ranks in pgvector (`--db-vector-index`).
+fn indexed() -> PgOptions {
+    PgOptions { max_connections: 4, vector_index: true, ..PgOptions::default() }
+}
 const MODEL: &str = "test:vectors";
 
 /// Unit vectors whose similarity to the query (axis 0) falls strictly as `i` grows: a share
@@ -69,7 +74,9 @@ async fn catalog_with_vectors(db: &TestDb, n: usize, rare: &[usize]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hnsw_ranks_in_exact_order_and_filters_do_not_starve_the_walk() {
-    let Some(db) = TestDb::postgres("vector_index::hnsw_ranks").await else { return };
+    let Some(db) = TestDb::postgres_with("vector_index::hnsw_ranks", indexed()).await else {
+        return;
+    };
     // The column is set up for the length of the model being loaded, not by the migration.
     assert!(!db.store.has_vector_index(DIMS));
     assert!(db.store.prepare_vector_index(DIMS).await.unwrap());
@@ -138,10 +145,10 @@ async fn hnsw_ranks_in_exact_order_and_filters_do_not_starve_the_walk() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vectors_stored_before_the_index_existed_are_indexed_at_the_next_model_load() {
-    let Some(db) = TestDb::postgres("vector_index::backfill").await else { return };
+    let Some(db) = TestDb::postgres_with("vector_index::backfill", indexed()).await else { return };
     // A database set up before pgvector was installed (or before any model was loaded): no
     // vector column.
-    let options = PgOptions { max_connections: 2, ..PgOptions::default() };
+    let options = PgOptions { max_connections: 2, ..indexed() };
     let before = PgStore::open(&db.url, &options).await.unwrap();
     assert!(!before.has_vector_index(DIMS));
     let store: &dyn CatalogStore = &before;
@@ -183,7 +190,7 @@ async fn vectors_stored_before_the_index_existed_are_indexed_at_the_next_model_l
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vectors_copied_from_sqlite_are_searchable_by_the_index_at_once() {
-    let Some(pg) = TestDb::postgres("vector_index::copy").await else { return };
+    let Some(pg) = TestDb::postgres_with("vector_index::copy", indexed()).await else { return };
     let lite = TestDb::sqlite().await;
     catalog_with_vectors(&lite, 50, &[]).await;
     let Db::Postgres(target) = &pg.db else { unreachable!() };
@@ -201,7 +208,7 @@ async fn vectors_copied_from_sqlite_are_searchable_by_the_index_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_of_another_length_gets_a_column_of_its_length() {
-    let Some(db) = TestDb::postgres("vector_index::relength").await else { return };
+    let Some(db) = TestDb::postgres_with("vector_index::relength", indexed()).await else { return };
     assert!(db.store.prepare_vector_index(DIMS).await.unwrap());
     catalog_with_vectors(&db, 30, &[]).await;
     // A second process (or a restart) with the same model keeps the column and its vectors.
@@ -246,4 +253,24 @@ async fn a_model_of_another_length_gets_a_column_of_its_length() {
     let hits = db.store.nearest(MODEL, &axis0(), &SearchFilters::default(), None, 1).await;
     let got: Vec<String> = hits.unwrap().unwrap().iter().map(|h| h.gtin.as_str().into()).collect();
     assert_eq!(got, [format!("0{}", nth_gtin(0))]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_option_vectors_are_ranked_in_memory_even_where_the_column_exists() {
+    let Some(db) = TestDb::postgres_with("vector_index::off", indexed()).await else { return };
+    assert!(db.store.prepare_vector_index(DIMS).await.unwrap());
+    catalog_with_vectors(&db, 10, &[]).await;
+    // Another process on the same database, without --db-vector-index.
+    let options = PgOptions { max_connections: 2, ..PgOptions::default() };
+    let plain = PgStore::open_and_migrate(&db.url, &options).await.unwrap();
+    let store: &dyn CatalogStore = &plain;
+    assert!(!store.prepare_vector_index(DIMS).await.unwrap());
+    assert!(!store.has_vector_index(DIMS));
+    assert!(
+        store.nearest(MODEL, &axis0(), &SearchFilters::default(), None, 3).await.unwrap().is_none()
+    );
+    // It still reads every stored vector (to rank them itself).
+    let (page, _) = store.embeddings_page(MODEL, Default::default(), 100).await.unwrap();
+    assert_eq!(page.len(), 10);
+    plain.close().await;
 }

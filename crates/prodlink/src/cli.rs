@@ -44,6 +44,14 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub db_statement_timeout_secs: Option<u64>,
 
+    /// PostgreSQL with pgvector: rank semantic search in the database's HNSW index instead of
+    /// in each process's memory (default false: the in-memory scan is faster on catalogs up to
+    /// a few hundred thousand products; see docs/deploy.md).
+    #[arg(long, global = true, env = "PRODLINK_DB_VECTOR_INDEX", num_args = 0..=1,
+          default_missing_value = "true", value_name = "BOOL",
+          value_parser = BoolishValueParser::new())]
+    pub db_vector_index: Option<bool>,
+
     /// Log filter in tracing's EnvFilter syntax (default: info).
     #[arg(long, global = true, env = "PRODLINK_LOG", value_name = "FILTER")]
     pub log: Option<String>,

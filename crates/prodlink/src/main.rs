@@ -80,6 +80,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .db_statement_timeout_secs
             .or(file.db_statement_timeout_secs)
             .map_or(defaults.statement_timeout, std::time::Duration::from_secs),
+        vector_index: cli.db_vector_index.or(file.db_vector_index).unwrap_or(false),
         ..defaults
     });
     match cli.command {

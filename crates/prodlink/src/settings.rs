@@ -30,6 +30,8 @@ pub struct FileSettings {
     pub db_acquire_timeout_secs: Option<u64>,
     /// `db_statement_timeout_secs`
     pub db_statement_timeout_secs: Option<u64>,
+    /// `db_vector_index`
+    pub db_vector_index: Option<bool>,
     /// `model_dir`
     pub model_dir: Option<PathBuf>,
     /// `semantic_ratio`

@@ -400,6 +400,17 @@ impl Drop for BatchSender {
     }
 }
 
+/// Imports that write at least this many rows refresh the planner's statistics at the end.
+const ANALYZE_AFTER_ROWS: u64 = 1_000;
+
+/// Refreshes the planner's statistics after a bulk write; a failure is logged, not fatal (the
+/// data is written; the database's own autovacuum catches up later).
+pub(crate) async fn refresh_statistics(store: &dyn CatalogStore) {
+    if let Err(e) = store.refresh_statistics().await {
+        tracing::warn!(error = %e, "could not refresh the database's statistics after the import");
+    }
+}
+
 /// Runs an import: `parse` runs on a blocking thread and pushes rows; this task writes them.
 pub async fn run<P>(
     store: Arc<dyn CatalogStore>,
@@ -438,6 +449,9 @@ where
     write_result?;
     parse_result?;
     sink.finish()?;
+    if report.accepted + report.updated >= ANALYZE_AFTER_ROWS {
+        refresh_statistics(store.as_ref()).await;
+    }
     progress.finish();
     report.elapsed = started.elapsed();
     Ok(report)

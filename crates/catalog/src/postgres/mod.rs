@@ -36,6 +36,11 @@ pub struct PgOptions {
     pub acquire_timeout: Duration,
     /// Longest time one statement may run.
     pub statement_timeout: Duration,
+    /// Rank semantic search in the database with pgvector's HNSW index (when the server has
+    /// the extension) instead of in each process's memory. Off by default: on catalogs of
+    /// up to a few hundred thousand products the exact in-memory scan is several times faster
+    /// (docs/benchmarks.md) for a few tens of MB per process.
+    pub vector_index: bool,
 }
 
 impl Default for PgOptions {
@@ -45,6 +50,7 @@ impl Default for PgOptions {
             min_connections: 1,
             acquire_timeout: Duration::from_secs(10),
             statement_timeout: Duration::from_secs(30),
+            vector_index: false,
         }
     }
 }
@@ -55,6 +61,8 @@ pub struct PgStore {
     pool: PgPool,
     /// Length of the vectors pgvector indexes (0: no vector column; ranked in memory).
     vector_dims: Arc<AtomicUsize>,
+    /// [`PgOptions::vector_index`].
+    vector_index: bool,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -94,16 +102,22 @@ impl PgStore {
             .max_lifetime(Some(Duration::from_secs(1800)))
             .connect_with(connect)
             .await?;
-        let dims = vector::detect(&pool).await?.unwrap_or(0);
-        Ok(Self { pool, vector_dims: Arc::new(AtomicUsize::new(dims)) })
+        let dims = if options.vector_index { vector::detect(&pool).await?.unwrap_or(0) } else { 0 };
+        Ok(Self {
+            pool,
+            vector_dims: Arc::new(AtomicUsize::new(dims)),
+            vector_index: options.vector_index,
+        })
     }
 
     /// Applies the embedded migrations that have not run yet. (The pgvector column is set up
     /// when a model is loaded: [`CatalogStore::prepare_vector_index`].)
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
-        let dims = vector::detect(&self.pool).await?.unwrap_or(0);
-        self.vector_dims.store(dims, Ordering::Release);
+        if self.vector_index {
+            let dims = vector::detect(&self.pool).await?.unwrap_or(0);
+            self.vector_dims.store(dims, Ordering::Release);
+        }
         Ok(())
     }
 
@@ -391,7 +405,15 @@ impl crate::store::CatalogStore for PgStore {
         self.vector_index_dims() == Some(dims)
     }
 
+    async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn prepare_vector_index(&self, dims: usize) -> Result<bool, StoreError> {
+        if !self.vector_index {
+            return Ok(false);
+        }
         let ready = vector::ensure(&self.pool, dims).await?;
         self.vector_dims.store(ready.unwrap_or(0), Ordering::Release);
         Ok(ready.is_some())
