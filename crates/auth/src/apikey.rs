@@ -1,4 +1,4 @@
-//! The format of API keys (keys servers use for the REST API, SPEC §7): making one and checking
+//! The format of API keys (keys servers use for the REST API, docs/spec.md §7): making one and checking
 //! that a string is one — prefix, length, alphabet and checksum — before any database lookup,
 //! so a mistyped or truncated key gets a precise message and costs no query.
 //!

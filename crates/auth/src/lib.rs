@@ -1,4 +1,4 @@
-//! prodlink's OAuth 2.1 authorization server and resource-server core (SPEC §4): clients
+//! prodlink's OAuth 2.1 authorization server and resource-server core (docs/spec.md §4): clients
 //! (pre-registered, Dynamic Client Registration, Client ID Metadata Documents), users and
 //! sessions, the authorization code flow with PKCE, refresh-token rotation, revocation,
 //! introspection, bearer validation, API keys for servers and the organizations users and keys

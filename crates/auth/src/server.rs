@@ -2,7 +2,8 @@
 //! Client ID Metadata Documents) and the resource server's bearer validation, without HTTP
 //! types: the `web` crate turns requests into calls here and results into responses.
 //!
-//! Rules that matter most (reference/oauth.md §8): exact redirect matching with the loopback
+//! Rules that matter most (OAuth 2.1's security considerations and RFC 9700, the OAuth security
+//! best current practice): exact redirect matching with the loopback
 //! port exception, and no redirect at all until client and redirect URI are known good; PKCE
 //! S256 only; codes single-use for 60 s, bound to client, redirect URI, challenge, scope and
 //! resource, a replay revoking the grant; refresh tokens rotated, reuse revoking the family,
@@ -42,10 +43,10 @@ use crate::store::{
 
 /// The MCP scope that unlocks `generate_qr_url`.
 pub const QR_SCOPE: &str = "qr:generate";
-/// Every scope the authorization server knows: the MCP one and the REST API's (SPEC §4).
+/// Every scope the authorization server knows: the MCP one and the REST API's (docs/spec.md §4).
 pub const SCOPES: &[&str] =
     &[QR_SCOPE, "products:read", "products:write", "rules:write", "accounts:read"];
-/// The REST API's scopes (SPEC §4, §7): what API keys may carry.
+/// The REST API's scopes (docs/spec.md §4, §7): what API keys may carry.
 pub const REST_SCOPES: &[&str] =
     &["products:read", "products:write", "rules:write", "accounts:read"];
 /// Scopes a dynamically registered or metadata-document client may obtain.
@@ -84,7 +85,7 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
-    /// Defaults for a site URL (SPEC §4 lifetimes: access 24 h, refresh 90 d).
+    /// Defaults for a site URL (docs/spec.md §4 lifetimes: access 24 h, refresh 90 d).
     pub fn new(site_url: &str) -> Self {
         let issuer = site_url.trim_end_matches('/').to_owned();
         Self {

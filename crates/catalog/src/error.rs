@@ -1,4 +1,4 @@
-//! The one error-code table of SPEC §3 and the service error every surface maps from.
+//! The one error-code table of docs/spec.md §3 and the service error every surface maps from.
 //!
 //! Each [`ErrorCode`] carries its stable snake_case name, JSON-RPC code, HTTP-equivalent status,
 //! title and retryability, so MCP, REST and the resolver can never disagree about an error.
@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::store::StoreError;
 
-/// Stable error codes (SPEC §3 "Error contract").
+/// Stable error codes (docs/spec.md §3 "Error contract").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

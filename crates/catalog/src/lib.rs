@@ -1,6 +1,6 @@
-//! prodlink's catalog: the domain types of SPEC §2, the service functions every surface calls
-//! (SPEC §3: lookup, detail, compare, availability), the storage traits with their SQLite
-//! implementation, and the importers (SPEC §9 `prodlink import …`).
+//! prodlink's catalog: the domain types of docs/spec.md §2, the service functions every surface calls
+//! (docs/spec.md §3: lookup, detail, compare, availability), the storage traits with their SQLite
+//! implementation, and the importers (docs/spec.md §9 `prodlink import …`).
 //!
 //! Layering (ARCHITECTURE.md): surfaces → [`service`] → [`store::CatalogStore`] → SQL. Services
 //! never see HTTP; surfaces never run SQL. A PostgreSQL backend implements the same trait.

@@ -1,8 +1,8 @@
-//! Product management on behalf of an organization (the REST API, SPEC §7): create, replace,
+//! Product management on behalf of an organization (the REST API, docs/spec.md §7): create, replace,
 //! merge-update and delete one product. An organization acts only on products of brands it
 //! owns; a product written with a brand nobody has yet creates that brand for the
 //! organization. Writes go through the same store path as imports (validation, metadata merge
-//! of SPEC §2, unchanged detection, search and embedding re-queueing).
+//! of docs/spec.md §2, unchanged detection, search and embedding re-queueing).
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! Domain types of the catalog (SPEC §2): metadata maps, enumerations, the write shapes that
+//! Domain types of the catalog (docs/spec.md §2): metadata maps, enumerations, the write shapes that
 //! importers and (later) the REST API send to a store, and the read shapes stores return.
 
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use crate::error::FieldError;
 use crate::iso::{CountryCode, CurrencyCode};
 
 // ---------------------------------------------------------------------------------------------
-// Metadata (SPEC §2): flat string → string, ≤ 50 keys, keys ≤ 40 chars, values ≤ 500 chars.
+// Metadata (docs/spec.md §2): flat string → string, ≤ 50 keys, keys ≤ 40 chars, values ≤ 500 chars.
 
 /// A validated metadata map. Serializes as a JSON object, `{}` when empty (never null).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -140,7 +140,7 @@ impl<'de> Deserialize<'de> for Metadata {
     }
 }
 
-/// A metadata update with merge semantics (SPEC §2): an empty string deletes a key, other
+/// A metadata update with merge semantics (docs/spec.md §2): an empty string deletes a key, other
 /// values set it, keys not mentioned are kept; `clear` first empties the map.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MetadataPatch {

@@ -1,4 +1,4 @@
-//! Organizations and their brands, managed by their own members (SPEC §2, §7 REST): the
+//! Organizations and their brands, managed by their own members (docs/spec.md §2, §7 REST): the
 //! caller's organization (read, rename, metadata merge, delete when it has no brands left),
 //! creating an organization for a signed-in user who has none, the organization's brands
 //! (list, create, read, rename, metadata merge, delete when they have no products), and the
@@ -38,7 +38,7 @@ pub struct Organization {
     pub id: i64,
     /// Unique name.
     pub name: String,
-    /// Flat string map (SPEC §2); `{}` when unset.
+    /// Flat string map (docs/spec.md §2); `{}` when unset.
     pub metadata: Metadata,
     /// How many brands it owns.
     pub brand_count: u64,
@@ -59,7 +59,7 @@ pub struct Brand {
     pub name: String,
     /// The organization owning it (`null` for brands of nobody, such as imported ones).
     pub organization_id: Option<i64>,
-    /// Flat string map (SPEC §2); `{}` when unset.
+    /// Flat string map (docs/spec.md §2); `{}` when unset.
     pub metadata: Metadata,
     /// How many products it has.
     pub product_count: u64,
@@ -133,7 +133,7 @@ pub struct NamePatch {
     #[schemars(length(min = 1, max = 200))]
     pub name: Option<String>,
     /// Keys to merge into the stored metadata: an empty string deletes a key, other values
-    /// set it, keys not mentioned are kept (SPEC §2).
+    /// set it, keys not mentioned are kept (docs/spec.md §2).
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
 }

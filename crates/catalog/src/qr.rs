@@ -1,4 +1,4 @@
-//! `generate_qr_url` (SPEC §3): the GS1 Digital Link URI for a GTIN with optional batch/lot
+//! `generate_qr_url` (docs/spec.md §3): the GS1 Digital Link URI for a GTIN with optional batch/lot
 //! (AI 10) and serial (AI 21) on this site, validated by the `gs1` crate so an invalid qualifier
 //! is an error naming the field, never a mangled URL. Authorization and quota are the
 //! caller's business (the surfaces check them before calling).

@@ -1,4 +1,4 @@
-//! Resolution (SPEC §5), shared by the `resolve_gtin` tool and the HTTP resolver so agents and
+//! Resolution (docs/spec.md §5), shared by the `resolve_gtin` tool and the HTTP resolver so agents and
 //! scanners always see the same destination: load the rules that can apply to the GTIN (and
 //! its batch and serial), let [`crate::rules::choose`] pick one for the request, and fall back
 //! to the built-in default — the hosted page, `fallback_applied: true`,

@@ -1,4 +1,4 @@
-//! Store and offer management for an organization (the REST API, SPEC §7, issue 8): bulk
+//! Store and offer management for an organization (the REST API, docs/spec.md §7, issue 8): bulk
 //! upserts of retailer feeds (stores, offers) with one outcome per row, and listing, reading
 //! and deleting the organization's stores and deleting one offer.
 //!

@@ -1,4 +1,4 @@
-//! Resolver rules (SPEC §5): the stored rule ([`RuleRecord`]), its parsed form ([`Rule`]) with
+//! Resolver rules (docs/spec.md §5): the stored rule ([`RuleRecord`]), its parsed form ([`Rule`]) with
 //! every criterion, the request facts rules are judged against ([`RequestContext`], with the
 //! time injected so tests fix the clock), and [`choose`], the walk from the most specific scope
 //! to GLOBAL that picks the destination. Pure: loading rules is the store's job.

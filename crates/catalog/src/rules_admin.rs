@@ -1,4 +1,4 @@
-//! Resolver-rule management for brand owners (SPEC §5 rules, §7 REST): the rule as clients
+//! Resolver-rule management for brand owners (docs/spec.md §5 rules, §7 REST): the rule as clients
 //! read and write it ([`ManagedRule`], [`NewRule`], [`RulePatch`], [`ReorderRules`]), the
 //! validation of every field with one `errors[]` entry per wrong field (the criteria through
 //! the rule importer's own checks), ownership (an organization acts only on rules of its

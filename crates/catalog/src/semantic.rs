@@ -1,4 +1,4 @@
-//! The semantic leg of `search_products` (SPEC §6): a sentence embedder, the in-memory vector
+//! The semantic leg of `search_products` (docs/spec.md §6): a sentence embedder, the in-memory vector
 //! index of every embedded product (loaded from the store at start, so a restart re-embeds
 //! nothing), an LRU cache of query vectors, the semaphore that bounds CPU work (overload is
 //! answered at once with `-32003`), and the background embedder that drains the store's queue

@@ -1,7 +1,7 @@
-//! The catalog service functions behind the MCP tools and REST twins (SPEC §3): GTIN
+//! The catalog service functions behind the MCP tools and REST twins (docs/spec.md §3): GTIN
 //! validation, product lookup and detail, comparison and nearby availability. Each takes raw
 //! caller input, validates it with field-specific errors, and returns the output shape of the
-//! SPEC table, so every surface serializes the same struct.
+//! tool table (docs/spec.md §3), so every surface serializes the same struct.
 
 use std::collections::HashMap;
 use std::sync::Arc;

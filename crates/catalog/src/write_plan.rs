@@ -1,5 +1,5 @@
 //! The backend-neutral half of catalog writes: validating each write, merging it into the
-//! stored row (field patches, metadata merge per SPEC §2), classifying it as inserted, updated,
+//! stored row (field patches, metadata merge per docs/spec.md §2), classifying it as inserted, updated,
 //! unchanged or rejected (with the reason), and the rows and child rows a backend then writes.
 //!
 //! The backends ([`crate::sqlite`], [`crate::postgres`]) only read the stored rows (decoded
@@ -172,7 +172,7 @@ fn invalid(e: &crate::error::FieldError) -> WriteOutcome {
 }
 
 /// Merges a metadata patch into the stored map (its JSON form; `None` for a new record), per
-/// SPEC §2: writes merge, an empty value deletes a key, the limits hold after the merge. The
+/// docs/spec.md §2: writes merge, an empty value deletes a key, the limits hold after the merge. The
 /// error is the reject reason.
 pub(crate) fn merge_metadata(
     stored: Option<&str>,

@@ -1,4 +1,4 @@
-//! The service functions of SPEC §3 against a real SQLite file: output shapes, unknown versus
+//! The service functions of docs/spec.md §3 against a real SQLite file: output shapes, unknown versus
 //! invalid GTINs, 8/12/13-digit lookups, comparison columns and nearby availability.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test

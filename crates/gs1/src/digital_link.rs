@@ -1,6 +1,6 @@
-//! GS1 Digital Link URIs for the GTIN primary key, AI (01): building and parsing (SPEC §1 "GS1
+//! GS1 Digital Link URIs for the GTIN primary key, AI (01): building and parsing (docs/spec.md §1 "GS1
 //! Digital Link URIs"; GS1 Digital Link URI Syntax 1.7 clauses 4.1, 4.8–4.12; GS1-Conformant
-//! Resolver 1.2 clause 2.13 for the trailing slash; notes in `reference/gs1.md` §2).
+//! Resolver 1.2 clause 2.13 for the trailing slash).
 //!
 //! Owns [`DigitalLink`] (a GTIN plus its optional qualifiers and data attributes, valid by
 //! construction), its builder, [`DigitalLink::to_uri`] and the two parsers the resolver and the
@@ -930,9 +930,9 @@ impl From<GtinError> for DlError {
 
 #[cfg(feature = "record-uris")]
 mod record {
-    //! Test-only recording of built URIs (feature `record-uris`; SPEC §1 "Build" is checked
-    //! against GS1's digital-link.js by `tests/external/digital-link/check-uris.js`, see
-    //! `reference/gs1.md` §6). The crate's only I/O, compiled out without the feature.
+    //! Test-only recording of built URIs (feature `record-uris`; docs/spec.md §1 "Build" is checked
+    //! against GS1's digital-link.js by `tests/external/digital-link/check-uris.js`). The
+    //! crate's only I/O, compiled out without the feature.
 
     use std::io::Write as _;
 

@@ -1,13 +1,12 @@
-//! GTIN parsing, validation and normalization to GTIN-14 (SPEC §1 "GTIN"; GS1 General
-//! Specifications 7.9.1 check digit, 2.1.11–2.1.12 restricted circulation numbers; notes in
-//! `reference/gs1.md` §1).
+//! GTIN parsing, validation and normalization to GTIN-14 (docs/spec.md §1 "GTIN"; GS1 General
+//! Specifications 7.9.1 check digit, 2.1.11–2.1.12 restricted circulation numbers).
 //!
 //! Owns [`Gtin14`], the only way a GTIN enters the rest of prodlink: every constructor validates,
 //! so holding a `Gtin14` proves the number is well formed. Also owns [`check_digit`] (GS1 mod-10
 //! for any key length), [`validate`] (the report behind the `validate_gtin` tool) and the
 //! restricted-circulation classification ([`RestrictedCirculation`]).
 //!
-//! Input rules (SPEC §1):
+//! Input rules (docs/spec.md §1):
 //! - surrounding whitespace is trimmed; every space (`' '`) and hyphen (`'-'`) left inside is a
 //!   visual separator and is dropped; any other character is an error;
 //! - 8, 12, 13 or 14 digits, correct check digit, not all zeros;
@@ -139,7 +138,7 @@ impl Gtin14 {
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
 
-    /// The number in its shortest GTIN form, following biip's rule (`reference/gs1.md` §1):
+    /// The number in its shortest GTIN form, following biip's rule (the open-source GS1 parser):
     /// at most 8 significant digits → GTIN-8 (all 8 digits, with their own leading zeros);
     /// 9–12 → GTIN-12; otherwise the GTIN-13 or GTIN-14 without leading zeros.
     pub fn short_form(&self) -> &str {
@@ -172,8 +171,8 @@ impl Gtin14 {
     ///
     /// The GTIN-13 prefixes 400–499 are *not* RCNs: 400–440 belong to GS1 Germany, 450–499 to
     /// other Member Organisations (biip's prefix table). The company range is the three-digit
-    /// GS1 prefix 040–049 (the note "RCN-13 prefix 04 or 40–49" in `reference/gs1.md` §1 reads
-    /// those three digits without the leading zero). GTIN-13s whose GTIN-13 view starts with
+    /// GS1 prefix 040–049 (the usual note "RCN-13 prefix 04 or 40–49" reads those three digits
+    /// without the leading zero). GTIN-13s whose GTIN-13 view starts with
     /// `0000000` (company RCNs) have at most 6 significant digits, so they land in the GTIN-8
     /// branch with first digit `0`.
     pub fn restricted_circulation(&self) -> Option<RestrictedCirculation> {
@@ -263,7 +262,7 @@ pub struct GtinValidation {
     pub warning: Option<String>,
 }
 
-/// Validates `input` as a GTIN and reports the outcome without failing (SPEC §1,
+/// Validates `input` as a GTIN and reports the outcome without failing (docs/spec.md §1,
 /// `validate_gtin`).
 pub fn validate(input: &str) -> GtinValidation {
     let length = input.trim().chars().filter(|&c| !is_separator(c)).count();
@@ -341,7 +340,7 @@ impl<'de> serde::Deserialize<'de> for Gtin14 {
 
 #[cfg(test)]
 mod tests {
-    //! GTIN vectors of `reference/gs1.md` §1 and the SPEC §1 error messages.
+    //! GTIN vectors (GS1's published examples and edge cases) and the docs/spec.md §1 error messages.
 
     use super::*;
 
@@ -351,7 +350,7 @@ mod tests {
 
     #[test]
     fn reference_vectors_are_valid_and_normalize_to_14() {
-        // reference/gs1.md §1 "Test vectors, all valid".
+        // Valid GTINs of every length (GS1's published examples among them).
         let cases: &[(&str, &str)] = &[
             ("09506000134352", "09506000134352"),
             ("95012345678903", "95012345678903"),

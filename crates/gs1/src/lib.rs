@@ -1,5 +1,5 @@
-//! GS1 identifiers for prodlink (SPEC §1 "Identifiers"; standards notes in
-//! `reference/gs1.md`): the core layer, pure functions and no I/O (the only exception is the
+//! GS1 identifiers for prodlink (docs/spec.md §1 "Identifiers"; GS1 General Specifications, GS1
+//! Digital Link URI Syntax, GS1 Web Vocabulary): the core layer, pure functions and no I/O (the only exception is the
 //! test-only URI recorder behind the `record-uris` feature).
 //!
 //! - [`gtin`]: parse, validate and normalize GTIN-8/12/13/14 to [`Gtin14`]; GS1 mod-10

@@ -1,5 +1,5 @@
-//! GS1 Web Vocabulary link types, v1.16 (SPEC §1 "Link types"; GS1-Conformant Resolver 1.2
-//! clause 2.14; the list and annotations are in `reference/gs1.md` §4).
+//! GS1 Web Vocabulary link types, v1.16 (docs/spec.md §1 "Link types"; GS1-Conformant Resolver 1.2
+//! clause 2.14; the list and spellings are the Web Vocabulary's).
 //!
 //! Owns [`LinkType`]: one variant per `gs1:linkType` sub-property of WebVoc 1.16, with the
 //! `gs1:restricted` annotation. Accepted spellings (Resolver 2.14 treats them as the same):
@@ -47,8 +47,8 @@ macro_rules! link_types {
         }
 
         impl LinkType {
-            /// Every link type of WebVoc v1.16 (the deprecated alias excluded), in the order
-            /// of `reference/gs1.md` §4.
+            /// Every link type of WebVoc v1.16 (the deprecated alias excluded), in the
+            /// vocabulary's order.
             pub const ALL: &'static [LinkType] = &[$(LinkType::$variant,)*];
 
             /// The canonical camelCase term, e.g. `"pip"`, `"defaultLink"`.
@@ -291,7 +291,7 @@ impl<'de> serde::Deserialize<'de> for LinkType {
 
 #[cfg(test)]
 mod tests {
-    //! The WebVoc v1.16 list and spellings of `reference/gs1.md` §4.
+    //! The WebVoc v1.16 list and spellings.
 
     use super::*;
 

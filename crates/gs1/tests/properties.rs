@@ -1,4 +1,4 @@
-//! Property tests for the `gs1` crate (SPEC §1): GTIN normalization and separators, the check
+//! Property tests for the `gs1` crate (docs/spec.md §1): GTIN normalization and separators, the check
 //! digit, and Digital Link build → parse round trips over all of GS1 CSET 82 and random stems.
 //!
 //! With `--features record-uris` and `PRODLINK_DL_URI_LOG` set, every URI built here is also

@@ -1,4 +1,4 @@
-//! prodlink's MCP server (SPEC §3): the JSON-RPC protocol, the nine tools with their schemas
+//! prodlink's MCP server (docs/spec.md §3): the JSON-RPC protocol, the nine tools with their schemas
 //! and annotations, the error contract, and the stdio transport. The Streamable HTTP binding is
 //! in the `web` crate, over [`McpServer::handle`].
 //!

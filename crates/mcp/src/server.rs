@@ -51,7 +51,7 @@ pub enum Transport {
     Stdio,
 }
 
-/// Why the transport refuses a message before it reaches a method (SPEC §4, §3 error
+/// Why the transport refuses a message before it reaches a method (docs/spec.md §4, §3 error
 /// contract): the reply still echoes the request id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
@@ -119,7 +119,7 @@ pub struct GateEvent<'a> {
 }
 
 /// Policy around protected tools (those with a scope), supplied by the host: the per-user
-/// quota before the call and the durable audit row after it (SPEC §4 "Identity, audit,
+/// quota before the call and the durable audit row after it (docs/spec.md §4 "Identity, audit,
 /// quota"). Without a gate, a caller holding the scope simply runs the tool.
 pub trait ToolGate: Send + Sync + 'static {
     /// Whether the call may run; the error (a rate limit for an exhausted quota) is returned
@@ -244,7 +244,7 @@ struct CallResult<'a> {
     is_error: bool,
 }
 
-/// The `WWW-Authenticate` value asking for the `qr:generate` scope (SPEC §4 step-up), naming
+/// The `WWW-Authenticate` value asking for the `qr:generate` scope (docs/spec.md §4 step-up), naming
 /// the protected resource metadata at `metadata_url`.
 pub fn step_up_challenge(metadata_url: &str) -> String {
     format!(
@@ -291,7 +291,7 @@ impl McpServer {
         &self.inner.catalog
     }
 
-    /// The `WWW-Authenticate` challenge for the step-up to `qr:generate` (SPEC §4).
+    /// The `WWW-Authenticate` challenge for the step-up to `qr:generate` (docs/spec.md §4).
     pub fn step_up_challenge(&self) -> &str {
         &self.inner.challenge
     }
@@ -490,7 +490,7 @@ impl McpServer {
         };
         let started = Instant::now();
 
-        // Authorization before anything runs (SPEC §4 step-up).
+        // Authorization before anything runs (docs/spec.md §4 step-up).
         if let Some(scope) = def.scope
             && !ctx.principal.has_scope(scope)
         {
@@ -577,7 +577,7 @@ impl McpServer {
     }
 }
 
-/// One structured log line per tool call (SPEC §4 "Identity, audit, quota") and the per-tool
+/// One structured log line per tool call (docs/spec.md §4 "Identity, audit, quota") and the per-tool
 /// metrics.
 fn audit(
     ctx: &CallContext,

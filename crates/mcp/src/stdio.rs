@@ -1,4 +1,4 @@
-//! MCP over stdio (SPEC §3, MCP "stdio" transport): newline-delimited JSON-RPC on stdin,
+//! MCP over stdio (docs/spec.md §3, MCP "stdio" transport): newline-delimited JSON-RPC on stdin,
 //! responses on stdout, one line each, nothing else on stdout (logs go to stderr). The
 //! negotiated revision is remembered for the life of the process; there is no OAuth, the
 //! process acts for the operator (or for `--as-user`).

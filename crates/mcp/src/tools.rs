@@ -1,4 +1,4 @@
-//! The nine tools of SPEC §3: names, titles, agent-oriented descriptions, input schemas
+//! The nine tools of docs/spec.md §3: names, titles, agent-oriented descriptions, input schemas
 //! (written out, so the published contract is exactly what the argument parser accepts),
 //! output schemas (generated from the service output types, so they cannot drift from what is
 //! serialized), annotations, and dispatch to the catalog service functions. Nothing here
@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::args::Args;
 
-/// The scope `generate_qr_url` needs (SPEC §4).
+/// The scope `generate_qr_url` needs (docs/spec.md §4).
 pub const QR_SCOPE: &str = "qr:generate";
 
 /// A tool's published definition.
@@ -242,7 +242,7 @@ pub struct ToolOutput {
     /// Further content blocks (images, …).
     pub extra: Vec<Value>,
     /// A tool-level failure (`isError: true`); prodlink's own tools report failures as
-    /// JSON-RPC errors instead (SPEC §8a).
+    /// JSON-RPC errors instead (docs/spec.md §3).
     pub is_error: bool,
     /// GTIN-14s involved, for the audit line.
     pub gtins: Vec<String>,

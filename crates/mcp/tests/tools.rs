@@ -99,7 +99,7 @@ async fn nine_tools_with_complete_definitions() {
     }
 }
 
-/// SPEC §3: no tool may be both read-only and destructive; all but generate_qr_url are
+/// docs/spec.md §3: no tool may be both read-only and destructive; all but generate_qr_url are
 /// read-only, idempotent, closed-world; generate_qr_url is not read-only but idempotent.
 #[tokio::test]
 async fn annotations_are_consistent() {

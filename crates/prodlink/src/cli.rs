@@ -1,4 +1,4 @@
-//! The command line (SPEC §9), defined with clap. Every flag has an environment variable
+//! The command line (docs/spec.md §9), defined with clap. Every flag has an environment variable
 //! `PRODLINK_<FLAG>` and a key in the optional TOML file; `--database`, `--config` and the log
 //! flags apply to every command.
 

@@ -1,5 +1,5 @@
 //! Settings: every flag has an environment variable `PRODLINK_<FLAG>` and a key in an optional
-//! TOML file (`--config FILE`). Precedence is file < environment < flags (SPEC §9): clap
+//! TOML file (`--config FILE`). Precedence is file < environment < flags (docs/spec.md §9): clap
 //! resolves flag-then-environment, and a value clap did not find falls back to the file, then to
 //! the built-in default. Parsing here is pure; opening databases happens in the commands.
 

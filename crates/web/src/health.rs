@@ -1,4 +1,4 @@
-//! `GET /mcp/health` (SPEC §8): status, version, storage backend, catalog counts, uptime, the
+//! `GET /mcp/health` (docs/spec.md §8): status, version, storage backend, catalog counts, uptime, the
 //! progress of both search indexes (and the share of the catalog they cover) and whether a
 //! semantic-search model is loaded. 200 when the database answers, 503 otherwise.
 

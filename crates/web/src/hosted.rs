@@ -1,4 +1,4 @@
-//! The hosted product page (SPEC §5): what a shopper sees after scanning when the brand chose
+//! The hosted product page (docs/spec.md §5): what a shopper sees after scanning when the brand chose
 //! prodlink's page. Server-rendered HTML that needs no JavaScript, mobile-first, with
 //! landmarks, one `h1`, alt text, `lang`, inline CSS; schema.org `Product` JSON-LD and Open
 //! Graph tags so links preview well; an ETag so repeat visits get 304; a friendly 404 page for

@@ -180,7 +180,7 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
     };
     let request_id =
         parts.headers.get(&crate::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    // Resource server: who is calling, and may they (SPEC §4). The `/mcp` alias has its own
+    // Resource server: who is calling, and may they (docs/spec.md §4). The `/mcp` alias has its own
     // path-suffixed metadata document naming `{site}/mcp` (RFC 9728 §3.3).
     let metadata_url = if parts.uri.path() == "/mcp" {
         format!("{}/mcp", state.auth().resource_metadata_url())

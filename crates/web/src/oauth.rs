@@ -1,4 +1,4 @@
-//! The OAuth 2.1 authorization server's machine endpoints (SPEC §4): discovery documents
+//! The OAuth 2.1 authorization server's machine endpoints (docs/spec.md §4): discovery documents
 //! (RFC 8414, RFC 9728, OpenID discovery), token (RFC 6749 §3.2), registration (RFC 7591),
 //! revocation (RFC 7009) and introspection (RFC 7662). The browser pages (sign-in, consent,
 //! account) are in [`crate::pages`]. Everything here is a thin adapter over [`auth::AuthServer`].

@@ -1,4 +1,4 @@
-//! The authorization server's browser pages (SPEC §4), server-rendered HTML without scripts:
+//! The authorization server's browser pages (docs/spec.md §4), server-rendered HTML without scripts:
 //! sign-in, optional sign-up, sign-out, the consent page of `/o/authorize/`, and the account
 //! page where a user sees and revokes the clients they consented to.
 //!

@@ -1,4 +1,4 @@
-//! The GS1 Digital Link resolver (SPEC §5, GS1-Conformant Resolver 1.2): `/01/{gtin}[/22/…]
+//! The GS1 Digital Link resolver (docs/spec.md §5, GS1-Conformant Resolver 1.2): `/01/{gtin}[/22/…]
 //! [/10/…][/21/…]` for GET, HEAD and OPTIONS with CORS on every answer; 400 for bad syntax, 404
 //! for identifiers prodlink knows nothing about and for link types it has no link of; 307
 //! redirects carrying the query string on, with a `Link` to the linkset; RFC 9264 linksets for

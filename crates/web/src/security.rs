@@ -1,4 +1,4 @@
-//! The resource server's side of every MCP request (SPEC §4): who is calling (bearer token →
+//! The resource server's side of every MCP request (docs/spec.md §4): who is calling (bearer token →
 //! [`Principal`]), whether they may (rate limits per IP for anonymous callers, per client for
 //! authenticated ones), and the gate around protected tools (per-user QR quota before the
 //! call, a durable `audit_events` row after it).

@@ -1,4 +1,4 @@
-//! The custom-URL health check (SPEC §5): a background task that asks every brand URL a
+//! The custom-URL health check (docs/spec.md §5): a background task that asks every brand URL a
 //! resolver rule redirects to whether it still answers, a few at a time, through the
 //! SSRF-guarded client (public addresses only, no redirects followed, a time limit). A URL
 //! that fails `failures_to_dead` checks in a row is marked dead — the resolver then skips the

@@ -1,7 +1,7 @@
 //! MCP over Streamable HTTP, end to end on 127.0.0.1, on SQLite and on PostgreSQL: every tool
 //! with real data (the Open Food Facts sample, Walmart stores and demo offers, loaded once per
-//! backend into a template database that each test copies), every error class of SPEC §3, the
-//! step-up answer of SPEC §4, and the transport rules (Host/Origin, Accept,
+//! backend into a template database that each test copies), every error class of docs/spec.md §3, the
+//! step-up answer of docs/spec.md §4, and the transport rules (Host/Origin, Accept,
 //! MCP-Protocol-Version, 202, 405, 413).
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test

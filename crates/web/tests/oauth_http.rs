@@ -1,4 +1,4 @@
-//! The authorization server and resource server over real HTTP on 127.0.0.1 (SPEC §4), on
+//! The authorization server and resource server over real HTTP on 127.0.0.1 (docs/spec.md §4), on
 //! SQLite and on PostgreSQL: the discovery documents, the browser flow (sign-in, consent with
 //! CSRF and Origin checks, code, token, refresh), the page security headers, and every way the
 //! MCP endpoint answers a caller: 401 for a bad token, 403 step-up without the scope, success

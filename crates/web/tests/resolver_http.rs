@@ -2,7 +2,7 @@
 //! SQLite and on PostgreSQL: syntax errors are 400, unknown items 404, redirects 307 with the
 //! query carried on and a linkset `Link`, link types, linksets, the product JSON, the hosted
 //! page (with ETag/304), CORS on everything, and the resolver description file — the checks of
-//! GS1's resolver test suite (reference/gs1.md §3, §7).
+//! GS1's resolver test suite and the GS1-Conformant Resolver 1.2 requirements.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -536,8 +536,8 @@ async fn the_hosted_page_lists_nearby_stores_for_a_shared_location(backend: Back
 }
 
 // ---------------------------------------------------------------------------------------------
-// reference/gs1.md §7, "Implementation checklist for our Rust resolver": one test per
-// requirement, in the checklist's order (some also appear in the broader tests above).
+// The GS1-Conformant Resolver 1.2 requirements as a checklist: one test per requirement, in
+// the standard's order (some also appear in the broader tests above).
 // ---------------------------------------------------------------------------------------------
 
 /// §7 paths 1: parse the raw request target; an encoded `/` (`%2F`) is part of a value, not a

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Cross-checks the GS1 Digital Link URIs that prodlink's `gs1` crate built during its tests
- * against GS1/EVRYTHNG digital-link.js 1.4.3 (see /work/shared/reference/gs1.md §6).
+ * against GS1/EVRYTHNG digital-link.js 1.4.3 (the reference implementation GS1 publishes).
  *
  * The URIs come from the crate's test-only recorder:
  *

@@ -1,4 +1,4 @@
-//! Importers (SPEC §9 `prodlink import off|stores|offers|catalog`): read a file (optionally
+//! Importers (docs/spec.md §9 `prodlink import off|stores|offers|catalog`): read a file (optionally
 //! gzip-compressed), turn each input row into a write or a rejection with its reason, write in
 //! batches through [`CatalogStore`], and account for every row:
 //! `accepted + updated + rejected == rows read` (updated includes rows that changed nothing).

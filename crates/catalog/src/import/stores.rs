@@ -1,4 +1,4 @@
-//! Store importer. Reads the Walmart store list of `../shared/data/stores_walmart` (columns
+//! Store importer. Reads the Walmart store list of `data/demo/walmart-stores.csv.gz` (columns
 //! `opendate, st.address, city, state, long, lat, type`; distribution centers are not shops and
 //! are rejected as such) or prodlink's own store CSV/JSONL (`retailer, store_ref, name, address,
 //! city, region, postal_code, country, lat, lng`, metadata as `metadata.KEY` columns or a

@@ -1,6 +1,6 @@
 //! The GS1 Application Identifiers a GTIN Digital Link may carry, and their value formats
 //! (GS1 Barcode Syntax Dictionary entries for 01, 10, 11–17, 21, 22, 235, 30, 31nn–36nn, 7003;
-//! DL URI Syntax 4.9–4.10; notes in `reference/gs1.md` §2).
+//! DL URI Syntax 4.9–4.10).
 //!
 //! Owns the qualifier rules (CSET 82, 1–20 characters, 235: 1–28) and the small table of data
 //! attributes prodlink accepts in the query string. Anything outside the table is refused rather

@@ -1,5 +1,5 @@
-//! Percent-encoding for GS1 Digital Link values (DL URI Syntax 4.8, RFC 3986 §2.1; notes in
-//! `reference/gs1.md` §2 "Character set and percent-encoding").
+//! Percent-encoding for GS1 Digital Link values (DL URI Syntax 4.8 "Character set and
+//! percent-encoding", RFC 3986 §2.1).
 //!
 //! Encoding is GS1's minimal form: only `A-Z a-z 0-9 - . _` stay raw, every other byte becomes
 //! `%XX` with uppercase hex. Decoding accepts either hex case, refuses malformed escapes and

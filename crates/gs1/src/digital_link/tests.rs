@@ -1,5 +1,5 @@
-//! Unit tests for Digital Link building and parsing: the vectors of `reference/gs1.md` §2 and §6
-//! (URI Syntax 4.9 paths, GS1 syntax engine rejects, digital-link.js examples).
+//! Unit tests for Digital Link building and parsing: URI Syntax 4.9 paths, what GS1's syntax
+//! engine rejects, and digital-link.js's examples.
 
 use super::*;
 

@@ -1,7 +1,7 @@
 //! `prodlink mcp-stdio`: the MCP server over stdin/stdout for local clients (Claude Desktop,
 //! Claude Code, Cursor, VS Code). stdout carries only MCP messages; logs go to stderr. There is
 //! no OAuth over stdio: the process acts for the operator, and `generate_qr_url` works only
-//! with `--as-user EMAIL` (SPEC §3).
+//! with `--as-user EMAIL` (docs/spec.md §3).
 
 use std::time::Duration;
 

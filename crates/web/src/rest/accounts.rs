@@ -1,4 +1,4 @@
-//! Accounts, organizations and brands over REST (SPEC §2, §7): who the caller is with its
+//! Accounts, organizations and brands over REST (docs/spec.md §2, §7): who the caller is with its
 //! organization and that organization's API keys (`GET /api/v1/account`, `accounts:read`; key
 //! prefixes only, never secrets or hashes), the caller's organization (`GET`, `PATCH`,
 //! `DELETE /api/v1/organization`), creating one (`POST /api/v1/organizations`, a signed-in
@@ -132,7 +132,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             operation_id: "updateOrganization",
             tag: "Accounts",
             summary: "Rename your organization or change its metadata",
-            description: "Fields left out are kept; metadata keys merge into the stored map (an empty string deletes a key, SPEC §2). A name another organization has is 409. With If-Match, only if the organization still has that ETag (else 412). Needs products:write.",
+            description: "Fields left out are kept; metadata keys merge into the stored map (an empty string deletes a key). A name another organization has is 409. With If-Match, only if the organization still has that ETag (else 412). Needs products:write.",
             scope: Some(WRITE_SCOPE),
             params: &[],
             body: Some(schema::<NamePatch>),

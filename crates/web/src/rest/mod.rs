@@ -1,4 +1,4 @@
-//! The REST API under `/api/v1` (SPEC §7). Every route is an [`Endpoint`] in one table,
+//! The REST API under `/api/v1` (docs/spec.md §7). Every route is an [`Endpoint`] in one table,
 //! [`endpoints`]: the router is built from it and so is the OpenAPI 3.1 document
 //! (`/api/v1/openapi.json`, [`openapi`]) with its HTML rendering (`/api/v1/docs`) — a route
 //! cannot exist without its documentation, and its declared parameters are the ones it

@@ -48,7 +48,7 @@ pub struct ProblemField {
     message: String,
 }
 
-/// The stable error codes (SPEC §3).
+/// The stable error codes (docs/spec.md §3).
 #[derive(JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[allow(dead_code)]

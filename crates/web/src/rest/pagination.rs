@@ -1,4 +1,4 @@
-//! The paging parameters every REST list shares (SPEC §7): `page` (from 1, default 1) and
+//! The paging parameters every REST list shares (docs/spec.md §7): `page` (from 1, default 1) and
 //! `page_size` (1-100, default 20), declared once here so that every list documents and checks
 //! them alike; the lists answer with the `pagination` envelope
 //! (`catalog::rules_admin::Pagination`: `page`, `page_size`, `total`, `total_pages`).

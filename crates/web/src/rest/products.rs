@@ -1,4 +1,4 @@
-//! Product management over REST (SPEC §7): `POST /api/v1/products` (create),
+//! Product management over REST (docs/spec.md §7): `POST /api/v1/products` (create),
 //! `PUT /api/v1/products/{gtin}` (idempotent create-or-replace), `PATCH` (merge update: absent
 //! fields kept, `null` clears, metadata merged) and `DELETE`, for the caller's organization
 //! (`products:write`). Each answers with the product's representation and `ETag` — the same

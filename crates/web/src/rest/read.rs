@@ -1,4 +1,4 @@
-//! The REST twins of the MCP tools (SPEC §7): validate, resolve, product, detail,
+//! The REST twins of the MCP tools (docs/spec.md §7): validate, resolve, product, detail,
 //! availability, search (GET with simple filters, POST with the tool's own arguments),
 //! compare and the Digital Link URL. Each calls the same `catalog` service function as its
 //! tool and returns the same output type, so the JSON is identical; an unknown product is a

@@ -1,4 +1,4 @@
-//! Store and offer management over REST (SPEC §7, issue 8): retailer feeds as bulk upserts
+//! Store and offer management over REST (docs/spec.md §7, issue 8): retailer feeds as bulk upserts
 //! (`POST /api/v1/stores/batch`, `POST /api/v1/offers/batch`: 1 to 1000 rows, one result per
 //! row, good rows written even when others are rejected), the organization's stores
 //! (`GET /api/v1/stores`, paginated; `GET` and `DELETE /api/v1/stores/{retailer}/{store_ref}`)

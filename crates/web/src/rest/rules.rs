@@ -1,4 +1,4 @@
-//! The resolver-rule management endpoints (SPEC §5, §7): an organization lists, creates,
+//! The resolver-rule management endpoints (docs/spec.md §5, §7): an organization lists, creates,
 //! reads, updates (partially, with `If-Match`), deletes and reorders the rules of its own
 //! products, brands and organization — never GLOBAL rules. Reads need `products:read`,
 //! changes `rules:write`; callers act for their credential's organization. A rule of another
