@@ -1,6 +1,8 @@
-//! Test-only tools for the official MCP conformance suite (`conformance-fixtures` feature):
-//! the fixtures its `tools-call-*` scenarios call by name, returning each kind of content
-//! block. They are never part of a release build's tool list.
+//! Test-only tools for the official MCP conformance suite: the fixtures its `tools-call-*`
+//! scenarios call by name, returning each kind of content block. Only a server made with
+//! [`McpServer::with_conformance_fixtures`](crate::McpServer::with_conformance_fixtures)
+//! lists and runs them (the `conformance_server` example of the web crate); `prodlink` never
+//! does.
 
 use catalog::ServiceError;
 use serde_json::{Value, json};

@@ -18,7 +18,6 @@
 //! No sessions (no `Mcp-Session-Id`): every message is self-contained.
 
 pub mod args;
-#[cfg(feature = "conformance-fixtures")]
 pub mod fixtures;
 pub mod jsonrpc;
 pub mod server;

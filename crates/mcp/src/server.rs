@@ -193,6 +193,8 @@ struct Inner {
     tool_lists: HashMap<ProtocolVersion, Box<RawValue>>,
     challenge: String,
     gate: Option<Arc<dyn ToolGate>>,
+    /// The conformance suite's fixture tools are listed and run (tests only).
+    fixtures: bool,
 }
 
 #[derive(Serialize)]
@@ -256,7 +258,20 @@ pub fn step_up_challenge(metadata_url: &str) -> String {
 impl McpServer {
     /// A server over the catalog services; `version` is prodlink's version for `serverInfo`.
     pub fn new(catalog: Catalog, version: &'static str) -> Self {
-        let tools = tools::definitions();
+        Self::build(catalog, version, false)
+    }
+
+    /// A server that also lists and runs the official MCP conformance suite's fixture tools
+    /// ([`crate::fixtures`]): for the suite's test server only, never for prodlink itself.
+    pub fn with_conformance_fixtures(catalog: Catalog, version: &'static str) -> Self {
+        Self::build(catalog, version, true)
+    }
+
+    fn build(catalog: Catalog, version: &'static str, fixtures: bool) -> Self {
+        let mut tools = tools::definitions();
+        if fixtures {
+            tools.extend(crate::fixtures::definitions());
+        }
         let tool_lists =
             ProtocolVersion::ALL.into_iter().map(|v| (v, tool_list(&tools, v))).collect();
         let challenge = step_up_challenge(&format!(
@@ -264,7 +279,15 @@ impl McpServer {
             catalog.site_url()
         ));
         Self {
-            inner: Arc::new(Inner { catalog, version, tools, tool_lists, challenge, gate: None }),
+            inner: Arc::new(Inner {
+                catalog,
+                version,
+                tools,
+                tool_lists,
+                challenge,
+                gate: None,
+                fixtures,
+            }),
         }
     }
 
@@ -277,6 +300,7 @@ impl McpServer {
             tool_lists: shared.tool_lists.iter().map(|(k, v)| (*k, v.clone())).collect(),
             challenge: shared.challenge.clone(),
             gate: shared.gate.clone(),
+            fixtures: shared.fixtures,
         });
         Self { inner: Arc::new(Inner { gate: Some(gate), ..inner }) }
     }
@@ -533,9 +557,12 @@ impl McpServer {
             return self.service_error_reply(id, &e);
         }
 
-        let outcome = CURRENT
+        let mut outcome = CURRENT
             .scope(ctx.principal.clone(), tools::call(&self.inner.catalog, name, arguments))
             .await;
+        if outcome.is_none() && self.inner.fixtures {
+            outcome = crate::fixtures::call(name);
+        }
         if let Some(gate) = gate {
             let (code, gtins): (&str, &[String]) = match &outcome {
                 Some(Ok(out)) => ("ok", &out.gtins),

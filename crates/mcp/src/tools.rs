@@ -96,14 +96,9 @@ fn object(properties: Value, required: &[&str]) -> Value {
     json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
 }
 
-/// Every tool, in the order `tools/list` shows them (plus the conformance-suite fixtures in a
-/// build with the `conformance-fixtures` feature, which is only for testing).
+/// Every tool, in the order `tools/list` shows them.
 pub fn definitions() -> Vec<ToolDef> {
-    #[allow(unused_mut)]
-    let mut tools = product_tools();
-    #[cfg(feature = "conformance-fixtures")]
-    tools.extend(crate::fixtures::definitions());
-    tools
+    product_tools()
 }
 
 fn product_tools() -> Vec<ToolDef> {
@@ -418,9 +413,6 @@ pub async fn call(
                 (Ok(()), None) => Err(ServiceError::invalid("gtin", "is required")),
             }
         }
-        #[cfg(feature = "conformance-fixtures")]
-        other => return crate::fixtures::call(other),
-        #[cfg(not(feature = "conformance-fixtures"))]
         _ => return None,
     })
 }

@@ -157,3 +157,36 @@ async fn older_revisions_get_the_fields_they_know() {
     assert!(r["result"].get("structuredContent").is_none(), "{r}");
     assert_eq!(r["result"]["content"][0]["type"], "text");
 }
+
+#[tokio::test]
+async fn conformance_fixtures_exist_only_on_the_suites_server() {
+    let (_dir, plain) = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
+    let catalog = Catalog::new(Arc::new(store), "https://prodlink.example");
+    let suite = McpServer::with_conformance_fixtures(catalog, "0.0.0-test");
+    let v = ProtocolVersion::LATEST;
+    let names = |list: &Value| -> Vec<String> {
+        list["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let plain_names = names(&call(&plain, v, list.clone()).await);
+    let suite_names = names(&call(&suite, v, list).await);
+    assert!(!plain_names.iter().any(|n| n.starts_with("test_")), "{plain_names:?}");
+    assert!(suite_names.iter().any(|n| n == "test_simple_text"), "{suite_names:?}");
+    assert!(plain_names.iter().all(|n| suite_names.contains(n)));
+
+    let run = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                     "params": {"name": "test_simple_text", "arguments": {}}});
+    let out = call(&suite, v, run.clone()).await;
+    assert_eq!(out["result"]["content"][0]["type"], "text", "{out}");
+    // prodlink's own server does not know the fixture: an unknown tool.
+    let out = call(&plain, v, run).await;
+    assert!(out["error"]["code"].is_i64(), "{out}");
+}

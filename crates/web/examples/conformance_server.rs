@@ -1,6 +1,6 @@
 //! A prodlink MCP server with the conformance-suite fixture tools registered, for
 //! `tests/external/conformance` only (never shipped):
-//! `cargo run -p web --example conformance_server --features conformance-fixtures -- DB ADDR`.
+//! `cargo run -p web --example conformance_server -- DB ADDR`.
 //! Prints `listening on http://ADDR` when ready.
 
 use std::sync::Arc;
@@ -29,7 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rate_limits: web::security::RateLimits { anonymous_per_minute: 0, client_per_minute: 0 },
         ..HttpSettings::default()
     };
-    let state = AppState::new(
+    let state = AppState::with_conformance_fixtures(
         catalog,
         Arc::new(auth),
         origins,

@@ -102,8 +102,33 @@ impl AppState {
         http: HttpSettings,
         model: health::ModelStatus,
     ) -> Self {
+        let mcp = mcp::McpServer::new(catalog.clone(), VERSION);
+        Self::with_mcp(catalog, mcp, auth, origins, http, model)
+    }
+
+    /// State whose MCP server also has the official conformance suite's fixture tools: for the
+    /// `conformance_server` example only.
+    pub fn with_conformance_fixtures(
+        catalog: Catalog,
+        auth: Arc<AuthServer>,
+        origins: mcp_http::OriginPolicy,
+        http: HttpSettings,
+        model: health::ModelStatus,
+    ) -> Self {
+        let mcp = mcp::McpServer::with_conformance_fixtures(catalog.clone(), VERSION);
+        Self::with_mcp(catalog, mcp, auth, origins, http, model)
+    }
+
+    fn with_mcp(
+        catalog: Catalog,
+        mcp: mcp::McpServer,
+        auth: Arc<AuthServer>,
+        origins: mcp_http::OriginPolicy,
+        http: HttpSettings,
+        model: health::ModelStatus,
+    ) -> Self {
         let gate = Arc::new(security::AuthGate::new(auth.clone()));
-        let mcp = mcp::McpServer::new(catalog.clone(), VERSION).with_gate(gate.clone());
+        let mcp = mcp.with_gate(gate.clone());
         let limiters = security::Limiters::new(http.rate_limits);
         let rest_limiters = rest::caller::RestLimiters::new(http.rate_limits);
         Self {

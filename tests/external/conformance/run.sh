@@ -13,7 +13,9 @@ target="${1:-${CARGO_TARGET_DIR:-$root/target}}"
 SUITE_VERSION="0.2.0-alpha.12"
 
 cd "$root"
-cargo build --locked -q -p web --example conformance_server --features conformance-fixtures
+# `cargo test` (scripts/test.sh) builds the example with everything else: no second build.
+[ -x "$target/debug/examples/conformance_server" ] \
+  || cargo build --locked -q -p web --example conformance_server
 work="$(mktemp -d)"
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; rm -rf "$work"; }
