@@ -1004,6 +1004,36 @@ mod tests {
     }
 
     #[test]
+    fn category_paths_and_labels_are_checked_with_the_field_named() {
+        let gtin = Gtin14::parse("09506000134352").unwrap();
+        let cat = |i: usize| CategoryRef { id: format!("en:c{i}"), name: format!("C{i}") };
+        let label = |id: &str| LabelRef { id: id.into(), name: "Organic".into() };
+        let mut w = ProductWrite::new(gtin, DataSource::Manual);
+        w.category = Patch::Set((0..MAX_PATH).map(cat).collect());
+        w.labels = Patch::Set(vec![label("en:organic"), label("en:vegan")]);
+        assert!(w.validate().is_ok());
+
+        w.category = Patch::Set((0..=MAX_PATH).map(cat).collect());
+        let e = w.validate().unwrap_err();
+        assert_eq!(e.field, "category");
+        assert!(e.message.contains("65 levels"), "{e:?}");
+        w.category = Patch::Set(Vec::new());
+        assert_eq!(w.validate().unwrap_err().field, "category");
+        w.category = Patch::Keep;
+
+        w.labels = Patch::Set(vec![label("en:organic"), label(" en:organic")]);
+        let e = w.validate().unwrap_err();
+        assert_eq!(e.field, "labels[1].id");
+        assert!(e.message.contains("listed twice"), "{e:?}");
+        w.labels = Patch::Set(vec![label("")]);
+        assert_eq!(w.validate().unwrap_err().field, "labels[0].id");
+        w.labels = Patch::Set((0..=MAX_LABELS).map(|i| label(&format!("en:l{i}"))).collect());
+        let e = w.validate().unwrap_err();
+        assert_eq!(e.field, "labels");
+        assert!(e.message.contains("101 labels"), "{e:?}");
+    }
+
+    #[test]
     fn enums_list_allowed_values() {
         assert_eq!(InventoryStatus::parse("in_stock").unwrap(), InventoryStatus::InStock);
         let e = InventoryStatus::parse("available").unwrap_err();
