@@ -67,7 +67,7 @@ fn token(raw: &str, kind: &str, grant_id: i64, created_at: &str, expires_at: &st
 
 async fn store_round_trips_every_record(b: Backend) {
     let db = TestDb::new(b).await;
-    let s = db.store();
+    let s = auth_store(&db);
     let at = clock();
     let now = at(0);
 
@@ -79,7 +79,7 @@ async fn store_round_trips_every_record(b: Backend) {
         Err(AuthStoreError::Conflict(m)) => {
             assert_eq!(m, "a user with the email ann@example.com exists")
         }
-        other => panic!("{}: expected a conflict, got {other:?}", db.backend_name()),
+        other => panic!("{}: expected a conflict, got {other:?}", db.backend.name()),
     }
     let u = s.user_by_email("ann@example.com").await.unwrap().unwrap();
     assert_eq!(
@@ -123,8 +123,12 @@ async fn store_round_trips_every_record(b: Backend) {
     s.save_client(&cimd, &now).await.unwrap();
     assert_eq!(s.client(doc_url).await.unwrap(), Some(cimd.clone()));
     let fetched_at = db
-        .text("SELECT fetched_at FROM oauth_clients WHERE client_id = $1", &[Arg::Text(doc_url)])
-        .await;
+        .text(
+            "SELECT fetched_at FROM oauth_clients WHERE client_id = $1",
+            &[Arg::Text(Some(doc_url))],
+        )
+        .await
+        .unwrap();
     assert_eq!(fetched_at, now);
     s.save_client(&client("static-app", ClientKind::Static), &now).await.unwrap();
     assert_eq!(s.client("static-app").await.unwrap().unwrap().kind, ClientKind::Static);
@@ -257,23 +261,25 @@ async fn store_round_trips_every_record(b: Backend) {
     assert_eq!(s.count_audit(ann, "generate_qr_url", "ok", &at(-50)).await.unwrap(), 1);
     assert_eq!(s.count_audit(bob, "generate_qr_url", "ok", &at(-1000)).await.unwrap(), 0);
     let args = db
-        .text("SELECT arguments FROM audit_events WHERE outcome = $1", &[Arg::Text("rate_limited")])
-        .await;
+        .text("SELECT arguments FROM audit_events WHERE outcome = $1", &["rate_limited".into()])
+        .await
+        .unwrap();
     assert_eq!(serde_json::from_str::<serde_json::Value>(&args).unwrap()["gtin"], "09506000134352");
 
     // The server secret: created once, 32 bytes, kept as hex text.
     let secret = s.server_secret().await.unwrap();
     assert_eq!(secret.len(), 32);
     assert_eq!(s.server_secret().await.unwrap(), secret);
-    let stored = db.text("SELECT value FROM prodlink_meta WHERE key = 'auth_secret'", &[]).await;
+    let stored =
+        db.text("SELECT value FROM prodlink_meta WHERE key = 'auth_secret'", &[]).await.unwrap();
     assert_eq!(stored, hex::encode(&secret));
 }
 
 async fn single_use_holds_across_processes(b: Backend) {
     let db = TestDb::new(b).await;
-    let mut stores = vec![db.store()];
+    let mut stores = vec![auth_store(&db)];
     for _ in 0..3 {
-        stores.push(db.other_process_store().await);
+        stores.push(other_process_auth_store(&db).await);
     }
     let s = &stores[0];
     let at = clock();
@@ -299,16 +305,16 @@ async fn single_use_holds_across_processes(b: Backend) {
         }
         let used = uses.join_all().await;
         let rotated = rotations.join_all().await;
-        assert_eq!(used.iter().filter(|w| **w).count(), 1, "{}: {used:?}", db.backend_name());
-        assert_eq!(rotated.iter().filter(|w| **w).count(), 1, "{}: {rotated:?}", db.backend_name());
+        assert_eq!(used.iter().filter(|w| **w).count(), 1, "{}: {used:?}", db.backend.name());
+        assert_eq!(rotated.iter().filter(|w| **w).count(), 1, "{}: {rotated:?}", db.backend.name());
     }
 }
 
 async fn servers_starting_together_share_one_secret(b: Backend) {
     let db = TestDb::new(b).await;
-    let mut stores = vec![db.store()];
+    let mut stores = vec![auth_store(&db)];
     for _ in 0..3 {
-        stores.push(db.other_process_store().await);
+        stores.push(other_process_auth_store(&db).await);
     }
     // Four processes reach the empty database at once: one secret wins, all read it.
     let mut reads = tokio::task::JoinSet::new();
@@ -318,7 +324,7 @@ async fn servers_starting_together_share_one_secret(b: Backend) {
     }
     let found = reads.join_all().await;
     assert_eq!(found[0].len(), 32);
-    assert!(found.iter().all(|s| *s == found[0]), "{}: {found:?}", db.backend_name());
+    assert!(found.iter().all(|s| *s == found[0]), "{}: {found:?}", db.backend.name());
     let rows = db.int("SELECT count(*) FROM prodlink_meta WHERE key = 'auth_secret'", &[]).await;
     assert_eq!(rows, 1);
     // Servers built over different pools sign with that secret: forms made by one check on the

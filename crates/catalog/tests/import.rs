@@ -4,15 +4,13 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
 use std::sync::Arc;
 
 use catalog::import::{self, ImportKind, ImportReport, NoProgress, ReportFiles, Source};
 use catalog::{Catalog, CatalogStore};
-use common::*;
+use testkit::*;
 
-on_both_backends!(
+on_both_backends!(open = TestDb::new;
     off_sample_imports_every_row_with_reasons_and_reimports_as_unchanged,
     a_file_without_a_column_keeps_that_field,
     off_jsonl_and_bad_lines,
@@ -83,6 +81,7 @@ async fn off_sample_imports_every_row_with_reasons_and_reimports_as_unchanged(db
             "SELECT p.gtin FROM products p JOIN nutrition n ON n.product_id = p.id \
              WHERE p.brand_id IS NOT NULL AND p.category_id IS NOT NULL AND p.metadata <> '{}' \
              ORDER BY p.id LIMIT 1",
+            &[],
         )
         .await
         .unwrap();
@@ -172,7 +171,7 @@ async fn walmart_stores_skip_distribution_centers_and_offers_need_existing_rows(
     assert_eq!(db.store.counts().await.unwrap().stores, 3173);
 
     db.store.upsert_products(&[product("4012345000009", "Bar")]).await.unwrap();
-    let store_ref = db.text("SELECT ref FROM stores ORDER BY ref LIMIT 1").await.unwrap();
+    let store_ref = db.text("SELECT ref FROM stores ORDER BY ref LIMIT 1", &[]).await.unwrap();
     let offers = db.path("offers.csv");
     std::fs::write(
         &offers,
@@ -269,7 +268,7 @@ async fn demo_catalog_loads_with_generated_offers(db: TestDb) {
     // 3 % of the 974 products in the assortment, each in 2.5 % of the 3,173 stores: ≈ 2,300.
     assert!((1_200..4_000).contains(&r.offers), "{r:?}");
     let demo =
-        db.int("SELECT count(*) FROM offers WHERE metadata LIKE '%\"demo\":\"true\"%'").await;
+        db.int("SELECT count(*) FROM offers WHERE metadata LIKE '%\"demo\":\"true\"%'", &[]).await;
     assert_eq!(demo as u64, r.offers);
     if matches!(db.db, Db::Postgres(_)) {
         // The load refreshed the planner's statistics: the first searches after it do not run
@@ -278,6 +277,7 @@ async fn demo_catalog_loads_with_generated_offers(db: TestDb) {
             .int(
                 "SELECT count(*) FROM pg_stat_user_tables \
                  WHERE relname IN ('products', 'offers') AND last_analyze IS NOT NULL",
+                &[],
             )
             .await;
         assert_eq!(analyzed, 2);
@@ -290,6 +290,7 @@ async fn demo_catalog_loads_with_generated_offers(db: TestDb) {
              JOIN stores s ON s.id = o.store_id \
              WHERE s.lat BETWEEN 36.0 AND 36.6 AND s.lng BETWEEN -94.5 AND -93.8 \
              GROUP BY p.gtin ORDER BY count(*) DESC, p.gtin LIMIT 1",
+            &[],
         )
         .await
         .unwrap();
@@ -316,9 +317,9 @@ async fn csv_quotes_follow_rfc_4180_and_every_row_is_read(db: TestDb) {
     let rejects = rejects_lines(&r);
     assert_eq!(rejects[0][0], "6", "{rejects:?}"); // row 2 spans lines 3-4, so row 4 is line 6
     assert!(rejects[0][2].contains("6 fields; the header has 7"), "{rejects:?}");
-    let addr = db.text("SELECT address FROM stores WHERE ref = '2'").await.unwrap();
+    let addr = db.text("SELECT address FROM stores WHERE ref = '2'", &[]).await.unwrap();
     assert_eq!(addr, "2 Main St, Suite \"B\" second line");
-    let name = db.text("SELECT name FROM stores WHERE ref = '3'").await.unwrap();
+    let name = db.text("SELECT name FROM stores WHERE ref = '3'", &[]).await.unwrap();
     assert_eq!(name, "Acme 3\" Shop");
 }
 
@@ -371,7 +372,7 @@ async fn absent_store_and_offer_columns_keep_stored_values(db: TestDb) {
     .unwrap();
     let r = import_path(&db.store, ImportKind::Stores, &stores, db.dir.path()).await;
     assert_eq!(r.updated, 1);
-    let rows = db.rows("SELECT name, address, postal_code FROM stores").await;
+    let rows = db.text_rows("SELECT name, address, postal_code FROM stores").await;
     let text = |s: &str| Some(s.to_owned());
     assert_eq!(rows, [[text("One renamed"), text("1 Main St"), text("10001")]]);
 
@@ -386,7 +387,7 @@ async fn absent_store_and_offer_columns_keep_stored_values(db: TestDb) {
     let r = import_path(&db.store, ImportKind::Offers, &offers, db.dir.path()).await;
     assert_eq!(r.updated, 1);
     let rows = db
-        .rows(
+        .text_rows(
             "SELECT CAST(price_minor AS TEXT), inventory_status, \
              CASE WHEN active THEN 'yes' ELSE 'no' END FROM offers",
         )
@@ -403,7 +404,7 @@ async fn a_repeated_key_applies_in_order_within_one_batch(db: TestDb) {
     .unwrap();
     let r = import_path(&db.store, ImportKind::Stores, &f, db.dir.path()).await;
     assert_eq!((r.accepted, r.updated, r.rejected), (1, 1, 0), "{r:?}");
-    let name = db.text("SELECT name FROM stores").await.unwrap();
+    let name = db.text("SELECT name FROM stores", &[]).await.unwrap();
     assert_eq!(name, "Second");
 }
 
@@ -571,7 +572,7 @@ async fn rules_import_checks_every_field_and_reimports_as_unchanged(db: TestDb) 
     );
     // Stored in canonical form: brand rule weekdays as bits, countries upper-case.
     let rows = db
-        .rows("SELECT CAST(days_of_week AS TEXT), countries FROM resolver_rules WHERE scope = 'BRAND'")
+        .text_rows("SELECT CAST(days_of_week AS TEXT), countries FROM resolver_rules WHERE scope = 'BRAND'")
         .await;
     assert_eq!(rows, [[Some((1 | 16).to_string()), Some(r#"["US","CA"]"#.to_owned())]]);
 }

@@ -6,8 +6,6 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,10 +13,10 @@ use catalog::cache::{CacheSettings, CachedStore};
 use catalog::model::Patch;
 use catalog::rules_admin::{Actor, ManagedRule, RuleAdminError};
 use catalog::{Catalog, CatalogStore, ErrorCode, ServiceError};
-use common::*;
 use serde_json::{Map, Value, json};
+use testkit::*;
 
-on_both_backends!(
+on_both_backends!(open = TestDb::new;
     rules_are_created_read_updated_and_deleted_with_one_audit_row_each,
     organizations_act_only_on_their_own_targets_and_rules,
     order_indexes_conflict_and_scopes_reorder_atomically,
@@ -39,29 +37,38 @@ async fn setup(db: &TestDb) -> (i64, i64, i64, i64, Actor) {
     b.brand = Patch::Set("Their Brand".into());
     db.store.upsert_products(&[a, b]).await.unwrap();
     for name in ["Us", "Them"] {
-        db.execute(format!(
+        db.try_execute(format!(
             "INSERT INTO organizations (name, created_at, updated_at) VALUES ('{name}', 't', 't')"
-        ))
+        ), &[])
         .await
         .unwrap();
     }
-    let us = db.int("SELECT id FROM organizations WHERE name = 'Us'").await;
-    let them = db.int("SELECT id FROM organizations WHERE name = 'Them'").await;
-    db.execute(format!("UPDATE brands SET organization_id = {us} WHERE name = 'Our Brand'"))
-        .await
-        .unwrap();
-    db.execute(format!("UPDATE brands SET organization_id = {them} WHERE name = 'Their Brand'"))
-        .await
-        .unwrap();
-    let ours = db.int("SELECT id FROM brands WHERE name = 'Our Brand'").await;
-    let theirs = db.int("SELECT id FROM brands WHERE name = 'Their Brand'").await;
-    db.execute(format!(
-        "INSERT INTO users (email, password_hash, organization_id, created_at, updated_at) \
-         VALUES ('owner@example.com', '$argon2id$x', {us}, 't', 't')"
-    ))
+    let us = db.int("SELECT id FROM organizations WHERE name = 'Us'", &[]).await;
+    let them = db.int("SELECT id FROM organizations WHERE name = 'Them'", &[]).await;
+    db.try_execute(
+        format!("UPDATE brands SET organization_id = {us} WHERE name = 'Our Brand'"),
+        &[],
+    )
     .await
     .unwrap();
-    let user = db.int("SELECT id FROM users WHERE email = 'owner@example.com'").await;
+    db.try_execute(
+        format!("UPDATE brands SET organization_id = {them} WHERE name = 'Their Brand'"),
+        &[],
+    )
+    .await
+    .unwrap();
+    let ours = db.int("SELECT id FROM brands WHERE name = 'Our Brand'", &[]).await;
+    let theirs = db.int("SELECT id FROM brands WHERE name = 'Their Brand'", &[]).await;
+    db.try_execute(
+        format!(
+            "INSERT INTO users (email, password_hash, organization_id, created_at, updated_at) \
+         VALUES ('owner@example.com', '$argon2id$x', {us}, 't', 't')"
+        ),
+        &[],
+    )
+    .await
+    .unwrap();
+    let user = db.int("SELECT id FROM users WHERE email = 'owner@example.com'", &[]).await;
     let actor = Actor {
         user_id: Some(user),
         client_id: Some("prodlink-cli".into()),
@@ -87,7 +94,7 @@ fn service(e: RuleAdminError) -> ServiceError {
 /// The audit rows, oldest first: (action, outcome, user, client, request, target, arguments,
 /// before, after).
 async fn audit(db: &TestDb) -> Vec<Vec<Option<String>>> {
-    db.rows(
+    db.text_rows(
         "SELECT action, outcome, CAST(user_id AS TEXT), client_id, request_id, target, arguments, \
          before_state, after_state FROM audit_events ORDER BY id",
     )
@@ -155,9 +162,12 @@ async fn rules_are_created_read_updated_and_deleted_with_one_audit_row_each(db: 
     assert_eq!((before["enabled"].clone(), after["enabled"].clone()), (json!(true), json!(false)));
 
     // Changing the URL restarts its health check.
-    db.execute(format!("UPDATE resolver_rules SET url_status = 'dead' WHERE id = {}", created.id))
-        .await
-        .unwrap();
+    db.try_execute(
+        format!("UPDATE resolver_rules SET url_status = 'dead' WHERE id = {}", created.id),
+        &[],
+    )
+    .await
+    .unwrap();
     let moved = c
         .update_rule(
             us,
@@ -247,9 +257,9 @@ async fn organizations_act_only_on_their_own_targets_and_rules(db: TestDb) {
     let rows = audit(&db).await;
     assert_eq!(rows.len(), 6);
     assert!(rows.iter().all(|r| r[0].as_deref() == Some("rule.create")));
-    assert_eq!(db.int("SELECT count(*) FROM resolver_rules").await, 6);
+    assert_eq!(db.int("SELECT count(*) FROM resolver_rules", &[]).await, 6);
     // A brand leaving the organization takes its rules with it.
-    db.execute(format!("UPDATE brands SET organization_id = {them} WHERE id = {ours}"))
+    db.try_execute(format!("UPDATE brands SET organization_id = {them} WHERE id = {ours}"), &[])
         .await
         .unwrap();
     assert_eq!(c.list_rules(us, 1, 100).await.unwrap().items, [mine[4].clone()]);

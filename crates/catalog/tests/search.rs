@@ -5,17 +5,15 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use catalog::model::{CategoryRef, IngredientWrite, LabelRef, MetadataPatch, Patch};
 use catalog::search::SearchRequest;
 use catalog::{Catalog, ErrorCode};
-use common::*;
+use testkit::*;
 
-on_both_backends!(
+on_both_backends!(open = TestDb::new;
     ranks_by_relevance_with_stemming_and_reports_fields,
     filters_apply_before_ranking,
     proximity_boosts_and_reports_distance,

@@ -5,8 +5,6 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -14,8 +12,8 @@ use catalog::Catalog;
 use catalog::model::Patch;
 use catalog::search::SearchRequest;
 use catalog::semantic::Semantic;
-use common::*;
 use search::Embedder;
+use testkit::*;
 
 fn embedder() -> Arc<dyn Embedder> {
     let dir = std::env::var_os("PRODLINK_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
@@ -33,7 +31,7 @@ fn names(out: &catalog::search::SearchOutput) -> Vec<&str> {
     out.items.iter().map(|i| i.name.as_str()).collect()
 }
 
-on_both_backends!(semantic_leg_finds_meaning_survives_restarts_and_skips_unchanged_text);
+on_both_backends!(open = TestDb::new;semantic_leg_finds_meaning_survives_restarts_and_skips_unchanged_text);
 
 async fn semantic_leg_finds_meaning_survives_restarts_and_skips_unchanged_text(db: TestDb) {
     let mut cola = product("4012345000009", "Cola soft drink");

@@ -3,16 +3,14 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use catalog::model::{IngredientWrite, InventoryStatus, MetadataPatch, Patch};
 use catalog::{Catalog, ErrorCode};
-use common::*;
+use testkit::*;
 
-on_both_backends!(
+on_both_backends!(open = TestDb::new;
     lookup_finds_the_same_product_from_any_gtin_length,
     unknown_is_not_an_error_but_invalid_is,
     validate_gtin_reports_instead_of_failing,
@@ -290,12 +288,15 @@ async fn add_rule(
             text(qualifier),
             int(brand),
             int(org),
-        ))
+        ), &[])
         .await;
     for (column, value) in extra {
-        db.execute(format!("UPDATE resolver_rules SET {column} = '{value}' WHERE id = {id}"))
-            .await
-            .unwrap();
+        db.try_execute(
+            format!("UPDATE resolver_rules SET {column} = '{value}' WHERE id = {id}"),
+            &[],
+        )
+        .await
+        .unwrap();
     }
     id
 }
@@ -305,11 +306,13 @@ async fn rules_walk_from_serial_to_global(db: TestDb) {
     use catalog::rules::RequestContext;
     let (db, c) = catalog(db).await;
     let g = "00614141123452";
-    db.execute("INSERT INTO organizations (name, created_at, updated_at) VALUES ('Acme Holdings', 'x', 'x')")
+    db.try_execute("INSERT INTO organizations (name, created_at, updated_at) VALUES ('Acme Holdings', 'x', 'x')", &[])
         .await
         .unwrap();
-    db.execute("UPDATE brands SET organization_id = 1 WHERE name = 'Acme Foods'").await.unwrap();
-    let brand = db.int(format!("SELECT brand_id FROM products WHERE gtin = '{g}'")).await;
+    db.try_execute("UPDATE brands SET organization_id = 1 WHERE name = 'Acme Foods'", &[])
+        .await
+        .unwrap();
+    let brand = db.int(format!("SELECT brand_id FROM products WHERE gtin = '{g}'"), &[]).await;
     add_rule(&db, "GLOBAL", "", 0, &[]).await;
     add_rule(&db, "ORGANIZATION", "1", 0, &[]).await;
     add_rule(&db, "BRAND", &brand.to_string(), 0, &[]).await;
@@ -358,9 +361,9 @@ async fn rules_walk_from_serial_to_global(db: TestDb) {
         "https://brand.example/product/3",
         "disabled rules do not count"
     );
-    db.execute("DELETE FROM resolver_rules WHERE scope = 'PRODUCT'").await.unwrap();
+    db.try_execute("DELETE FROM resolver_rules WHERE scope = 'PRODUCT'", &[]).await.unwrap();
     assert_eq!(url(key(None, None)).await.matched_rule_scope, Some(RuleScope::Brand));
-    db.execute("DELETE FROM resolver_rules WHERE scope = 'BRAND'").await.unwrap();
+    db.try_execute("DELETE FROM resolver_rules WHERE scope = 'BRAND'", &[]).await.unwrap();
     assert_eq!(url(key(None, None)).await.matched_rule_scope, Some(RuleScope::Organization));
     // Another product: only the global rule applies.
     let other = c.resolve_rules(&ResolveKey::gtin(gtin("95012346")), &ctx).await.unwrap().unwrap();
@@ -387,22 +390,25 @@ async fn rules_walk_from_serial_to_global(db: TestDb) {
     );
 
     // Dead URLs: fall back to the hosted page (of the requested level) or skip the rule.
-    db.execute("UPDATE resolver_rules SET url_status = 'dead' WHERE scope = 'SERIAL'")
+    db.try_execute("UPDATE resolver_rules SET url_status = 'dead' WHERE scope = 'SERIAL'", &[])
         .await
         .unwrap();
     let r = url(key(Some("LOT-9"), Some("SN-1"))).await;
     assert_eq!(r.destination_type, DestinationType::HostedPage);
     assert_eq!(r.destination_url, "https://prodlink.example/01/00614141123452/10/LOT-9/21/SN-1");
-    db.execute("UPDATE resolver_rules SET on_custom_url_dead = 'SKIP_RULE' WHERE scope = 'SERIAL'")
-        .await
-        .unwrap();
+    db.try_execute(
+        "UPDATE resolver_rules SET on_custom_url_dead = 'SKIP_RULE' WHERE scope = 'SERIAL'",
+        &[],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         url(key(Some("LOT-9"), Some("SN-1"))).await.matched_rule_scope,
         Some(RuleScope::Batch)
     );
 
     // No rules at all: the built-in default.
-    db.execute("DELETE FROM resolver_rules").await.unwrap();
+    db.try_execute("DELETE FROM resolver_rules", &[]).await.unwrap();
     let r = url(key(None, None)).await;
     assert!(r.fallback_applied && r.matched_rule_scope.is_none());
 }

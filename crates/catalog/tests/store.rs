@@ -5,17 +5,15 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use catalog::model::{
     CategoryRef, ImageWrite, IngredientWrite, LabelFormat, MetadataPatch, NutrientWrite,
     NutritionWrite, Patch, WriteOutcome,
 };
-use common::*;
+use testkit::*;
 
-on_both_backends!(
+on_both_backends!(open = TestDb::new;
     schema_refuses_bad_states,
     upserts_insert_update_and_recognize_unchanged_rows,
     children_are_replaced_not_appended,
@@ -42,8 +40,8 @@ async fn database_is_a_wal_file_with_foreign_keys_on() {
 
 /// Each statement must be refused by the schema itself, whatever the application does.
 async fn schema_refuses_bad_states(db: TestDb) {
-    let ok = db.execute(
-        "INSERT INTO products (gtin, name, data_source, created_at, updated_at) VALUES ('09506000134352', 'x', 'off', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+    let ok = db.try_execute(
+        "INSERT INTO products (gtin, name, data_source, created_at, updated_at) VALUES ('09506000134352', 'x', 'off', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')", &[]
     )
     .await;
     assert!(ok.is_ok(), "{ok:?}");
@@ -66,37 +64,40 @@ async fn schema_refuses_bad_states(db: TestDb) {
         "INSERT INTO stores (retailer_id, ref, name, country, lat, lng, created_at, updated_at) VALUES (1, 'r', 'n', 'US', 91, 0, 't', 't')",
     ];
     for sql in refused {
-        let r = db.execute(sql).await;
+        let r = db.try_execute(sql, &[]).await;
         assert!(r.is_err(), "the schema accepted: {sql}");
     }
     let many: BTreeMap<String, String> =
         (0..51).map(|i| (format!("k{i}"), "v".to_owned())).collect();
     let r = db
-        .execute(format!(
+        .try_execute(format!(
             "INSERT INTO products (gtin, name, data_source, metadata, created_at, updated_at) VALUES ('04012345000009', 'x', 'off', '{}', 't', 't')",
             serde_json::to_string(&many).unwrap()
-        ))
+        ), &[])
         .await;
     // SQLite's trigger and PostgreSQL's named check constraint both say what was violated.
     let e = r.unwrap_err().to_string();
     assert!(e.contains("metadata limits") || e.contains("products_metadata_limits"), "{e}");
 
     // offers: unknown currency, unknown status, negative price
-    db.execute("INSERT INTO retailers (name, created_at, updated_at) VALUES ('R', 't', 't')")
-        .await
-        .unwrap();
-    db.execute("INSERT INTO stores (retailer_id, ref, name, country, lat, lng, created_at, updated_at) VALUES (1, 's', 'S', 'US', 1, 1, 't', 't')").await.unwrap();
+    db.try_execute(
+        "INSERT INTO retailers (name, created_at, updated_at) VALUES ('R', 't', 't')",
+        &[],
+    )
+    .await
+    .unwrap();
+    db.try_execute("INSERT INTO stores (retailer_id, ref, name, country, lat, lng, created_at, updated_at) VALUES (1, 's', 'S', 'US', 1, 1, 't', 't')", &[]).await.unwrap();
     for sql in [
         "INSERT INTO offers (product_id, store_id, price_minor, currency, created_at, updated_at) VALUES (1, 1, 100, 'XYZ', 't', 't')",
         "INSERT INTO offers (product_id, store_id, price_minor, currency, inventory_status, created_at, updated_at) VALUES (1, 1, 100, 'USD', 'available', 't', 't')",
         "INSERT INTO offers (product_id, store_id, price_minor, currency, created_at, updated_at) VALUES (1, 1, -1, 'USD', 't', 't')",
         "INSERT INTO offers (product_id, store_id, price_minor, currency, created_at, updated_at) VALUES (99, 1, 100, 'USD', 't', 't')",
     ] {
-        let r = db.execute(sql).await;
+        let r = db.try_execute(sql, &[]).await;
         assert!(r.is_err(), "the schema accepted: {sql}");
     }
-    db.execute("INSERT INTO product_images (product_id, url, is_primary, created_at) VALUES (1, 'https://a.example/1.jpg', true, 't')").await.unwrap();
-    let second = db.execute("INSERT INTO product_images (product_id, url, is_primary, created_at) VALUES (1, 'https://a.example/2.jpg', true, 't')").await;
+    db.try_execute("INSERT INTO product_images (product_id, url, is_primary, created_at) VALUES (1, 'https://a.example/1.jpg', true, 't')", &[]).await.unwrap();
+    let second = db.try_execute("INSERT INTO product_images (product_id, url, is_primary, created_at) VALUES (1, 'https://a.example/2.jpg', true, 't')", &[]).await;
     assert!(second.is_err());
 }
 
@@ -144,7 +145,7 @@ async fn upserts_insert_update_and_recognize_unchanged_rows(db: TestDb) {
     db.store.upsert_products(&[c]).await.unwrap();
     let counts = db.store.counts().await.unwrap();
     assert_eq!((counts.products, counts.brands, counts.categories), (3, 1, 2));
-    let parent = db.text("SELECT parent_id FROM categories WHERE id = 'en:chocolates'").await;
+    let parent = db.text("SELECT parent_id FROM categories WHERE id = 'en:chocolates'", &[]).await;
     assert_eq!(parent.as_deref(), Some("en:snacks"));
 }
 
@@ -215,30 +216,33 @@ async fn children_are_replaced_not_appended(db: TestDb) {
     assert_eq!(c.ingredients[0].name, "salt");
     assert_eq!(c.images.len(), 2);
     assert!(c.nutrition.is_none());
-    let orphans = db.int("SELECT count(*) FROM nutrients").await;
+    let orphans = db.int("SELECT count(*) FROM nutrients", &[]).await;
     assert_eq!(orphans, 0);
 }
 
 async fn every_row_gets_an_outcome_and_bad_rows_do_not_sink_the_batch(db: TestDb) {
     // A constraint the application does not check: only the database refuses this name.
     if db.is_postgres() {
-        db.execute(
+        db.try_execute(
             "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
              IF NEW.name = 'refuse me' THEN RAISE EXCEPTION 'refused by the test trigger' \
              USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$",
+            &[],
         )
         .await
         .unwrap();
-        db.execute(
+        db.try_execute(
             "CREATE TRIGGER test_refuse BEFORE INSERT OR UPDATE ON products \
              FOR EACH ROW EXECUTE FUNCTION test_refuse()",
+            &[],
         )
         .await
         .unwrap();
     } else {
-        db.execute(
+        db.try_execute(
             "CREATE TRIGGER test_refuse BEFORE INSERT ON products WHEN NEW.name = 'refuse me' \
              BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END",
+            &[],
         )
         .await
         .unwrap();
@@ -327,7 +331,7 @@ async fn stores_and_offers_upsert_by_their_keys(db: TestDb) {
         vec![WriteOutcome::Updated]
     );
     assert_eq!(db.store.upsert_offers(&[cheaper]).await.unwrap(), vec![WriteOutcome::Unchanged]);
-    let rows = db.rows("SELECT CAST(price_minor AS TEXT), currency FROM offers").await;
+    let rows = db.text_rows("SELECT CAST(price_minor AS TEXT), currency FROM offers").await;
     assert_eq!(rows, [[Some("299".to_owned()), Some("USD".to_owned())]]);
 }
 
@@ -341,7 +345,7 @@ async fn rules_accounts_and_audit_refuse_bad_states(db: TestDb) {
         "INSERT INTO audit_events (occurred_at, action, outcome, user_id) VALUES ('t', 'generate_qr_url', 'ok', 1)",
     ];
     for sql in ok {
-        db.execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        db.try_execute(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
     let refused = [
         // same order_index twice in one scope instance
@@ -368,7 +372,7 @@ async fn rules_accounts_and_audit_refuse_bad_states(db: TestDb) {
         "DELETE FROM users",
     ];
     for sql in refused {
-        let r = db.execute(sql).await;
+        let r = db.try_execute(sql, &[]).await;
         assert!(r.is_err(), "the schema accepted: {sql}");
     }
 }
@@ -381,7 +385,7 @@ async fn postgres_schema_matches_sqlite_and_the_copy_covers_it() {
     let Some(pg) = TestDb::postgres("store::schema_parity").await else { return };
     let copied: BTreeMap<&str, Vec<&str>> = catalog::copy::copied_tables().into_iter().collect();
     let tables = lite
-        .rows(
+        .text_rows(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
              AND name NOT LIKE '_sqlx%' AND name NOT LIKE 'products_fts%' ORDER BY name",
         )
@@ -390,13 +394,13 @@ async fn postgres_schema_matches_sqlite_and_the_copy_covers_it() {
     for t in tables {
         let t = t[0].clone().unwrap();
         let mut want: Vec<String> = lite
-            .rows(format!("SELECT name FROM pragma_table_info('{t}')"))
+            .text_rows(format!("SELECT name FROM pragma_table_info('{t}')"))
             .await
             .into_iter()
             .map(|r| r[0].clone().unwrap())
             .collect();
         let have: Vec<String> = pg
-            .rows(format!(
+            .text_rows(format!(
                 "SELECT column_name::text FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name = '{t}'"
             ))
@@ -426,11 +430,11 @@ async fn postgres_schema_matches_sqlite_and_the_copy_covers_it() {
 
 async fn custom_url_checks_are_claimed_by_one_process_per_interval(db: TestDb) {
     for (i, g) in ["09506000134352", "04012345000009", "00000095012346"].iter().enumerate() {
-        db.execute(format!(
+        db.try_execute(format!(
             "INSERT INTO resolver_rules (scope, scope_gtin, scope_key, order_index, \
                destination_type, custom_url, created_at, updated_at) \
              VALUES ('PRODUCT', '{g}', '{g}', 0, 'CUSTOM_URL', 'https://brand.example/{i}', 'x', 'x')"
-        ))
+        ), &[])
         .await
         .unwrap();
     }
@@ -487,7 +491,7 @@ async fn a_text_change_while_its_product_is_embedded_is_not_lost(db: TestDb) {
 /// version, even though it is not the same write as the last one applied.
 async fn versioned_writes_apply_only_to_the_version_they_name(db: TestDb) {
     const G: &str = "00614141123452";
-    let version = || db.text(format!("SELECT updated_at FROM products WHERE gtin = '{G}'"));
+    let version = || db.text(format!("SELECT updated_at FROM products WHERE gtin = '{G}'"), &[]);
     let mut w = product(G, "Tea");
     w.description = Patch::Set("Green".into());
     assert_eq!(db.store.upsert_products(&[w]).await.unwrap(), [WriteOutcome::Inserted]);
@@ -506,7 +510,9 @@ async fn versioned_writes_apply_only_to_the_version_they_name(db: TestDb) {
     stale.if_updated_at = Some("2000-01-01T00:00:00.000Z".into());
     assert_eq!(db.store.upsert_products(&[stale]).await.unwrap(), [WriteOutcome::Stale]);
     assert_eq!(
-        db.text(format!("SELECT description FROM products WHERE gtin = '{G}'")).await.as_deref(),
+        db.text(format!("SELECT description FROM products WHERE gtin = '{G}'"), &[])
+            .await
+            .as_deref(),
         Some("Green")
     );
     let mut current = catalog::model::ProductWrite::new(gtin(G), catalog::model::DataSource::Api);
@@ -524,5 +530,5 @@ async fn versioned_writes_apply_only_to_the_version_they_name(db: TestDb) {
     // Deletes: the old version deletes nothing, the current one deletes.
     assert!(!db.store.delete_product(gtin(G), Some(&v1)).await.unwrap());
     assert!(db.store.delete_product(gtin(G), Some(&v2)).await.unwrap());
-    assert_eq!(db.int(format!("SELECT count(*) FROM products WHERE gtin = '{G}'")).await, 0);
+    assert_eq!(db.int(format!("SELECT count(*) FROM products WHERE gtin = '{G}'"), &[]).await, 0);
 }

@@ -6,14 +6,12 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
 use catalog::CatalogStore;
 use catalog::model::Patch;
 use catalog::postgres::{PgOptions, PgStore};
 use catalog::search::SearchFilters;
 use catalog::store::EmbeddingWrite;
-use common::*;
+use testkit::*;
 
 const DIMS: usize = 384;
 
@@ -184,7 +182,10 @@ async fn vectors_stored_before_the_index_existed_are_indexed_at_the_next_model_l
     let hits = store.nearest(MODEL, &vector(5), &SearchFilters::default(), None, 5).await.unwrap();
     let got: Vec<String> = hits.unwrap().iter().map(|h| h.gtin.as_str().to_owned()).collect();
     assert_eq!(got, ["09506000134352", "00000096385074"]);
-    assert_eq!(db.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL").await, 0);
+    assert_eq!(
+        db.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL", &[]).await,
+        0
+    );
     before.close().await;
 }
 
@@ -199,7 +200,10 @@ async fn vectors_copied_from_sqlite_are_searchable_by_the_index_at_once() {
     catalog::copy::sqlite_to_postgres(lite.sqlite_store().pool(), target.pool(), |_, _| {})
         .await
         .unwrap();
-    assert_eq!(pg.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL").await, 0);
+    assert_eq!(
+        pg.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL", &[]).await,
+        0
+    );
     let hits = pg.store.nearest(MODEL, &axis0(), &SearchFilters::default(), None, 3).await.unwrap();
     let got: Vec<String> = hits.unwrap().iter().map(|h| h.gtin.as_str().to_owned()).collect();
     let want: Vec<String> = (0..3).map(|i| format!("0{}", nth_gtin(i))).collect();
@@ -213,14 +217,20 @@ async fn a_model_of_another_length_gets_a_column_of_its_length() {
     catalog_with_vectors(&db, 30, &[]).await;
     // A second process (or a restart) with the same model keeps the column and its vectors.
     assert!(db.store.prepare_vector_index(DIMS).await.unwrap());
-    assert_eq!(db.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL").await, 0);
+    assert_eq!(
+        db.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL", &[]).await,
+        0
+    );
 
     // A model of 8 dimensions: the column is rebuilt at that length; the old model's vectors
     // keep their stored bytes but are no longer indexed (they are the wrong length).
     assert!(db.store.prepare_vector_index(8).await.unwrap());
     assert!(db.store.has_vector_index(8));
     assert!(!db.store.has_vector_index(DIMS));
-    assert_eq!(db.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL").await, 30);
+    assert_eq!(
+        db.int("SELECT count(*) FROM product_embeddings WHERE embedding IS NULL", &[]).await,
+        30
+    );
     assert!(
         db.store
             .nearest(MODEL, &axis0(), &SearchFilters::default(), None, 3)

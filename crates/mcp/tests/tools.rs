@@ -5,19 +5,17 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use catalog::Catalog;
-use catalog::sqlite::{SqliteOptions, SqliteStore};
 use mcp::{CallContext, Handled, McpServer, Principal, ProtocolVersion, Transport};
 use serde_json::{Value, json};
+use testkit::TestDb;
 
-async fn server() -> (tempfile::TempDir, McpServer) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let store = SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
-    let catalog = Catalog::new(Arc::new(store), "https://prodlink.example");
-    (dir, McpServer::new(catalog, "0.0.0-test"))
+/// An MCP server over a new, empty SQLite catalog (keep the database alive for the test).
+async fn server() -> (TestDb, McpServer) {
+    let db = TestDb::sqlite().await;
+    let catalog = Catalog::new(db.store(), "https://prodlink.example");
+    (db, McpServer::new(catalog, "0.0.0-test"))
 }
 
 fn ctx(version: ProtocolVersion) -> CallContext {
@@ -161,10 +159,8 @@ async fn older_revisions_get_the_fields_they_know() {
 #[tokio::test]
 async fn conformance_fixtures_exist_only_on_the_suites_server() {
     let (_dir, plain) = server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let store = SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
-    let catalog = Catalog::new(Arc::new(store), "https://prodlink.example");
+    let db = TestDb::sqlite().await;
+    let catalog = Catalog::new(db.store(), "https://prodlink.example");
     let suite = McpServer::with_conformance_fixtures(catalog, "0.0.0-test");
     let v = ProtocolVersion::LATEST;
     let names = |list: &Value| -> Vec<String> {

@@ -23,11 +23,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use common::{
-    Backend, Server, demo_data, http, mcp_call, postgres_database, prodlink, run_with_stdin,
-    sqlite, validate_api_key,
+    Backend, Server, demo_data, http, mcp_call, on_both_backends, prodlink, run_with_stdin, sqlite,
+    validate_api_key,
 };
 
-on_both_backends!(
+on_both_backends!(sync:
     settings_precedence_is_file_then_environment_then_flags,
     serve_answers_health_metrics_and_errors_then_stops_gracefully,
     demo_loads_into_an_empty_database_once,
@@ -61,9 +61,10 @@ fn help_documents_settings_and_precedence() {
 fn settings_precedence_is_file_then_environment_then_flags(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prodlink.toml");
-    let [file, env, flag] = ["file", "env", "flag"].map(|label| b.database(dir.path(), label));
+    let [file, env, flag] =
+        ["file", "env", "flag"].map(|label| common::database(b, dir.path(), label));
     std::fs::write(&config, format!("database = \"{}\"\n", file.url)).unwrap();
-    let run = |env: Option<&common::Db>, flag: Option<&common::Db>| {
+    let run = |env: Option<&common::Database>, flag: Option<&common::Database>| {
         let mut c = prodlink();
         c.arg("--config").arg(&config).arg("migrate");
         if let Some(e) = env {
@@ -84,7 +85,7 @@ fn settings_precedence_is_file_then_environment_then_flags(b: Backend) {
     assert!(out.contains(&flag.name), "{out}");
     // Each run migrated its database (a SQLite file is created by it).
     for db in [&file, &env, &flag] {
-        assert_eq!(db.int("SELECT count(*) FROM products"), 0, "{} not migrated", db.name);
+        assert_eq!(db.int_blocking("SELECT count(*) FROM products"), 0, "{} not migrated", db.name);
     }
 
     std::fs::write(&config, "databse = \"x\"\n").unwrap();
@@ -123,7 +124,7 @@ fn serve_answers_health_metrics_and_errors_then_stops_gracefully(b: Backend) {
     // The file's address cannot be bound; the environment's wins.
     std::fs::write(&config, "addr = \"not an address\"\nsite_url = \"https://example.test\"\n")
         .unwrap();
-    let db = b.database(dir.path(), "s");
+    let db = common::database(b, dir.path(), "s");
     let server = Server::start(
         prodlink()
             .arg("--config")
@@ -213,7 +214,7 @@ fn is_chocolate(item: &Value) -> bool {
 
 fn demo_loads_into_an_empty_database_once(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = b.database(dir.path(), "demo");
+    let db = common::database(b, dir.path(), "demo");
     // --wait-for-index: "listening on" only once the search indexes hold the whole catalog.
     let server = Server::start(prodlink().args([
         "--database",
@@ -275,7 +276,7 @@ fn demo_loads_into_an_empty_database_once(b: Backend) {
     let anywhere = anywhere["result"]["structuredContent"]["items"].as_array().unwrap().clone();
     assert!(anywhere.iter().all(|i| i["distance_km"].is_null() && is_chocolate(i)), "{anywhere:?}");
     // The demo rules: every line accepted, and the resolver follows them.
-    assert_eq!(db.int("SELECT count(*) FROM resolver_rules"), 7, "demo rules");
+    assert_eq!(db.int_blocking("SELECT count(*) FROM resolver_rules"), 7, "demo rules");
     let no_redirect = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -330,7 +331,7 @@ fn import_off_accounts_for_every_row_of_the_85k_subset(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("products.tsv.gz");
     std::fs::copy(demo_data("off-2018-subset.tsv.gz"), &input).unwrap();
-    let db = b.database(dir.path(), "i");
+    let db = common::database(b, dir.path(), "i");
     let out =
         prodlink().args(["--database", &db.url, "import", "off"]).arg(&input).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -367,7 +368,7 @@ fn import_off_accounts_for_every_row_of_the_85k_subset(b: Backend) {
 fn mcp_over_stdio_speaks_json_rpc_lines_and_keeps_stdout_clean(b: Backend) {
     use std::io::Write as _;
     let dir = tempfile::tempdir().unwrap();
-    let db = b.database(dir.path(), "stdio");
+    let db = common::database(b, dir.path(), "stdio");
     let mut child = prodlink()
         .args(["--database", &db.url, "mcp-stdio"])
         .env("PRODLINK_LOG", "info")
@@ -415,7 +416,7 @@ fn mcp_over_stdio_speaks_json_rpc_lines_and_keeps_stdout_clean(b: Backend) {
 
 fn accounts_clients_and_minted_tokens_work_against_a_running_server(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = b.database(dir.path(), "auth");
+    let db = common::database(b, dir.path(), "auth");
 
     // Users: the password comes from stdin, weak ones and duplicates are refused.
     let (ok, out, err) = run_with_stdin(
@@ -526,7 +527,7 @@ fn accounts_clients_and_minted_tokens_work_against_a_running_server(b: Backend) 
 }
 
 /// Runs prodlink on `db` with no stdin; returns (success, stdout, stderr).
-fn run_on(db: &common::Db, args: &[&str]) -> (bool, String, String) {
+fn run_on(db: &common::Database, args: &[&str]) -> (bool, String, String) {
     let mut all = args.to_vec();
     all.extend(["--database", &db.url]);
     run_with_stdin(&all, "")
@@ -534,7 +535,7 @@ fn run_on(db: &common::Db, args: &[&str]) -> (bool, String, String) {
 
 fn org_assign_hands_imported_brands_and_retailers_to_an_organization(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = b.database(dir.path(), "assign");
+    let db = common::database(b, dir.path(), "assign");
     for name in ["Acme Foods", "Globex"] {
         let (ok, out, err) = run_on(&db, &["org", "add", "--name", name]);
         assert!(ok, "{out}{err}");
@@ -560,10 +561,14 @@ fn org_assign_hands_imported_brands_and_retailers_to_an_organization(b: Backend)
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
-    let brand_owner =
-        || db.int("SELECT coalesce(organization_id, 0) FROM brands WHERE name_key = 'fizz'");
-    let retailer_owner =
-        || db.int("SELECT coalesce(organization_id, 0) FROM retailers WHERE name = 'Corner Shop'");
+    let brand_owner = || {
+        db.int_blocking("SELECT coalesce(organization_id, 0) FROM brands WHERE name_key = 'fizz'")
+    };
+    let retailer_owner = || {
+        db.int_blocking(
+            "SELECT coalesce(organization_id, 0) FROM retailers WHERE name = 'Corner Shop'",
+        )
+    };
     assert_eq!((brand_owner(), retailer_owner()), (0, 0), "imports make them nobody's");
 
     // A brand by its name in any case, a retailer by its exact name.
@@ -603,15 +608,15 @@ fn org_assign_hands_imported_brands_and_retailers_to_an_organization(b: Backend)
     // Each change is in the audit log with the owner before and after; refusals are not.
     let changes =
         "SELECT count(*) FROM audit_events WHERE action IN ('brand.assign', 'retailer.assign')";
-    assert_eq!(db.int(changes), 3);
+    assert_eq!(db.int_blocking(changes), 3);
     let reassigned = "SELECT count(*) FROM audit_events WHERE action = 'brand.assign' \
          AND before_state = '{\"organization_id\":1}' AND after_state = '{\"organization_id\":2}'";
-    assert_eq!(db.int(reassigned), 1);
+    assert_eq!(db.int_blocking(reassigned), 1);
 }
 
 fn organizations_users_and_api_keys_round_trip(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = b.database(dir.path(), "keys");
+    let db = common::database(b, dir.path(), "keys");
 
     // Organizations: created once, listed tab-separated.
     let (ok, out, err) = run_on(&db, &["org", "add", "--name", "Acme Foods"]);
@@ -629,12 +634,12 @@ fn organizations_users_and_api_keys_round_trip(b: Backend) {
 
     // Users join an organization when created or later; an unknown one creates no account.
     let org_of = |email: &str| match email {
-        "ann@example.com" => {
-            db.int("SELECT coalesce(organization_id, 0) FROM users WHERE email = 'ann@example.com'")
-        }
-        _ => {
-            db.int("SELECT coalesce(organization_id, 0) FROM users WHERE email = 'bob@example.com'")
-        }
+        "ann@example.com" => db.int_blocking(
+            "SELECT coalesce(organization_id, 0) FROM users WHERE email = 'ann@example.com'",
+        ),
+        _ => db.int_blocking(
+            "SELECT coalesce(organization_id, 0) FROM users WHERE email = 'bob@example.com'",
+        ),
     };
     let (ok, _, err) = run_with_stdin(
         &[
@@ -653,7 +658,7 @@ fn organizations_users_and_api_keys_round_trip(b: Backend) {
         !ok && err.contains("no such organization") && err.contains("prodlink org add"),
         "{err}"
     );
-    assert_eq!(db.int("SELECT count(*) FROM users"), 0);
+    assert_eq!(db.int_blocking("SELECT count(*) FROM users"), 0);
     let (ok, out, err) = run_with_stdin(
         &[
             "user",
@@ -739,7 +744,7 @@ fn organizations_users_and_api_keys_round_trip(b: Backend) {
         ],
     );
     assert!(!ok && err.contains("rate-limit-per-minute"), "{err}");
-    assert_eq!(db.int("SELECT count(*) FROM api_keys"), 2);
+    assert_eq!(db.int_blocking("SELECT count(*) FROM api_keys"), 2);
 
     // Listing: no secret, the prefix, the last use; filtered by organization.
     let (ok, out, err) = run_on(&db, &["apikey", "list"]);
@@ -811,7 +816,7 @@ fn search_names(base: &str, query: &str) -> Vec<String> {
 
 fn import_embeds_changed_products_and_serve_reports_the_semantic_index(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = b.database(dir.path(), "sem");
+    let db = common::database(b, dir.path(), "sem");
     let model = model_dir();
     let file = dir.path().join("catalog.jsonl");
     let write = |spaghetti_description: &str| {
@@ -940,8 +945,10 @@ fn import_embeds_changed_products_and_serve_reports_the_semantic_index(b: Backen
 /// by the other.
 #[test]
 fn two_processes_on_one_postgres_database_behave_as_one_service() {
-    let Some(pg) = postgres_database("cli_two_processes") else { return };
+    let Some(b) = Backend::postgres("cli::two_processes") else { return };
     let dir = tempfile::tempdir().unwrap();
+    let pg_db = common::database(b, dir.path(), "pg");
+    let pg = pg_db.url.clone();
     let lite = sqlite(dir.path(), "source.db");
     let out = prodlink()
         .args(["--database", &lite, "import", "off", "--no-embed=true", "--no-progress=true"])

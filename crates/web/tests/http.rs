@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 
 use catalog::Catalog;
-use common::{Backend, TestDb};
+use common::{Backend, TestDb, on_both_backends};
 use web::health::ModelStatus;
 use web::{AppState, HttpSettings};
 

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 
 use catalog::import::{NoProgress, Source};
 use catalog::{Catalog, CatalogStore};
-use common::{Backend, Template, TestDb};
+use common::{Backend, Template, TestDb, on_both_backends};
 use serde_json::{Value, json};
 use web::health::ModelStatus;
 use web::{AppState, HttpSettings};

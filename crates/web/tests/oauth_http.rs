@@ -16,7 +16,7 @@ use std::sync::Arc;
 use auth::{AuthConfig, AuthServer};
 use base64::Engine as _;
 use catalog::Catalog;
-use common::{Backend, TestDb};
+use common::{Backend, TestDb, on_both_backends};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::{Value, json};

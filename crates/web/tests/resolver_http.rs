@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use catalog::model::{DataSource, IngredientWrite, Patch, ProductWrite};
 use catalog::{Catalog, CatalogStore};
-use common::{Backend, TestDb};
+use common::{Backend, TestDb, on_both_backends};
 use reqwest::StatusCode;
 use serde_json::Value;
 use web::health::ModelStatus;

@@ -8,8 +8,8 @@
 #[macro_use]
 mod common;
 
-use common::Backend;
 use common::rest::{RestServer, SITE, etag, problem};
+use common::{Backend, on_both_backends};
 use serde_json::{Value, json};
 
 on_both_backends!(

@@ -11,7 +11,7 @@
 mod common;
 
 use common::rest::{RestServer, etag, problem};
-use common::{Backend, TestDb};
+use common::{Backend, TestDb, on_both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use catalog::CatalogStore;
 use catalog::import::{NoProgress, Source};
 use common::rest::{RestServer, SITE, problem};
-use common::{Backend, Template, TestDb};
+use common::{Backend, Template, TestDb, on_both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use common::{Backend, TestDb};
+use common::{Backend, TestDb, on_both_backends};
 use web::url_health::{UrlHealth, UrlHealthSettings};
 
 on_both_backends!(urls_turn_dead_after_repeated_failures_and_alive_again);

@@ -1,11 +1,10 @@
-//! Shared fixtures of the auth tests: a fresh database on either backend (a real SQLite file,
-//! or a PostgreSQL database of its own when `PRODLINK_TEST_PG` holds an admin URL), a manual
-//! clock, a scripted metadata document fetcher, helpers that walk the authorization code flow,
-//! and [`on_both_backends!`], which runs one test body on each backend.
+//! Fixtures of the auth tests on top of the workspace's test kit (`testkit`: the backends,
+//! [`on_both_backends!`], the test databases): the authorization store on a test database, a
+//! manual clock, a scripted metadata document fetcher and helpers that walk the authorization
+//! code flow.
 #![allow(clippy::unwrap_used, dead_code)]
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,230 +18,39 @@ use auth::store::{AuthStore, PgAuthStore, SqliteAuthStore, UserRecord};
 use auth::{AuthConfig, AuthServer, AuthorizeRequest};
 use catalog::postgres::{PgOptions, PgStore};
 use catalog::sqlite::{SqliteOptions, SqliteStore};
-use sqlx::{PgPool, SqlitePool};
 use url::Url;
 
-/// The variable holding a PostgreSQL admin URL (a database the user may connect to and create
-/// databases from, e.g. `postgres://prodlink@127.0.0.1:54329/postgres`).
-pub const PG_ENV: &str = "PRODLINK_TEST_PG";
+pub use testkit::*;
 
-/// Declares, for each named `async fn NAME(b: Backend)` of the test file, the tests
-/// `sqlite::NAME` and `postgres::NAME`. The PostgreSQL one says it was skipped and passes when
-/// `PRODLINK_TEST_PG` is unset.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name($crate::common::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    if let Some(b) = $crate::common::Backend::postgres(stringify!($name)) {
-                        super::$name(b).await;
-                    }
-                }
-            )*
-        }
-    };
+/// The authorization server's store on `db`'s pool.
+pub fn auth_store(db: &TestDb) -> Arc<dyn AuthStore> {
+    match &db.db {
+        Db::Sqlite(s) => Arc::new(SqliteAuthStore::new(s.pool().clone())),
+        Db::Postgres(s) => Arc::new(PgAuthStore::new(s.pool().clone())),
+    }
 }
 
-/// Binds [`Arg`]s to a query of either backend.
-macro_rules! bind {
-    ($query:expr, $args:expr) => {{
-        let mut q = $query;
-        for a in $args {
-            q = match *a {
-                Arg::Text(t) => q.bind(t.to_owned()),
-                Arg::Int(i) => q.bind(i),
-            };
+/// An auth store over a new pool on `db`'s database, as another process would have.
+pub async fn other_process_auth_store(db: &TestDb) -> Arc<dyn AuthStore> {
+    match &db.db {
+        Db::Sqlite(_) => {
+            let s = SqliteStore::open(&db.url, &SqliteOptions::default()).await.unwrap();
+            Arc::new(SqliteAuthStore::new(s.pool().clone()))
         }
-        q
-    }};
-}
-
-/// The database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// A SQLite file in a temporary directory.
-    Sqlite,
-    /// A PostgreSQL database made for the named test.
-    Postgres(&'static str),
-}
-
-impl Backend {
-    /// PostgreSQL for `test`, or `None` (after saying so) when `PRODLINK_TEST_PG` is unset.
-    pub fn postgres(test: &'static str) -> Option<Self> {
-        if std::env::var(PG_ENV).is_ok_and(|v| !v.is_empty()) {
-            Some(Self::Postgres(test))
-        } else {
-            eprintln!("skipped postgres::{test}: {PG_ENV} is not set");
-            None
+        Db::Postgres(_) => {
+            let options =
+                PgOptions { max_connections: 4, min_connections: 0, ..PgOptions::default() };
+            let s = PgStore::open(&db.url, &options).await.unwrap();
+            Arc::new(PgAuthStore::new(s.pool().clone()))
         }
     }
 }
 
-/// A fresh, migrated database. A PostgreSQL one is dropped when the value is (unless
-/// `PRODLINK_TEST_PG_KEEP` is set, to look at it after a failure).
-pub enum TestDb {
-    Sqlite { url: String, pool: SqlitePool, _dir: tempfile::TempDir },
-    Postgres { url: String, pool: PgPool, admin: String, name: String },
-}
-
-/// The database name of a PostgreSQL test: `auth_<test>_<pid>`, shortened (with a hash of the
-/// full name) to PostgreSQL's 63-character limit.
-fn pg_database_name(test: &str) -> String {
-    let pid = std::process::id();
-    let name = format!("auth_{test}_{pid}");
-    if name.len() <= 63 {
-        return name;
-    }
-    let mut h = DefaultHasher::new();
-    test.hash(&mut h);
-    format!("auth_{}_{:08x}_{pid}", &test[..40], h.finish() as u32)
-}
-
-fn pg_options() -> PgOptions {
-    PgOptions { max_connections: 4, min_connections: 0, ..PgOptions::default() }
-}
-
-impl TestDb {
-    pub async fn new(backend: Backend) -> Self {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}", dir.path().join("auth.db").display());
-                let db =
-                    SqliteStore::open_and_migrate(&url, &SqliteOptions::default()).await.unwrap();
-                Self::Sqlite { url, pool: db.pool().clone(), _dir: dir }
-            }
-            Backend::Postgres(test) => {
-                let admin = std::env::var(PG_ENV).unwrap();
-                let name = pg_database_name(test);
-                let url = PgStore::create_database(&admin, &name).await.unwrap();
-                let db = PgStore::open_and_migrate(&url, &pg_options()).await.unwrap();
-                Self::Postgres { url, pool: db.pool().clone(), admin, name }
-            }
-        }
-    }
-
-    pub fn backend_name(&self) -> &'static str {
-        match self {
-            Self::Sqlite { .. } => "sqlite",
-            Self::Postgres { .. } => "postgres",
-        }
-    }
-
-    /// An auth store over this database's pool.
-    pub fn store(&self) -> Arc<dyn AuthStore> {
-        match self {
-            Self::Sqlite { pool, .. } => Arc::new(SqliteAuthStore::new(pool.clone())),
-            Self::Postgres { pool, .. } => Arc::new(PgAuthStore::new(pool.clone())),
-        }
-    }
-
-    /// The PostgreSQL pool, when this is PostgreSQL.
-    pub fn pg_pool(&self) -> Option<sqlx::PgPool> {
-        match self {
-            Self::Sqlite { .. } => None,
-            Self::Postgres { pool, .. } => Some(pool.clone()),
-        }
-    }
-
-    /// An auth store over a new pool on the same database, as another process would have.
-    pub async fn other_process_store(&self) -> Arc<dyn AuthStore> {
-        match self {
-            Self::Sqlite { url, .. } => {
-                let db = SqliteStore::open(url, &SqliteOptions::default()).await.unwrap();
-                Arc::new(SqliteAuthStore::new(db.pool().clone()))
-            }
-            Self::Postgres { url, .. } => {
-                let db = PgStore::open(url, &pg_options()).await.unwrap();
-                Arc::new(PgAuthStore::new(db.pool().clone()))
-            }
-        }
-    }
-
-    /// Runs a statement written to work on both backends (`$1`… placeholders, `TRUE`/`FALSE`)
-    /// with text and integer arguments; returns the number of rows changed.
-    pub async fn execute(&self, sql: &'static str, args: &[Arg<'_>]) -> u64 {
-        match self {
-            Self::Sqlite { pool, .. } => {
-                bind!(sqlx::query(sql), args).execute(pool).await.unwrap().rows_affected()
-            }
-            Self::Postgres { pool, .. } => {
-                bind!(sqlx::query(sql), args).execute(pool).await.unwrap().rows_affected()
-            }
-        }
-    }
-
-    /// The text in the first column of the only row of a query written for both backends.
-    pub async fn text(&self, sql: &'static str, args: &[Arg<'_>]) -> String {
-        match self {
-            Self::Sqlite { pool, .. } => {
-                bind!(sqlx::query_scalar(sql), args).fetch_one(pool).await.unwrap()
-            }
-            Self::Postgres { pool, .. } => {
-                bind!(sqlx::query_scalar(sql), args).fetch_one(pool).await.unwrap()
-            }
-        }
-    }
-
-    /// The integer (a BIGINT on PostgreSQL, e.g. `count(*)`) in the first column of the only
-    /// row of a query written for both backends.
-    pub async fn int(&self, sql: &'static str, args: &[Arg<'_>]) -> i64 {
-        match self {
-            Self::Sqlite { pool, .. } => {
-                bind!(sqlx::query_scalar(sql), args).fetch_one(pool).await.unwrap()
-            }
-            Self::Postgres { pool, .. } => {
-                bind!(sqlx::query_scalar(sql), args).fetch_one(pool).await.unwrap()
-            }
-        }
-    }
-}
-
-/// An argument of [`TestDb::execute`] and friends.
-#[derive(Debug, Clone, Copy)]
-pub enum Arg<'a> {
-    Text(&'a str),
-    Int(i64),
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Self::Postgres { admin, name, .. } = self else { return };
-        if std::env::var_os("PRODLINK_TEST_PG_KEEP").is_some() {
-            eprintln!("kept PostgreSQL database {name}");
-            return;
-        }
-        // Drop is synchronous: drop the database from a thread with a runtime of its own.
-        let (admin, name) = (admin.clone(), name.clone());
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            rt.block_on(async {
-                use sqlx::{ConnectOptions as _, Connection as _};
-                let options: sqlx::postgres::PgConnectOptions = admin.parse()?;
-                let mut conn = options.connect().await?;
-                // `name` is `auth_` + a test name + digits: a plain identifier.
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await?;
-                conn.close().await
-            })
-            .map_err(std::io::Error::other)
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop the test database: {dropped:?}");
-        }
+/// The PostgreSQL pool, when `db` is PostgreSQL.
+pub fn pg_pool(db: &TestDb) -> Option<sqlx::PgPool> {
+    match &db.db {
+        Db::Sqlite(_) => None,
+        Db::Postgres(s) => Some(s.pool().clone()),
     }
 }
 
@@ -291,7 +99,7 @@ pub async fn harness(backend: Backend) -> Harness {
 
 pub async fn harness_with(backend: Backend, configure: impl FnOnce(&mut AuthConfig)) -> Harness {
     let db = Arc::new(TestDb::new(backend).await);
-    let store = db.store();
+    let store = auth_store(&db);
     let clock = ManualClock::new();
     let fetcher = Arc::new(FakeFetcher::default());
     let mut config = AuthConfig::new(SITE);
@@ -308,7 +116,7 @@ impl Harness {
     /// The same site served by another process: a second server with the same settings, clock
     /// and fetcher over a pool of its own on the same database (same user and session).
     pub async fn other_process(&self) -> Harness {
-        let store = self.db.other_process_store().await;
+        let store = other_process_auth_store(&self.db).await;
         let server = AuthServer::new(
             self.server.config().clone(),
             store.clone(),
@@ -318,7 +126,7 @@ impl Harness {
         .await
         .unwrap();
         // As `AuthServer::on_postgres` does: hear of revocations made by other processes.
-        if let Some(pool) = self.db.pg_pool() {
+        if let Some(pool) = pg_pool(&self.db) {
             server.listen_for_revocations(pool);
         }
         Harness {
