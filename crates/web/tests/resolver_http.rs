@@ -31,25 +31,25 @@ on_both_backends!(
     preflight_and_description_file,
     accept_language_picks_among_a_links_languages,
     the_hosted_page_lists_nearby_stores_for_a_shared_location,
-    checklist_01_encoded_slash_stays_inside_the_value,
-    checklist_02_one_trailing_slash_is_tolerated,
-    checklist_03_primary_key_found_from_the_right,
-    checklist_04_syntax_is_validated,
-    checklist_05_data_attributes_in_the_query_only,
-    checklist_06_short_gtins_are_padded,
-    checklist_07_canonical_key,
-    checklist_08_walk_up_within_one_request,
-    checklist_09_unknown_at_every_level_is_404,
-    checklist_10_linkset_is_served_not_redirected,
-    checklist_11_requested_link_type_or_404,
-    checklist_12_default_link_multi_then_default_link,
-    checklist_13_ties_by_language_never_300,
-    checklist_14_redirects_append_the_raw_query,
-    checklist_15_link_to_the_linkset_always,
-    checklist_16_compressed_links_are_not_served,
-    checklist_17_cors_everywhere,
-    checklist_18_head_is_get_without_a_body,
-    checklist_19_linkset_shape,
+    gs1_resolver_encoded_slash_stays_inside_the_value,
+    gs1_resolver_one_trailing_slash_is_tolerated,
+    gs1_resolver_primary_key_found_from_the_right,
+    gs1_resolver_syntax_is_validated,
+    gs1_resolver_data_attributes_in_the_query_only,
+    gs1_resolver_short_gtins_are_padded,
+    gs1_resolver_canonical_key,
+    gs1_resolver_walk_up_within_one_request,
+    gs1_resolver_unknown_at_every_level_is_404,
+    gs1_resolver_linkset_is_served_not_redirected,
+    gs1_resolver_requested_link_type_or_404,
+    gs1_resolver_default_link_multi_then_default_link,
+    gs1_resolver_ties_by_language_never_300,
+    gs1_resolver_redirects_append_the_raw_query,
+    gs1_resolver_link_to_the_linkset_always,
+    gs1_resolver_compressed_links_are_not_served,
+    gs1_resolver_cors_everywhere,
+    gs1_resolver_head_is_get_without_a_body,
+    gs1_resolver_linkset_shape,
 );
 
 struct Server {
@@ -536,13 +536,14 @@ async fn the_hosted_page_lists_nearby_stores_for_a_shared_location(backend: Back
 }
 
 // ---------------------------------------------------------------------------------------------
-// The GS1-Conformant Resolver 1.2 requirements as a checklist: one test per requirement, in
-// the standard's order (some also appear in the broader tests above).
+// The GS1-Conformant Resolver 1.2 requirements: one `gs1_resolver_*` test per requirement, named
+// after what it requires, in the standard's order, its clause cited in the doc comment (some
+// also appear in the broader tests above).
 // ---------------------------------------------------------------------------------------------
 
 /// §7 paths 1: parse the raw request target; an encoded `/` (`%2F`) is part of a value, not a
 /// path separator.
-async fn checklist_01_encoded_slash_stays_inside_the_value(backend: Backend) {
+async fn gs1_resolver_encoded_slash_stays_inside_the_value(backend: Backend) {
     let s = start(backend).await;
     s.rule("BATCH", Some("AB/C"), None, "https://brand.example/ab-c", "").await;
     let r = s.get(&format!("/01/{GTIN}/10/AB%2FC")).await;
@@ -559,7 +560,7 @@ async fn checklist_01_encoded_slash_stays_inside_the_value(backend: Backend) {
 }
 
 /// §7 paths 2: strip one trailing `/` (same status and Location); more is an error.
-async fn checklist_02_one_trailing_slash_is_tolerated(backend: Backend) {
+async fn gs1_resolver_one_trailing_slash_is_tolerated(backend: Backend) {
     let s = start(backend).await;
     s.rule("BATCH", Some("L1"), None, "https://brand.example/l1", "").await;
     for path in [format!("/01/{GTIN}/10/L1"), format!("/01/{OTHER}")] {
@@ -572,7 +573,7 @@ async fn checklist_02_one_trailing_slash_is_tolerated(backend: Backend) {
 
 /// §7 paths 3: the primary key is found from the right: a qualifier value that looks like an AI
 /// stays a value, and a custom path stem before the key is not this resolver's.
-async fn checklist_03_primary_key_found_from_the_right(backend: Backend) {
+async fn gs1_resolver_primary_key_found_from_the_right(backend: Backend) {
     let s = start(backend).await;
     s.rule("BATCH", Some("01"), None, "https://brand.example/lot-01", "").await;
     assert_eq!(
@@ -585,7 +586,7 @@ async fn checklist_03_primary_key_found_from_the_right(backend: Backend) {
 
 /// §7 paths 4: AI formats, CSET 82, check digits, qualifier order and duplicates are
 /// validated: 400 (never 200 or 404) with a problem body naming the fault.
-async fn checklist_04_syntax_is_validated(backend: Backend) {
+async fn gs1_resolver_syntax_is_validated(backend: Backend) {
     let s = start(backend).await;
     for (bad, needle) in [
         (format!("/01/{}", "00614141123453"), "check digit"),
@@ -611,7 +612,7 @@ async fn checklist_04_syntax_is_validated(backend: Backend) {
 }
 
 /// §7 paths 5: data attributes belong in the query; in the path they are a 400.
-async fn checklist_05_data_attributes_in_the_query_only(backend: Backend) {
+async fn gs1_resolver_data_attributes_in_the_query_only(backend: Backend) {
     let s = start(backend).await;
     assert_eq!(s.get(&format!("/01/{GTIN}/17/261231")).await.status(), 400);
     assert_eq!(s.get(&format!("/01/{GTIN}/3103/000189")).await.status(), 400);
@@ -620,7 +621,7 @@ async fn checklist_05_data_attributes_in_the_query_only(backend: Backend) {
 
 /// §7 paths 6: 8-, 12- and 13-digit GTINs are padded to 14 before lookup; what prodlink
 /// emits uses the 14-digit form.
-async fn checklist_06_short_gtins_are_padded(backend: Backend) {
+async fn gs1_resolver_short_gtins_are_padded(backend: Backend) {
     let s = start(backend).await;
     for short in ["614141123452", "0614141123452"] {
         let r = s.get(&format!("/01/{short}")).await;
@@ -635,7 +636,7 @@ async fn checklist_06_short_gtins_are_padded(backend: Backend) {
 
 /// §7 paths 7: the canonical key is the GTIN-14 plus the ordered qualifiers: rules registered
 /// once match every spelling of the same item.
-async fn checklist_07_canonical_key(backend: Backend) {
+async fn gs1_resolver_canonical_key(backend: Backend) {
     let s = start(backend).await;
     s.rule("BATCH", Some("L7"), None, "https://brand.example/l7", "").await;
     for spelling in [
@@ -649,7 +650,7 @@ async fn checklist_07_canonical_key(backend: Backend) {
 
 /// §7 lookup 1: the exact level first, then walk up (serial > batch > product) inside one
 /// request — no redirect to the less specific URI.
-async fn checklist_08_walk_up_within_one_request(backend: Backend) {
+async fn gs1_resolver_walk_up_within_one_request(backend: Backend) {
     let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/product", "").await;
     s.rule("BATCH", Some("B1"), None, "https://brand.example/batch", "").await;
@@ -667,7 +668,7 @@ async fn checklist_08_walk_up_within_one_request(backend: Backend) {
 }
 
 /// §7 lookup 2: 404 when nothing is registered at any level.
-async fn checklist_09_unknown_at_every_level_is_404(backend: Backend) {
+async fn gs1_resolver_unknown_at_every_level_is_404(backend: Backend) {
     let s = start(backend).await;
     for path in ["/01/09506000134369", "/01/09506000134369/10/LOT", "/01/09506000134369/21/S"] {
         let r = s.get(path).await;
@@ -681,7 +682,7 @@ async fn checklist_09_unknown_at_every_level_is_404(backend: Backend) {
 
 /// §7 choosing 1: `linkType=linkset|all` or `Accept: application/linkset+json` answers the
 /// linkset with 200 — even where the default link is a redirect.
-async fn checklist_10_linkset_is_served_not_redirected(backend: Backend) {
+async fn gs1_resolver_linkset_is_served_not_redirected(backend: Backend) {
     let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/product", "").await;
     for (q, accept) in [
@@ -702,7 +703,7 @@ async fn checklist_10_linkset_is_served_not_redirected(backend: Backend) {
 
 /// §7 choosing 2: `linkType=X` redirects to X when there is one, else 404 (no fallback to the
 /// default link).
-async fn checklist_11_requested_link_type_or_404(backend: Backend) {
+async fn gs1_resolver_requested_link_type_or_404(backend: Backend) {
     let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/product", "").await;
     s.rule("PRODUCT", None, Some("gs1:certificationInfo"), "https://brand.example/certs", "").await;
@@ -719,7 +720,7 @@ async fn checklist_11_requested_link_type_or_404(backend: Backend) {
 
 /// §7 choosing 3: without a link type, the default link — its language variant matching the
 /// request (`defaultLinkMulti`) first, then the one `defaultLink`.
-async fn checklist_12_default_link_multi_then_default_link(backend: Backend) {
+async fn gs1_resolver_default_link_multi_then_default_link(backend: Backend) {
     let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/any", "").await;
     s.language_rule(5, None, "de", "https://brand.example/de", None).await;
@@ -742,7 +743,7 @@ async fn checklist_12_default_link_multi_then_default_link(backend: Backend) {
 
 /// §7 choosing 4: ties are broken by `Accept-Language` (BCP 47 lookup, q-values); rules are
 /// totally ordered by scope and `order_index`, so no request is ever ambiguous: never a 300.
-async fn checklist_13_ties_by_language_never_300(backend: Backend) {
+async fn gs1_resolver_ties_by_language_never_300(backend: Backend) {
     let s = start(backend).await;
     for (order, lang, url) in [
         (0, "en", "https://brand.example/en-1"),
@@ -764,7 +765,7 @@ async fn checklist_13_ties_by_language_never_300(backend: Backend) {
 
 /// §7 redirect 1: 307 with the raw incoming query appended (`&` when the target has a `?`),
 /// `;` delimiters and singletons as sent.
-async fn checklist_14_redirects_append_the_raw_query(backend: Backend) {
+async fn gs1_resolver_redirects_append_the_raw_query(backend: Backend) {
     let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/p?src=qr", "").await;
     let r = s.get(&format!("/01/{GTIN}?foo=bar;x=1&flag&17=261231")).await;
@@ -773,7 +774,7 @@ async fn checklist_14_redirects_append_the_raw_query(backend: Backend) {
 }
 
 /// §7 redirect 2: every resolution answer links to the linkset.
-async fn checklist_15_link_to_the_linkset_always(backend: Backend) {
+async fn gs1_resolver_link_to_the_linkset_always(backend: Backend) {
     let s = start(backend).await;
     s.rule("BATCH", Some("B1"), None, "https://brand.example/b1", "").await;
     for (path, status) in [
@@ -802,7 +803,7 @@ async fn checklist_15_link_to_the_linkset_always(backend: Backend) {
 /// §7 redirect 3: compressed Digital Links. prodlink does not decompress (legacy compression is
 /// optional in Resolver 1.2; EPC binary compression is not implemented): such paths are a
 /// plain 404, never a 5xx or a 200.
-async fn checklist_16_compressed_links_are_not_served(backend: Backend) {
+async fn gs1_resolver_compressed_links_are_not_served(backend: Backend) {
     let s = start(backend).await;
     for path in ["/CxFKk4XBoIdXg", "/ARFKk4XB0CDKWcnpq"] {
         let r = s.get(path).await;
@@ -811,7 +812,7 @@ async fn checklist_16_compressed_links_are_not_served(backend: Backend) {
 }
 
 /// §7 redirect 4: CORS on every response — 200, 3xx, 4xx, linksets and the preflight.
-async fn checklist_17_cors_everywhere(backend: Backend) {
+async fn gs1_resolver_cors_everywhere(backend: Backend) {
     let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/p", "").await;
     for path in [
@@ -833,7 +834,7 @@ async fn checklist_17_cors_everywhere(backend: Backend) {
 }
 
 /// §7 redirect 5: HEAD answers like GET without a body, whatever the status.
-async fn checklist_18_head_is_get_without_a_body(backend: Backend) {
+async fn gs1_resolver_head_is_get_without_a_body(backend: Backend) {
     let s = start(backend).await;
     s.rule("PRODUCT", None, None, "https://brand.example/p", "").await;
     for path in [
@@ -855,7 +856,7 @@ async fn checklist_18_head_is_get_without_a_body(backend: Backend) {
 /// §7 linkset output: full-URI keys, `itemDescription` in every object, one object per level,
 /// link objects with only href/title/type/hreflang/context, a title-only `defaultLink`, the
 /// linkset media type and the JSON-LD context header.
-async fn checklist_19_linkset_shape(backend: Backend) {
+async fn gs1_resolver_linkset_shape(backend: Backend) {
     let s = start(backend).await;
     s.rule("PRODUCT", None, Some("gs1:recallStatus"), "https://brand.example/recall", "").await;
     s.rule("SERIAL", Some("S1"), None, "https://brand.example/s1", "").await;

@@ -1,5 +1,5 @@
-// Checks prodlink's GS1 resolver answers the way GS1's resolver test suite does (reference
-// gs1.md §3, "Test-suite checklist" items 2, 6–9): for each PATH, the linkset (by
+// Checks prodlink's GS1 resolver answers the way GS1's resolver test suite does (the linkset,
+// description-file and redirect requirements of docs/spec.md §5): for each PATH, the linkset (by
 // `?linkType=linkset` and by `Accept: application/linkset+json`) validates against a JSON
 // schema written from GS1's linkset schema constraints (schemas/linkset.schema.json), carries
 // the JSON-LD context Link header, has one context object per level with anchors that strip one
