@@ -179,6 +179,20 @@ pub enum ServiceError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// An image the caller asked for cannot be made: a field error (an element string's value is
+/// the field of its AI: `batch`, `serial` or `gtin`), or an internal encoder failure.
+impl From<barcode::BarcodeError> for ServiceError {
+    fn from(e: barcode::BarcodeError) -> Self {
+        match e {
+            barcode::BarcodeError::Invalid { field, message } => Self::invalid(field, message),
+            barcode::BarcodeError::Element { ai, message } => {
+                Self::invalid(crate::qr::field_of_ai(Some(&ai)), message)
+            }
+            e @ barcode::BarcodeError::Png(_) => Self::Internal(Box::new(e)),
+        }
+    }
+}
+
 impl ServiceError {
     /// A validation error for one field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {

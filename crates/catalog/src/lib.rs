@@ -7,7 +7,6 @@
 
 pub mod cache;
 pub mod copy;
-pub mod datamatrix_image;
 pub mod demo;
 pub mod error;
 pub mod geo;
@@ -21,7 +20,6 @@ pub mod orgs;
 mod orgs_store;
 pub mod postgres;
 pub mod qr;
-pub mod qr_image;
 pub mod resolve;
 pub mod retail;
 mod retail_store;

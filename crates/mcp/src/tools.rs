@@ -253,8 +253,8 @@ fn output(value: &impl Serialize, gtins: Vec<String>) -> Result<ToolOutput, Serv
 /// `generate_qr_url`'s result: the structured URL, then the QR code as a PNG image block and
 /// as an SVG document (text), both error-correction level M.
 fn qr_output(out: &catalog::qr::QrUrlOutput) -> Result<ToolOutput, ServiceError> {
+    use barcode::qr::{self as qr_image, ErrorCorrection};
     use base64::Engine as _;
-    use catalog::qr_image::{self, ErrorCorrection};
     let mut result = output(out, vec![out.gtin14.clone()])?;
     let png = qr_image::png(&out.qr_url, ErrorCorrection::M, 8)?;
     let svg = qr_image::svg(&out.qr_url, ErrorCorrection::M, 256)?;

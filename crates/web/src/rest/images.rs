@@ -8,9 +8,9 @@ use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use barcode::datamatrix::{self as datamatrix_image, Content, Payload};
+use barcode::qr::{self as qr_image, ErrorCorrection};
 use catalog::ServiceError;
-use catalog::datamatrix_image::{self, Content, Payload};
-use catalog::qr_image::{self, ErrorCorrection};
 use mcp::{GateEvent, Principal, ToolGate};
 use serde_json::{Map, Value};
 

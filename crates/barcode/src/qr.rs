@@ -5,7 +5,7 @@
 use qrcode::render::svg;
 use qrcode::{Color, EcLevel, QrCode};
 
-use crate::error::ServiceError;
+use crate::BarcodeError;
 
 /// Quiet zone around the symbol, in modules (ISO/IEC 18004).
 pub const QUIET_ZONE: usize = 4;
@@ -27,13 +27,13 @@ pub enum ErrorCorrection {
 
 impl ErrorCorrection {
     /// Parses `L`, `M`, `Q` or `H` (any case).
-    pub fn parse(s: &str) -> Result<Self, ServiceError> {
+    pub fn parse(s: &str) -> Result<Self, BarcodeError> {
         match s.trim().to_ascii_uppercase().as_str() {
             "L" => Ok(Self::L),
             "M" => Ok(Self::M),
             "Q" => Ok(Self::Q),
             "H" => Ok(Self::H),
-            other => Err(ServiceError::invalid(
+            other => Err(BarcodeError::invalid(
                 "error_correction",
                 format!("{other:?} is not one of L, M, Q, H"),
             )),
@@ -50,13 +50,13 @@ impl ErrorCorrection {
     }
 }
 
-fn code(text: &str, ec: ErrorCorrection) -> Result<QrCode, ServiceError> {
+fn code(text: &str, ec: ErrorCorrection) -> Result<QrCode, BarcodeError> {
     QrCode::with_error_correction_level(text.as_bytes(), ec.level())
-        .map_err(|e| ServiceError::invalid("url", format!("cannot be encoded as a QR code: {e}")))
+        .map_err(|e| BarcodeError::invalid("url", format!("cannot be encoded as a QR code: {e}")))
 }
 
 /// The QR code as an SVG document (`min_size` pixels wide at least, quiet zone included).
-pub fn svg(text: &str, ec: ErrorCorrection, min_size: u32) -> Result<String, ServiceError> {
+pub fn svg(text: &str, ec: ErrorCorrection, min_size: u32) -> Result<String, BarcodeError> {
     Ok(code(text, ec)?
         .render::<svg::Color<'_>>()
         .min_dimensions(min_size, min_size)
@@ -67,7 +67,7 @@ pub fn svg(text: &str, ec: ErrorCorrection, min_size: u32) -> Result<String, Ser
 }
 
 /// The QR code as a greyscale PNG of `module_px` pixels per module (quiet zone included).
-pub fn png(text: &str, ec: ErrorCorrection, module_px: u32) -> Result<Vec<u8>, ServiceError> {
+pub fn png(text: &str, ec: ErrorCorrection, module_px: u32) -> Result<Vec<u8>, BarcodeError> {
     let qr = code(text, ec)?;
     let dark: Vec<bool> = qr.to_colors().iter().map(|c| *c == Color::Dark).collect();
     modules_png(&dark, qr.width(), QUIET_ZONE, module_px)
@@ -81,11 +81,11 @@ pub(crate) fn modules_png(
     width: usize,
     quiet: usize,
     module_px: u32,
-) -> Result<Vec<u8>, ServiceError> {
+) -> Result<Vec<u8>, BarcodeError> {
     let scale = module_px.max(1) as usize;
     let side = (width + 2 * quiet) * scale;
     if side > MAX_PNG_PIXELS as usize {
-        return Err(ServiceError::invalid(
+        return Err(BarcodeError::invalid(
             "size",
             format!("the image would be {side} pixels wide; at most {MAX_PNG_PIXELS}"),
         ));
@@ -101,20 +101,20 @@ pub(crate) fn modules_png(
 }
 
 /// A square 8-bit greyscale PNG of `side`×`side` pixels, row by row.
-fn encode_greyscale_png(pixels: &[u8], side: usize) -> Result<Vec<u8>, ServiceError> {
+fn encode_greyscale_png(pixels: &[u8], side: usize) -> Result<Vec<u8>, BarcodeError> {
     let mut out = Vec::with_capacity(side * side / 8 + 128);
-    let side32 = u32::try_from(side).map_err(|e| ServiceError::Internal(Box::new(e)))?;
+    let side32 = u32::try_from(side).map_err(|e| BarcodeError::Png(e.to_string()))?;
     let mut enc = png::Encoder::new(&mut out, side32, side32);
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Eight);
-    let mut w = enc.write_header().map_err(|e| ServiceError::Internal(Box::new(e)))?;
-    w.write_image_data(pixels).map_err(|e| ServiceError::Internal(Box::new(e)))?;
-    w.finish().map_err(|e| ServiceError::Internal(Box::new(e)))?;
+    let mut w = enc.write_header().map_err(|e| BarcodeError::Png(e.to_string()))?;
+    w.write_image_data(pixels).map_err(|e| BarcodeError::Png(e.to_string()))?;
+    w.finish().map_err(|e| BarcodeError::Png(e.to_string()))?;
     Ok(out)
 }
 
 /// The side of the PNG [`png`] makes, in pixels.
-pub fn png_side(text: &str, ec: ErrorCorrection, module_px: u32) -> Result<u32, ServiceError> {
+pub fn png_side(text: &str, ec: ErrorCorrection, module_px: u32) -> Result<u32, BarcodeError> {
     let modules = code(text, ec)?.width();
     Ok(((modules + 2 * QUIET_ZONE) * module_px.max(1) as usize) as u32)
 }
@@ -161,13 +161,10 @@ mod tests {
 
     #[test]
     fn bad_options_are_field_errors() {
-        assert_eq!(
-            ErrorCorrection::parse("x").unwrap_err().field_errors()[0].field,
-            "error_correction"
-        );
+        assert_eq!(ErrorCorrection::parse("x").unwrap_err().field(), Some("error_correction"));
         assert_eq!(ErrorCorrection::parse("h").unwrap(), ErrorCorrection::H);
         let e =
             png("https://prodlink.example/01/09506000134352", ErrorCorrection::H, 200).unwrap_err();
-        assert_eq!(e.field_errors()[0].field, "size");
+        assert_eq!(e.field(), Some("size"));
     }
 }

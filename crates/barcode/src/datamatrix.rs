@@ -6,9 +6,8 @@
 use datamatrix::{DataMatrix, DataMatrixBuilder, SymbolList};
 use gs1::DigitalLink;
 
-use crate::error::ServiceError;
-use crate::qr::field_of_ai;
-pub use crate::qr_image::MAX_PNG_PIXELS;
+use crate::BarcodeError;
+pub use crate::qr::MAX_PNG_PIXELS;
 
 /// Quiet zone around the symbol, in modules (ISO/IEC 16022 asks for one at least).
 pub const QUIET_ZONE: usize = 2;
@@ -30,11 +29,11 @@ pub enum Content {
 
 impl Content {
     /// Parses `uri` or `element_string` (any case).
-    pub fn parse(s: &str) -> Result<Self, ServiceError> {
+    pub fn parse(s: &str) -> Result<Self, BarcodeError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "uri" => Ok(Self::Uri),
             "element_string" => Ok(Self::ElementString),
-            other => Err(ServiceError::invalid(
+            other => Err(BarcodeError::invalid(
                 "content",
                 format!("{other:?} is not uri or element_string"),
             )),
@@ -59,9 +58,9 @@ pub struct Payload {
 
 impl Payload {
     /// A URI (or any printable ASCII text) as plain data.
-    pub fn uri(uri: &str) -> Result<Self, ServiceError> {
+    pub fn uri(uri: &str) -> Result<Self, BarcodeError> {
         if !uri.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ServiceError::invalid("url", "must be printable ASCII without spaces"));
+            return Err(BarcodeError::invalid("url", "must be printable ASCII without spaces"));
         }
         Ok(Self { bytes: uri.as_bytes().to_vec(), gs1: false })
     }
@@ -70,7 +69,7 @@ impl Payload {
     /// data attributes in order, with a GS after each variable-length element that is not last.
     /// The `datamatrix` crate writes FNC1 only in first position, so a separator is the GS data
     /// character (codeword 30) rather than FNC1 (232); scanners transmit both as GS (`]d2`).
-    pub fn element_string(link: &DigitalLink) -> Result<Self, ServiceError> {
+    pub fn element_string(link: &DigitalLink) -> Result<Self, BarcodeError> {
         let gtin = link.gtin();
         let mut elements: Vec<(&str, &str)> = vec![("01", gtin.as_str())];
         // Pushed one by one: the iterators' items differ in lifetimes.
@@ -83,10 +82,10 @@ impl Payload {
         let mut bytes = Vec::with_capacity(64);
         for (i, (ai, value)) in elements.iter().enumerate() {
             if !value.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(ServiceError::invalid(
-                    field_of_ai(Some(ai)),
-                    "must be printable ASCII without spaces in an element string",
-                ));
+                return Err(BarcodeError::Element {
+                    ai: (*ai).to_owned(),
+                    message: "must be printable ASCII without spaces in an element string".into(),
+                });
             }
             bytes.extend_from_slice(ai.as_bytes());
             bytes.extend_from_slice(value.as_bytes());
@@ -121,7 +120,7 @@ fn predefined_length(ai: &str) -> bool {
 }
 
 /// The symbol: the smallest square ECC 200 size that holds the payload.
-fn code(payload: &Payload) -> Result<DataMatrix, ServiceError> {
+fn code(payload: &Payload) -> Result<DataMatrix, BarcodeError> {
     DataMatrixBuilder::new()
         .with_symbol_list(SymbolList::default().enforce_square())
         .with_fnc1_start(payload.gs1)
@@ -130,7 +129,7 @@ fn code(payload: &Payload) -> Result<DataMatrix, ServiceError> {
         .map_err(|_| {
             // The one error for data that the square symbols list can hold (any byte can be
             // encoded, in Base 256 mode): too much of it.
-            ServiceError::invalid(
+            BarcodeError::invalid(
                 if payload.gs1 { "element_string" } else { "url" },
                 "is too long for a Data Matrix (the largest square symbol is 144×144 modules)",
             )
@@ -138,7 +137,7 @@ fn code(payload: &Payload) -> Result<DataMatrix, ServiceError> {
 }
 
 /// The modules, row by row (`true` is dark), and the symbol's side in modules.
-fn modules(payload: &Payload) -> Result<(Vec<bool>, usize), ServiceError> {
+fn modules(payload: &Payload) -> Result<(Vec<bool>, usize), BarcodeError> {
     let bitmap = code(payload)?.bitmap();
     let side = bitmap.width();
     let mut bits = vec![false; side * bitmap.height()];
@@ -149,11 +148,11 @@ fn modules(payload: &Payload) -> Result<(Vec<bool>, usize), ServiceError> {
 }
 
 /// The Data Matrix as an SVG document (`min_size` pixels wide at least, quiet zone included).
-pub fn svg(payload: &Payload, min_size: u32) -> Result<String, ServiceError> {
+pub fn svg(payload: &Payload, min_size: u32) -> Result<String, BarcodeError> {
     use std::fmt::Write as _;
     let (bits, width) = modules(payload)?;
     let side = width + 2 * QUIET_ZONE;
-    let side32 = u32::try_from(side).map_err(|e| ServiceError::Internal(Box::new(e)))?;
+    let side32 = u32::try_from(side).map_err(|e| BarcodeError::Png(e.to_string()))?;
     let px = min_size.div_ceil(side32).max(1) * side32;
     let mut out = format!(
         concat!(
@@ -184,16 +183,16 @@ pub fn svg(payload: &Payload, min_size: u32) -> Result<String, ServiceError> {
 }
 
 /// The Data Matrix as a greyscale PNG of `module_px` pixels per module (quiet zone included).
-pub fn png(payload: &Payload, module_px: u32) -> Result<Vec<u8>, ServiceError> {
+pub fn png(payload: &Payload, module_px: u32) -> Result<Vec<u8>, BarcodeError> {
     let (bits, width) = modules(payload)?;
-    crate::qr_image::modules_png(&bits, width, QUIET_ZONE, module_px)
+    crate::qr::modules_png(&bits, width, QUIET_ZONE, module_px)
 }
 
 /// The side of the PNG [`png`] makes, in pixels.
-pub fn png_side(payload: &Payload, module_px: u32) -> Result<u32, ServiceError> {
+pub fn png_side(payload: &Payload, module_px: u32) -> Result<u32, BarcodeError> {
     let modules = code(payload)?.bitmap().width();
     let side = (modules + 2 * QUIET_ZONE) * module_px.max(1) as usize;
-    u32::try_from(side).map_err(|e| ServiceError::Internal(Box::new(e)))
+    u32::try_from(side).map_err(|e| BarcodeError::Png(e.to_string()))
 }
 
 #[cfg(test)]
@@ -233,7 +232,14 @@ mod tests {
     }
 
     fn link(batch: Option<&str>, serial: Option<&str>) -> DigitalLink {
-        crate::qr::digital_link("09506000134352", batch, serial).unwrap()
+        let mut b = DigitalLink::builder(Gtin14::parse("09506000134352").unwrap());
+        if let Some(batch) = batch {
+            b = b.batch(batch);
+        }
+        if let Some(serial) = serial {
+            b = b.serial(serial);
+        }
+        b.build().unwrap()
     }
 
     #[test]
@@ -333,15 +339,15 @@ mod tests {
 
     #[test]
     fn bad_options_are_field_errors() {
-        assert_eq!(Content::parse("x").unwrap_err().field_errors()[0].field, "content");
+        assert_eq!(Content::parse("x").unwrap_err().field(), Some("content"));
         assert_eq!(Content::parse(" Element_String").unwrap(), Content::ElementString);
         assert_eq!(Content::parse("URI").unwrap(), Content::Uri);
         let p = Payload::uri("https://prodlink.example/01/09506000134352").unwrap();
         let e = png(&p, 200).unwrap_err();
-        assert_eq!(e.field_errors()[0].field, "size");
-        assert_eq!(Payload::uri("a b").unwrap_err().field_errors()[0].field, "url");
+        assert_eq!(e.field(), Some("size"));
+        assert_eq!(Payload::uri("a b").unwrap_err().field(), Some("url"));
         let e = code(&Payload::uri(&"9".repeat(4000)).unwrap()).unwrap_err();
-        assert_eq!(e.field_errors()[0].field, "url");
+        assert_eq!(e.field(), Some("url"));
         assert!(e.to_string().contains("Data Matrix"), "{e}");
     }
 }
