@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate prodlink's ISO 3166-1 alpha-2 country and ISO 4217 currency tables.
 
-Writes crates/catalog/src/iso_data.rs and the 0002_iso_codes.sql migration of both backends
+Writes crates/domain/src/iso_data.rs and the 0002_iso_codes.sql migration of both backends
 (crates/catalog/migrations/{sqlite,postgres}; the same rows, each file's header line as first
 released, since a migration's checksum must never change once applied — new codes go into a new
 migration).
@@ -92,7 +92,7 @@ def main() -> None:
         exp = c.exponent if c.exponent is not None else 0
         rs.append(f"    ({rust_str(c.code)}, {rust_str(c.currency_name)}, {exp}),")
     rs.append("];")
-    (ROOT / "crates/catalog/src/iso_data.rs").write_text("\n".join(rs) + "\n")
+    (ROOT / "crates/domain/src/iso_data.rs").write_text("\n".join(rs) + "\n")
 
     def sql_str(s: str) -> str:
         return "'" + s.replace("'", "''") + "'"

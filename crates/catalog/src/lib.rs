@@ -8,14 +8,9 @@
 pub mod cache;
 pub mod copy;
 pub mod demo;
-pub mod error;
-pub mod geo;
 pub mod import;
-pub mod iso;
-mod iso_data;
 pub mod lexical;
 pub mod manage;
-pub mod model;
 pub mod orgs;
 mod orgs_store;
 pub mod postgres;
@@ -33,6 +28,7 @@ pub mod sqlite;
 pub mod store;
 mod write_plan;
 
+pub use domain::{error, geo, iso, model};
 pub use error::{ErrorCode, FieldError, ServiceError};
 pub use model::Metadata;
 pub use service::Catalog;

@@ -27,14 +27,7 @@ pub fn url_host(url: &str) -> &str {
     rest.split(['/', '?', '#']).next().unwrap_or(rest)
 }
 
-/// The request field an AI comes from: `batch` (AI 10), `serial` (AI 21), else `gtin`.
-pub fn field_of_ai(ai: Option<&str>) -> &'static str {
-    match ai {
-        Some("21") => "serial",
-        Some("10") => "batch",
-        _ => "gtin",
-    }
-}
+pub use crate::error::field_of_ai;
 
 /// The Digital Link of a GTIN with optional batch/lot and serial, each checked by the `gs1`
 /// crate; an invalid one is an error naming its field.

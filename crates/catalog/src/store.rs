@@ -555,3 +555,13 @@ pub(crate) fn embedding_text(parts: &[String; 6]) -> String {
     }
     out
 }
+
+/// A storage failure as callers see it: a refusal is unprocessable, anything else internal.
+impl From<StoreError> for crate::ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rejected(msg) => Self::Unprocessable(msg),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}

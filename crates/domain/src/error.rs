@@ -7,8 +7,6 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::store::StoreError;
-
 /// Stable error codes (docs/spec.md §3 "Error contract").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -179,6 +177,15 @@ pub enum ServiceError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// The request field an AI comes from: `batch` (AI 10), `serial` (AI 21), else `gtin`.
+pub fn field_of_ai(ai: Option<&str>) -> &'static str {
+    match ai {
+        Some("21") => "serial",
+        Some("10") => "batch",
+        _ => "gtin",
+    }
+}
+
 /// An image the caller asked for cannot be made: a field error (an element string's value is
 /// the field of its AI: `batch`, `serial` or `gtin`), or an internal encoder failure.
 impl From<barcode::BarcodeError> for ServiceError {
@@ -186,7 +193,7 @@ impl From<barcode::BarcodeError> for ServiceError {
         match e {
             barcode::BarcodeError::Invalid { field, message } => Self::invalid(field, message),
             barcode::BarcodeError::Element { ai, message } => {
-                Self::invalid(crate::qr::field_of_ai(Some(&ai)), message)
+                Self::invalid(field_of_ai(Some(&ai)), message)
             }
             e @ barcode::BarcodeError::Png(_) => Self::Internal(Box::new(e)),
         }
@@ -284,15 +291,6 @@ impl ServiceError {
             p["retry_after"] = (*retry_after).into();
         }
         p
-    }
-}
-
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Rejected(msg) => Self::Unprocessable(msg),
-            other => Self::Internal(Box::new(other)),
-        }
     }
 }
 

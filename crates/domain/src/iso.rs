@@ -59,7 +59,7 @@ impl CountryCode {
 }
 
 /// Lower-case ASCII slug: letters and digits kept, every other run becomes one `-`.
-pub(crate) fn slugify(s: &str) -> String {
+pub fn slugify(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut dash = false;
     for ch in s.chars() {
