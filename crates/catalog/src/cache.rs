@@ -20,7 +20,10 @@ use crate::model::{
     CatalogCounts, OfferWrite, PriceRange, Product, ProductChildren, ProductWrite, StoreOffer,
     StoreSummary, StoreWrite, WriteOutcome,
 };
-use crate::store::{CatalogStore, StoreError};
+use crate::store::{
+    CatalogStore, CatalogWrites, EmbeddingsDb, OrgsDb, ProductReads, RetailDb, RulesDb,
+    SearchIndexDb, StoreError, StoreMeta,
+};
 
 /// Cache settings.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +68,7 @@ impl CachedStore {
 }
 
 #[async_trait]
-impl CatalogStore for CachedStore {
+impl StoreMeta for CachedStore {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
@@ -74,6 +77,33 @@ impl CatalogStore for CachedStore {
         self.inner.close().await;
     }
 
+    async fn counts(&self) -> Result<CatalogCounts, StoreError> {
+        self.inner.counts().await
+    }
+
+    async fn product_count(&self) -> Result<u64, StoreError> {
+        self.inner.product_count().await
+    }
+
+    async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        self.inner.refresh_statistics().await
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.inner.meta(key).await
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.inner.set_meta(key, value).await
+    }
+
+    async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError> {
+        self.inner.user_id_by_email(email).await
+    }
+}
+
+#[async_trait]
+impl ProductReads for CachedStore {
     async fn product(&self, gtin: Gtin14) -> Result<Option<Product>, StoreError> {
         if let Some(hit) = self.cached(&gtin) {
             return Ok(hit.map(|p| (*p).clone()));
@@ -125,14 +155,6 @@ impl CatalogStore for CachedStore {
         self.inner.offers_in_box(gtin, area).await
     }
 
-    async fn counts(&self) -> Result<CatalogCounts, StoreError> {
-        self.inner.counts().await
-    }
-
-    async fn product_count(&self) -> Result<u64, StoreError> {
-        self.inner.product_count().await
-    }
-
     async fn stores(&self) -> Result<Vec<StoreSummary>, StoreError> {
         self.inner.stores().await
     }
@@ -156,166 +178,10 @@ impl CatalogStore for CachedStore {
     ) -> Result<Vec<(Gtin14, crate::geo::Point)>, StoreError> {
         self.inner.offers_in_area(area, limit).await
     }
+}
 
-    async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
-        self.inner.index_search(max_products).await
-    }
-
-    async fn search_documents(
-        &self,
-        after: &crate::store::SearchCursor,
-        limit: usize,
-    ) -> Result<crate::store::SearchDocumentPage, StoreError> {
-        self.inner.search_documents(after, limit).await
-    }
-
-    async fn search_document_count(&self) -> Result<u64, StoreError> {
-        self.inner.search_document_count().await
-    }
-
-    async fn search_backlog(&self) -> Result<u64, StoreError> {
-        self.inner.search_backlog().await
-    }
-
-    async fn matching_products(
-        &self,
-        filters: &crate::search::SearchFilters,
-        limit: usize,
-    ) -> Result<Vec<gs1::Gtin14>, StoreError> {
-        self.inner.matching_products(filters, limit).await
-    }
-
-    async fn requeue_embeddings(&self, model: &str) -> Result<u64, StoreError> {
-        self.inner.requeue_embeddings(model).await
-    }
-
-    async fn embed_jobs(
-        &self,
-        model: &str,
-        max: usize,
-    ) -> Result<Vec<crate::store::EmbedJob>, StoreError> {
-        self.inner.embed_jobs(model, max).await
-    }
-
-    async fn save_embeddings(
-        &self,
-        model: &str,
-        batch: &[crate::store::EmbeddingWrite],
-    ) -> Result<(), StoreError> {
-        self.inner.save_embeddings(model, batch).await
-    }
-
-    async fn embeddings_page(
-        &self,
-        model: &str,
-        after: crate::store::EmbeddingCursor,
-        limit: usize,
-    ) -> Result<crate::store::EmbeddingPage, StoreError> {
-        self.inner.embeddings_page(model, after, limit).await
-    }
-
-    async fn embed_backlog(&self) -> Result<u64, StoreError> {
-        self.inner.embed_backlog().await
-    }
-
-    fn has_vector_index(&self, dims: usize) -> bool {
-        self.inner.has_vector_index(dims)
-    }
-
-    async fn refresh_statistics(&self) -> Result<(), StoreError> {
-        self.inner.refresh_statistics().await
-    }
-
-    async fn prepare_vector_index(&self, dims: usize) -> Result<bool, StoreError> {
-        self.inner.prepare_vector_index(dims).await
-    }
-
-    async fn nearest(
-        &self,
-        model: &str,
-        query: &[f32],
-        filters: &crate::search::SearchFilters,
-        within: Option<&[Gtin14]>,
-        k: usize,
-    ) -> Result<Option<Vec<crate::search::LexicalHit>>, StoreError> {
-        self.inner.nearest(model, query, filters, within, k).await
-    }
-
-    async fn similarities(
-        &self,
-        model: &str,
-        query: &[f32],
-        gtins: &[Gtin14],
-    ) -> Result<Option<Vec<(Gtin14, f64)>>, StoreError> {
-        self.inner.similarities(model, query, gtins).await
-    }
-
-    async fn embedding_count(&self, model: &str) -> Result<u64, StoreError> {
-        self.inner.embedding_count(model).await
-    }
-
-    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.inner.meta(key).await
-    }
-
-    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.inner.set_meta(key, value).await
-    }
-
-    async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError> {
-        self.inner.user_id_by_email(email).await
-    }
-
-    async fn custom_urls_due(
-        &self,
-        checked_before: &str,
-        limit: u32,
-        now: &str,
-    ) -> Result<Vec<(i64, String)>, StoreError> {
-        self.inner.custom_urls_due(checked_before, limit, now).await
-    }
-
-    async fn record_url_check(
-        &self,
-        rule_id: i64,
-        alive: bool,
-        failures_to_dead: u32,
-        now: &str,
-    ) -> Result<String, StoreError> {
-        let status = self.inner.record_url_check(rule_id, alive, failures_to_dead, now).await;
-        // A URL turning dead or alive changes where scans go.
-        self.rules.clear();
-        status
-    }
-
-    async fn upsert_rules(
-        &self,
-        batch: &[crate::model::RuleWrite],
-    ) -> Result<Vec<WriteOutcome>, StoreError> {
-        // A brand, organization or global rule changes the answer for many GTINs.
-        let out = self.inner.upsert_rules(batch).await;
-        self.rules.clear();
-        out
-    }
-
-    async fn rules_for(
-        &self,
-        gtin: Gtin14,
-        batch: Option<&str>,
-        serial: Option<&str>,
-    ) -> Result<Vec<crate::rules::RuleRecord>, StoreError> {
-        let key: RulesKey = (gtin, batch.map(str::to_owned), serial.map(str::to_owned));
-        if let Some((at, rules)) = self.rules.get(&key)
-            && at.elapsed() < self.ttl
-        {
-            return Ok((*rules).clone());
-        }
-        let fetched = Instant::now();
-        let rules = self.inner.rules_for(gtin, batch, serial).await?;
-        self.rules.insert(key, (fetched, Arc::new(rules.clone())));
-        Ok(rules)
-    }
-
+#[async_trait]
+impl CatalogWrites for CachedStore {
     async fn product_organization(&self, gtin: Gtin14) -> Result<Option<Option<i64>>, StoreError> {
         self.inner.product_organization(gtin).await
     }
@@ -364,6 +230,158 @@ impl CatalogStore for CachedStore {
 
     async fn upsert_offers(&self, batch: &[OfferWrite]) -> Result<Vec<WriteOutcome>, StoreError> {
         self.inner.upsert_offers(batch).await
+    }
+}
+
+#[async_trait]
+impl SearchIndexDb for CachedStore {
+    async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
+        self.inner.index_search(max_products).await
+    }
+
+    async fn search_documents(
+        &self,
+        after: &crate::store::SearchCursor,
+        limit: usize,
+    ) -> Result<crate::store::SearchDocumentPage, StoreError> {
+        self.inner.search_documents(after, limit).await
+    }
+
+    async fn search_document_count(&self) -> Result<u64, StoreError> {
+        self.inner.search_document_count().await
+    }
+
+    async fn search_backlog(&self) -> Result<u64, StoreError> {
+        self.inner.search_backlog().await
+    }
+
+    async fn matching_products(
+        &self,
+        filters: &crate::search::SearchFilters,
+        limit: usize,
+    ) -> Result<Vec<gs1::Gtin14>, StoreError> {
+        self.inner.matching_products(filters, limit).await
+    }
+}
+
+#[async_trait]
+impl EmbeddingsDb for CachedStore {
+    async fn requeue_embeddings(&self, model: &str) -> Result<u64, StoreError> {
+        self.inner.requeue_embeddings(model).await
+    }
+
+    async fn embed_jobs(
+        &self,
+        model: &str,
+        max: usize,
+    ) -> Result<Vec<crate::store::EmbedJob>, StoreError> {
+        self.inner.embed_jobs(model, max).await
+    }
+
+    async fn save_embeddings(
+        &self,
+        model: &str,
+        batch: &[crate::store::EmbeddingWrite],
+    ) -> Result<(), StoreError> {
+        self.inner.save_embeddings(model, batch).await
+    }
+
+    async fn embeddings_page(
+        &self,
+        model: &str,
+        after: crate::store::EmbeddingCursor,
+        limit: usize,
+    ) -> Result<crate::store::EmbeddingPage, StoreError> {
+        self.inner.embeddings_page(model, after, limit).await
+    }
+
+    async fn embed_backlog(&self) -> Result<u64, StoreError> {
+        self.inner.embed_backlog().await
+    }
+
+    fn has_vector_index(&self, dims: usize) -> bool {
+        self.inner.has_vector_index(dims)
+    }
+
+    async fn prepare_vector_index(&self, dims: usize) -> Result<bool, StoreError> {
+        self.inner.prepare_vector_index(dims).await
+    }
+
+    async fn nearest(
+        &self,
+        model: &str,
+        query: &[f32],
+        filters: &crate::search::SearchFilters,
+        within: Option<&[Gtin14]>,
+        k: usize,
+    ) -> Result<Option<Vec<crate::search::LexicalHit>>, StoreError> {
+        self.inner.nearest(model, query, filters, within, k).await
+    }
+
+    async fn similarities(
+        &self,
+        model: &str,
+        query: &[f32],
+        gtins: &[Gtin14],
+    ) -> Result<Option<Vec<(Gtin14, f64)>>, StoreError> {
+        self.inner.similarities(model, query, gtins).await
+    }
+
+    async fn embedding_count(&self, model: &str) -> Result<u64, StoreError> {
+        self.inner.embedding_count(model).await
+    }
+}
+
+#[async_trait]
+impl RulesDb for CachedStore {
+    async fn custom_urls_due(
+        &self,
+        checked_before: &str,
+        limit: u32,
+        now: &str,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        self.inner.custom_urls_due(checked_before, limit, now).await
+    }
+
+    async fn record_url_check(
+        &self,
+        rule_id: i64,
+        alive: bool,
+        failures_to_dead: u32,
+        now: &str,
+    ) -> Result<String, StoreError> {
+        let status = self.inner.record_url_check(rule_id, alive, failures_to_dead, now).await;
+        // A URL turning dead or alive changes where scans go.
+        self.rules.clear();
+        status
+    }
+
+    async fn upsert_rules(
+        &self,
+        batch: &[crate::model::RuleWrite],
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        // A brand, organization or global rule changes the answer for many GTINs.
+        let out = self.inner.upsert_rules(batch).await;
+        self.rules.clear();
+        out
+    }
+
+    async fn rules_for(
+        &self,
+        gtin: Gtin14,
+        batch: Option<&str>,
+        serial: Option<&str>,
+    ) -> Result<Vec<crate::rules::RuleRecord>, StoreError> {
+        let key: RulesKey = (gtin, batch.map(str::to_owned), serial.map(str::to_owned));
+        if let Some((at, rules)) = self.rules.get(&key)
+            && at.elapsed() < self.ttl
+        {
+            return Ok((*rules).clone());
+        }
+        let fetched = Instant::now();
+        let rules = self.inner.rules_for(gtin, batch, serial).await?;
+        self.rules.insert(key, (fetched, Arc::new(rules.clone())));
+        Ok(rules)
     }
 
     // Resolver-rule management: reads go to the database (an owner sees its change at once);
@@ -430,7 +448,10 @@ impl CatalogStore for CachedStore {
         self.rules.clear();
         out
     }
+}
 
+#[async_trait]
+impl OrgsDb for CachedStore {
     // Organizations and brands: reads go to the database; brand changes evict the cached
     // products (they carry the brand's name) and rules (a deleted brand or organization takes
     // its rules along).
@@ -536,7 +557,10 @@ impl CatalogStore for CachedStore {
     async fn account_user(&self, id: i64) -> Result<Option<crate::orgs::AccountUser>, StoreError> {
         self.inner.account_user(id).await
     }
+}
 
+#[async_trait]
+impl RetailDb for CachedStore {
     // Store and offer management: no cached row depends on them.
 
     async fn retailer_organizations(

@@ -94,15 +94,79 @@ pub type EmbeddingPage = (Vec<(Gtin14, Vec<f32>)>, Option<EmbeddingCursor>);
 /// `(0, 0)` is the start.
 pub type EmbeddingCursor = (i64, i64);
 
-/// Catalog storage. Implementations must be cheap to share (`Arc<dyn CatalogStore>`).
+/// Catalog storage: every role trait below, implemented by both backends (and the read cache)
+/// in one `impl` block per role. Implementations must be cheap to share
+/// (`Arc<dyn CatalogStore>`). Callers hold a `dyn CatalogStore` and call any role's methods on
+/// it; a function that needs one role only may take that role.
+pub trait CatalogStore:
+    StoreMeta
+    + ProductReads
+    + CatalogWrites
+    + SearchIndexDb
+    + EmbeddingsDb
+    + RulesDb
+    + OrgsDb
+    + RetailDb
+{
+}
+
+/// The role traits, imported anonymously: `use catalog::store::roles::*;` lets a concrete store
+/// (a `SqliteStore`, a `PgStore`) be called as a `dyn CatalogStore` is.
+pub mod roles {
+    pub use super::{
+        CatalogWrites as _, EmbeddingsDb as _, OrgsDb as _, ProductReads as _, RetailDb as _,
+        RulesDb as _, SearchIndexDb as _, StoreMeta as _,
+    };
+}
+
+/// Whatever implements every role is a [`CatalogStore`].
+impl<T> CatalogStore for T where
+    T: StoreMeta
+        + ProductReads
+        + CatalogWrites
+        + SearchIndexDb
+        + EmbeddingsDb
+        + RulesDb
+        + OrgsDb
+        + RetailDb
+{
+}
+
+/// What the database is and its bookkeeping: backend name, shutdown, counts, the key-value meta table, planner statistics, users by email.
 #[async_trait]
-pub trait CatalogStore: Send + Sync + 'static {
+pub trait StoreMeta: Send + Sync + 'static {
     /// A short backend name for logs and health (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
 
     /// Closes connections cleanly (SQLite checkpoints its WAL). Later calls fail.
     async fn close(&self);
 
+    /// Row counts.
+    async fn counts(&self) -> Result<CatalogCounts, StoreError>;
+
+    /// How many products the catalog has.
+    async fn product_count(&self) -> Result<u64, StoreError>;
+
+    /// Refreshes the query planner's statistics after a bulk load (PostgreSQL: `ANALYZE`, so
+    /// the first searches after an import do not run on plans made for empty tables; SQLite
+    /// plans without them).
+    async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// A value from the database's own key/value facts (`prodlink_meta`).
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Sets a database fact.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// The id of an enabled user by email (case-insensitive), for acting as that user.
+    async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError>;
+}
+
+/// Reading products with their children, prices, offers near a place and stores.
+#[async_trait]
+pub trait ProductReads: Send + Sync + 'static {
     /// One product with brand and category names.
     async fn product(&self, gtin: Gtin14) -> Result<Option<Product>, StoreError>;
 
@@ -127,12 +191,6 @@ pub trait CatalogStore: Send + Sync + 'static {
         area: &BoundingBox,
     ) -> Result<Vec<StoreOffer>, StoreError>;
 
-    /// Row counts.
-    async fn counts(&self) -> Result<CatalogCounts, StoreError>;
-
-    /// How many products the catalog has.
-    async fn product_count(&self) -> Result<u64, StoreError>;
-
     /// Every store (for generating demo offers).
     async fn stores(&self) -> Result<Vec<StoreSummary>, StoreError>;
 
@@ -153,7 +211,51 @@ pub trait CatalogStore: Send + Sync + 'static {
         area: &BoundingBox,
         limit: usize,
     ) -> Result<Vec<(Gtin14, Point)>, StoreError>;
+}
 
+/// Writing products, stores and offers in batches, and the product management reads and writes of the REST API (ownership, brands, deletion).
+#[async_trait]
+pub trait CatalogWrites: Send + Sync + 'static {
+    // Product management (the REST API): ownership, brands, deletion.
+
+    /// The organization owning a product through its brand: `None` when the product does not
+    /// exist, `Some(None)` when it (or its brand) belongs to no organization.
+    async fn product_organization(&self, gtin: Gtin14) -> Result<Option<Option<i64>>, StoreError>;
+
+    /// The organization owning the brand whose folded name ([`crate::model::fold_name`]) is
+    /// `name`'s: `None` when no such brand exists, `Some(None)` when it has no organization.
+    async fn brand_organization(&self, name: &str) -> Result<Option<Option<i64>>, StoreError>;
+
+    /// Creates a brand owned by `organization_id`; `false` when a brand of that folded name
+    /// already exists (it is left unchanged).
+    async fn create_brand(&self, name: &str, organization_id: i64) -> Result<bool, StoreError>;
+
+    /// Deletes a product with its images, ingredients, nutrition, offers, search document and
+    /// embedding; `false` when there was none or, with `if_updated_at`, when its `updated_at`
+    /// is no longer that (checked in the same statement).
+    async fn delete_product(
+        &self,
+        gtin: Gtin14,
+        if_updated_at: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
+    /// Creates or updates products; one outcome per input, in order. A row the database
+    /// refuses is `Rejected` and does not affect the other rows.
+    async fn upsert_products(
+        &self,
+        batch: &[ProductWrite],
+    ) -> Result<Vec<WriteOutcome>, StoreError>;
+
+    /// Creates or updates stores (creating retailers on demand).
+    async fn upsert_stores(&self, batch: &[StoreWrite]) -> Result<Vec<WriteOutcome>, StoreError>;
+
+    /// Creates or updates offers; rows naming an unknown product or store are `Rejected`.
+    async fn upsert_offers(&self, batch: &[OfferWrite]) -> Result<Vec<WriteOutcome>, StoreError>;
+}
+
+/// The lexical search documents: keeping them in step with products, paging them out, and SQL filters.
+#[async_trait]
+pub trait SearchIndexDb: Send + Sync + 'static {
     /// (Re)builds the search documents of up to `max_products` queued products; returns how
     /// many were indexed (0 when nothing is queued).
     async fn index_search(&self, max_products: usize) -> Result<usize, StoreError>;
@@ -179,7 +281,11 @@ pub trait CatalogStore: Send + Sync + 'static {
         filters: &SearchFilters,
         limit: usize,
     ) -> Result<Vec<Gtin14>, StoreError>;
+}
 
+/// Product embeddings: the queue of products to embed, stored vectors, and the optional pgvector index.
+#[async_trait]
+pub trait EmbeddingsDb: Send + Sync + 'static {
     /// Queues for embedding every product without an embedding by `model`; returns how many
     /// were queued.
     async fn requeue_embeddings(&self, model: &str) -> Result<u64, StoreError>;
@@ -210,13 +316,6 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// when it does, no process holds them in memory.
     fn has_vector_index(&self, _dims: usize) -> bool {
         false
-    }
-
-    /// Refreshes the query planner's statistics after a bulk load (PostgreSQL: `ANALYZE`, so
-    /// the first searches after an import do not run on plans made for empty tables; SQLite
-    /// plans without them).
-    async fn refresh_statistics(&self) -> Result<(), StoreError> {
-        Ok(())
     }
 
     /// Sets the backend up to rank vectors of length `dims` itself, when it can (PostgreSQL
@@ -254,16 +353,11 @@ pub trait CatalogStore: Send + Sync + 'static {
 
     /// How many products have a stored vector by `model`.
     async fn embedding_count(&self, model: &str) -> Result<u64, StoreError>;
+}
 
-    /// A value from the database's own key/value facts (`prodlink_meta`).
-    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
-
-    /// Sets a database fact.
-    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
-
-    /// The id of an enabled user by email (case-insensitive), for acting as that user.
-    async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError>;
-
+/// Resolver rules: the rules of a scan, bulk upserts, custom-URL health, and the rule management of an organization (each change with its audit row).
+#[async_trait]
+pub trait RulesDb: Send + Sync + 'static {
     /// Claims up to `limit` enabled custom-URL rules whose URL was never checked or last
     /// checked before `checked_before` (RFC 3339), least recently checked first, and returns
     /// them as `(rule id, URL)`. Claiming stamps their check time with `now`, so processes
@@ -301,42 +395,6 @@ pub trait CatalogStore: Send + Sync + 'static {
         batch: Option<&str>,
         serial: Option<&str>,
     ) -> Result<Vec<crate::rules::RuleRecord>, StoreError>;
-
-    // Product management (the REST API): ownership, brands, deletion.
-
-    /// The organization owning a product through its brand: `None` when the product does not
-    /// exist, `Some(None)` when it (or its brand) belongs to no organization.
-    async fn product_organization(&self, gtin: Gtin14) -> Result<Option<Option<i64>>, StoreError>;
-
-    /// The organization owning the brand whose folded name ([`crate::model::fold_name`]) is
-    /// `name`'s: `None` when no such brand exists, `Some(None)` when it has no organization.
-    async fn brand_organization(&self, name: &str) -> Result<Option<Option<i64>>, StoreError>;
-
-    /// Creates a brand owned by `organization_id`; `false` when a brand of that folded name
-    /// already exists (it is left unchanged).
-    async fn create_brand(&self, name: &str, organization_id: i64) -> Result<bool, StoreError>;
-
-    /// Deletes a product with its images, ingredients, nutrition, offers, search document and
-    /// embedding; `false` when there was none or, with `if_updated_at`, when its `updated_at`
-    /// is no longer that (checked in the same statement).
-    async fn delete_product(
-        &self,
-        gtin: Gtin14,
-        if_updated_at: Option<&str>,
-    ) -> Result<bool, StoreError>;
-
-    /// Creates or updates products; one outcome per input, in order. A row the database
-    /// refuses is `Rejected` and does not affect the other rows.
-    async fn upsert_products(
-        &self,
-        batch: &[ProductWrite],
-    ) -> Result<Vec<WriteOutcome>, StoreError>;
-
-    /// Creates or updates stores (creating retailers on demand).
-    async fn upsert_stores(&self, batch: &[StoreWrite]) -> Result<Vec<WriteOutcome>, StoreError>;
-
-    /// Creates or updates offers; rows naming an unknown product or store are `Rejected`.
-    async fn upsert_offers(&self, batch: &[OfferWrite]) -> Result<Vec<WriteOutcome>, StoreError>;
 
     // Resolver-rule management (crate::rules_admin): an organization's rules, each change
     // written together with its `audit_events` row (who, what, before, after) in one
@@ -391,7 +449,11 @@ pub trait CatalogStore: Send + Sync + 'static {
         rule_ids: &[i64],
         actor: &Actor,
     ) -> RuleResult<Vec<ManagedRule>>;
+}
 
+/// Organizations, their brands, products and members, as managed by their members.
+#[async_trait]
+pub trait OrgsDb: Send + Sync + 'static {
     // Organizations and brands managed by their members (crate::orgs).
 
     /// Organization `id` with its brand and product counts.
@@ -480,7 +542,11 @@ pub trait CatalogStore: Send + Sync + 'static {
 
     /// User `id`'s email and display name.
     async fn account_user(&self, id: i64) -> Result<Option<crate::orgs::AccountUser>, StoreError>;
+}
 
+/// Retailers, stores and offers as managed by the organizations that own them.
+#[async_trait]
+pub trait RetailDb: Send + Sync + 'static {
     // Store and offer management (crate::retail): who owns a retailer, an organization's
     // stores, deletes. Retailer names are exact (trimmed by the caller).
 

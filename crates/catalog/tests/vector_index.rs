@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use catalog::CatalogStore;
+use catalog::store::roles::*;
 use catalog::model::Patch;
 use catalog::postgres::{PgOptions, PgStore};
 use catalog::search::SearchFilters;

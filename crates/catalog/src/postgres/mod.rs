@@ -259,7 +259,7 @@ pub(crate) fn constraint_message(e: &sqlx::Error) -> String {
 }
 
 #[async_trait::async_trait]
-impl crate::store::CatalogStore for PgStore {
+impl crate::store::StoreMeta for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
@@ -268,6 +268,53 @@ impl crate::store::CatalogStore for PgStore {
         self.pool.close().await;
     }
 
+    async fn counts(&self) -> Result<crate::model::CatalogCounts, StoreError> {
+        reading("counts", || read::counts(&self.pool)).await
+    }
+
+    async fn product_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = reading("product count", || {
+            sqlx::query_scalar("SELECT count(*) FROM products").fetch_one(&self.pool)
+        })
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM prodlink_meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO prodlink_meta (key, value, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(value)
+        .bind(crate::model::now_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM users WHERE email = $1 AND NOT disabled")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::store::ProductReads for PgStore {
     async fn product(
         &self,
         gtin: gs1::Gtin14,
@@ -304,18 +351,6 @@ impl crate::store::CatalogStore for PgStore {
         reading("offers", || read::offers_in_box(&self.pool, gtin, area)).await
     }
 
-    async fn counts(&self) -> Result<crate::model::CatalogCounts, StoreError> {
-        reading("counts", || read::counts(&self.pool)).await
-    }
-
-    async fn product_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = reading("product count", || {
-            sqlx::query_scalar("SELECT count(*) FROM products").fetch_one(&self.pool)
-        })
-        .await?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
     async fn stores(&self) -> Result<Vec<crate::model::StoreSummary>, StoreError> {
         reading("stores", || read::stores(&self.pool)).await
     }
@@ -339,7 +374,57 @@ impl crate::store::CatalogStore for PgStore {
     ) -> Result<Vec<(gs1::Gtin14, crate::geo::Point)>, StoreError> {
         reading("offers in area", || search::offers_in_area(&self.pool, area, limit)).await
     }
+}
 
+#[async_trait::async_trait]
+impl crate::store::CatalogWrites for PgStore {
+    async fn upsert_products(
+        &self,
+        batch: &[crate::model::ProductWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        write::upsert_products(&self.pool, batch).await
+    }
+
+    async fn upsert_stores(
+        &self,
+        batch: &[crate::model::StoreWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        write::upsert_stores(&self.pool, batch).await
+    }
+
+    async fn product_organization(
+        &self,
+        gtin: gs1::Gtin14,
+    ) -> Result<Option<Option<i64>>, StoreError> {
+        reading("product_organization", || manage::product_organization(&self.pool, gtin)).await
+    }
+
+    async fn brand_organization(&self, name: &str) -> Result<Option<Option<i64>>, StoreError> {
+        reading("brand_organization", || manage::brand_organization(&self.pool, name)).await
+    }
+
+    async fn create_brand(&self, name: &str, organization_id: i64) -> Result<bool, StoreError> {
+        manage::create_brand(&self.pool, name, organization_id).await
+    }
+
+    async fn delete_product(
+        &self,
+        gtin: gs1::Gtin14,
+        if_updated_at: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        manage::delete_product(&self.pool, gtin, if_updated_at).await
+    }
+
+    async fn upsert_offers(
+        &self,
+        batch: &[crate::model::OfferWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        write::upsert_offers(&self.pool, batch).await
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::store::SearchIndexDb for PgStore {
     async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
         search::index_search(&self.pool, max_products).await
     }
@@ -367,7 +452,10 @@ impl crate::store::CatalogStore for PgStore {
     ) -> Result<Vec<gs1::Gtin14>, StoreError> {
         reading("filter", || search::matching_products(&self.pool, filters, limit)).await
     }
+}
 
+#[async_trait::async_trait]
+impl crate::store::EmbeddingsDb for PgStore {
     async fn requeue_embeddings(&self, model: &str) -> Result<u64, StoreError> {
         embeddings::requeue(&self.pool, model).await
     }
@@ -403,11 +491,6 @@ impl crate::store::CatalogStore for PgStore {
 
     fn has_vector_index(&self, dims: usize) -> bool {
         self.vector_index_dims() == Some(dims)
-    }
-
-    async fn refresh_statistics(&self) -> Result<(), StoreError> {
-        sqlx::query("ANALYZE").execute(&self.pool).await?;
-        Ok(())
     }
 
     async fn prepare_vector_index(&self, dims: usize) -> Result<bool, StoreError> {
@@ -454,34 +537,10 @@ impl crate::store::CatalogStore for PgStore {
     async fn embedding_count(&self, model: &str) -> Result<u64, StoreError> {
         embeddings::count(&self.pool, model).await
     }
+}
 
-    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM prodlink_meta WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO prodlink_meta (key, value, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(key)
-        .bind(value)
-        .bind(crate::model::now_rfc3339())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT id FROM users WHERE email = $1 AND NOT disabled")
-            .bind(email.trim().to_lowercase())
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
+#[async_trait::async_trait]
+impl crate::store::RulesDb for PgStore {
     async fn custom_urls_due(
         &self,
         checked_before: &str,
@@ -545,50 +604,6 @@ impl crate::store::CatalogStore for PgStore {
         reading("resolver rules", || read::rules_for(&self.pool, gtin, batch, serial)).await
     }
 
-    async fn upsert_products(
-        &self,
-        batch: &[crate::model::ProductWrite],
-    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
-        write::upsert_products(&self.pool, batch).await
-    }
-
-    async fn upsert_stores(
-        &self,
-        batch: &[crate::model::StoreWrite],
-    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
-        write::upsert_stores(&self.pool, batch).await
-    }
-
-    async fn product_organization(
-        &self,
-        gtin: gs1::Gtin14,
-    ) -> Result<Option<Option<i64>>, StoreError> {
-        reading("product_organization", || manage::product_organization(&self.pool, gtin)).await
-    }
-
-    async fn brand_organization(&self, name: &str) -> Result<Option<Option<i64>>, StoreError> {
-        reading("brand_organization", || manage::brand_organization(&self.pool, name)).await
-    }
-
-    async fn create_brand(&self, name: &str, organization_id: i64) -> Result<bool, StoreError> {
-        manage::create_brand(&self.pool, name, organization_id).await
-    }
-
-    async fn delete_product(
-        &self,
-        gtin: gs1::Gtin14,
-        if_updated_at: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        manage::delete_product(&self.pool, gtin, if_updated_at).await
-    }
-
-    async fn upsert_offers(
-        &self,
-        batch: &[crate::model::OfferWrite],
-    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
-        write::upsert_offers(&self.pool, batch).await
-    }
-
     // Resolver-rule management
 
     async fn organization_rules(
@@ -647,7 +662,10 @@ impl crate::store::CatalogStore for PgStore {
     ) -> crate::rules_admin::RuleResult<Vec<crate::rules_admin::ManagedRule>> {
         rules_admin::reorder_rules(&self.pool, organization, scope, rule_ids, actor).await
     }
+}
 
+#[async_trait::async_trait]
+impl crate::store::OrgsDb for PgStore {
     // Organizations and brands (crate::orgs)
 
     async fn organization_record(
@@ -746,7 +764,10 @@ impl crate::store::CatalogStore for PgStore {
     async fn account_user(&self, id: i64) -> Result<Option<crate::orgs::AccountUser>, StoreError> {
         reading("account_user", || orgs::account_user(&self.pool, id)).await
     }
+}
 
+#[async_trait::async_trait]
+impl crate::store::RetailDb for PgStore {
     // Store and offer management
 
     async fn retailer_organizations(

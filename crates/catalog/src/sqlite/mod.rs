@@ -124,7 +124,7 @@ fn constraint_message(e: &sqlx::Error) -> String {
 }
 
 #[async_trait::async_trait]
-impl crate::store::CatalogStore for SqliteStore {
+impl crate::store::StoreMeta for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
@@ -133,6 +133,46 @@ impl crate::store::CatalogStore for SqliteStore {
         self.pool.close().await;
     }
 
+    async fn counts(&self) -> Result<crate::model::CatalogCounts, StoreError> {
+        read::counts(&self.pool).await
+    }
+
+    async fn product_count(&self) -> Result<u64, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM products").fetch_one(&self.pool).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM prodlink_meta WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO prodlink_meta (key, value, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(value)
+        .bind(crate::model::now_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM users WHERE email = ? AND disabled = 0")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::store::ProductReads for SqliteStore {
     async fn product(
         &self,
         gtin: gs1::Gtin14,
@@ -169,16 +209,6 @@ impl crate::store::CatalogStore for SqliteStore {
         read::offers_in_box(&self.pool, gtin, area).await
     }
 
-    async fn counts(&self) -> Result<crate::model::CatalogCounts, StoreError> {
-        read::counts(&self.pool).await
-    }
-
-    async fn product_count(&self) -> Result<u64, StoreError> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM products").fetch_one(&self.pool).await?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
     async fn stores(&self) -> Result<Vec<crate::model::StoreSummary>, StoreError> {
         read::stores(&self.pool).await
     }
@@ -202,7 +232,57 @@ impl crate::store::CatalogStore for SqliteStore {
     ) -> Result<Vec<(gs1::Gtin14, crate::geo::Point)>, StoreError> {
         search::offers_in_area(&self.pool, area, limit).await
     }
+}
 
+#[async_trait::async_trait]
+impl crate::store::CatalogWrites for SqliteStore {
+    async fn upsert_products(
+        &self,
+        batch: &[crate::model::ProductWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        write::upsert_products(&self.pool, batch).await
+    }
+
+    async fn upsert_stores(
+        &self,
+        batch: &[crate::model::StoreWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        write::upsert_stores(&self.pool, batch).await
+    }
+
+    async fn product_organization(
+        &self,
+        gtin: gs1::Gtin14,
+    ) -> Result<Option<Option<i64>>, StoreError> {
+        manage::product_organization(&self.pool, gtin).await
+    }
+
+    async fn brand_organization(&self, name: &str) -> Result<Option<Option<i64>>, StoreError> {
+        manage::brand_organization(&self.pool, name).await
+    }
+
+    async fn create_brand(&self, name: &str, organization_id: i64) -> Result<bool, StoreError> {
+        manage::create_brand(&self.pool, name, organization_id).await
+    }
+
+    async fn delete_product(
+        &self,
+        gtin: gs1::Gtin14,
+        if_updated_at: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        manage::delete_product(&self.pool, gtin, if_updated_at).await
+    }
+
+    async fn upsert_offers(
+        &self,
+        batch: &[crate::model::OfferWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        write::upsert_offers(&self.pool, batch).await
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::store::SearchIndexDb for SqliteStore {
     async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
         search::index_search(&self.pool, max_products).await
     }
@@ -230,7 +310,10 @@ impl crate::store::CatalogStore for SqliteStore {
     ) -> Result<Vec<gs1::Gtin14>, StoreError> {
         search::matching_products(&self.pool, filters, limit).await
     }
+}
 
+#[async_trait::async_trait]
+impl crate::store::EmbeddingsDb for SqliteStore {
     async fn requeue_embeddings(&self, model: &str) -> Result<u64, StoreError> {
         embeddings::requeue(&self.pool, model).await
     }
@@ -271,34 +354,10 @@ impl crate::store::CatalogStore for SqliteStore {
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+}
 
-    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM prodlink_meta WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO prodlink_meta (key, value, updated_at) VALUES (?, ?, ?) \
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(key)
-        .bind(value)
-        .bind(crate::model::now_rfc3339())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT id FROM users WHERE email = ? AND disabled = 0")
-            .bind(email.trim().to_lowercase())
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
+#[async_trait::async_trait]
+impl crate::store::RulesDb for SqliteStore {
     async fn custom_urls_due(
         &self,
         checked_before: &str,
@@ -360,50 +419,6 @@ impl crate::store::CatalogStore for SqliteStore {
         read::rules_for(&self.pool, gtin, batch, serial).await
     }
 
-    async fn upsert_products(
-        &self,
-        batch: &[crate::model::ProductWrite],
-    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
-        write::upsert_products(&self.pool, batch).await
-    }
-
-    async fn upsert_stores(
-        &self,
-        batch: &[crate::model::StoreWrite],
-    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
-        write::upsert_stores(&self.pool, batch).await
-    }
-
-    async fn product_organization(
-        &self,
-        gtin: gs1::Gtin14,
-    ) -> Result<Option<Option<i64>>, StoreError> {
-        manage::product_organization(&self.pool, gtin).await
-    }
-
-    async fn brand_organization(&self, name: &str) -> Result<Option<Option<i64>>, StoreError> {
-        manage::brand_organization(&self.pool, name).await
-    }
-
-    async fn create_brand(&self, name: &str, organization_id: i64) -> Result<bool, StoreError> {
-        manage::create_brand(&self.pool, name, organization_id).await
-    }
-
-    async fn delete_product(
-        &self,
-        gtin: gs1::Gtin14,
-        if_updated_at: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        manage::delete_product(&self.pool, gtin, if_updated_at).await
-    }
-
-    async fn upsert_offers(
-        &self,
-        batch: &[crate::model::OfferWrite],
-    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
-        write::upsert_offers(&self.pool, batch).await
-    }
-
     // Resolver-rule management
 
     async fn organization_rules(
@@ -459,7 +474,10 @@ impl crate::store::CatalogStore for SqliteStore {
     ) -> crate::rules_admin::RuleResult<Vec<crate::rules_admin::ManagedRule>> {
         rules_admin::reorder_rules(&self.pool, organization, scope, rule_ids, actor).await
     }
+}
 
+#[async_trait::async_trait]
+impl crate::store::OrgsDb for SqliteStore {
     // Organizations and brands (crate::orgs)
 
     async fn organization_record(
@@ -552,7 +570,10 @@ impl crate::store::CatalogStore for SqliteStore {
     async fn account_user(&self, id: i64) -> Result<Option<crate::orgs::AccountUser>, StoreError> {
         orgs::account_user(&self.pool, id).await
     }
+}
 
+#[async_trait::async_trait]
+impl crate::store::RetailDb for SqliteStore {
     // Store and offer management
 
     async fn retailer_organizations(

@@ -741,7 +741,7 @@ fn bulk_product(i: usize, variant: &str) -> ProductWrite {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark"]
 async fn bulk_import_speed() {
-    use crate::store::CatalogStore as _;
+    use crate::store::roles::*;
     let Some(db) = TestDb::new("bulk").await else { return };
     let n: usize = std::env::var("PRODLINK_BENCH_PRODUCTS")
         .ok()
