@@ -7,11 +7,11 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use catalog::CatalogStore;
-use catalog::store::roles::*;
 use catalog::model::Patch;
 use catalog::postgres::{PgOptions, PgStore};
 use catalog::search::SearchFilters;
 use catalog::store::EmbeddingWrite;
+use catalog::store::roles::*;
 use testkit::*;
 
 const DIMS: usize = 384;

@@ -6,36 +6,44 @@
 //! graceful shutdown.
 //!
 //! Surfaces stay thin: parse input, call one `catalog` service function, shape the output.
+//!
+//! One folder per surface: [`mcp`](crate::mcp) (MCP over Streamable HTTP), [`oauth`] (the
+//! authorization server's endpoints and pages), [`resolver`] (the GS1 Digital Link resolver and
+//! the hosted product page), [`rest`] (the REST API) and [`ops`] (health and metrics); what
+//! they share around their handlers is in [`middleware`], and background work in [`jobs`].
+//! This file holds the shared state and assembles the router.
 
-pub mod health;
-pub mod hosted;
-pub mod mcp_http;
-pub mod metrics;
+pub mod jobs;
+pub mod mcp;
+pub mod middleware;
 pub mod oauth;
-pub mod pages;
-pub mod problem;
+pub mod ops;
 pub mod resolver;
 pub mod rest;
-pub mod security;
-pub mod url_health;
+
+// Paths of the flat layout that other crates (and this crate's tests and examples) use.
+pub use self::mcp::http as mcp_http;
+pub use jobs::url_health;
+pub use middleware::security;
+pub use ops::{health, metrics};
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use auth::AuthServer;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use catalog::Catalog;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+
+use middleware::problem;
+use middleware::request_id::{MakeId, REQUEST_ID};
 
 /// The crate version reported by health and `--version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -76,7 +84,7 @@ pub struct AppState {
 
 struct Inner {
     catalog: Catalog,
-    mcp: mcp::McpServer,
+    mcp: ::mcp::McpServer,
     auth: Arc<AuthServer>,
     /// Quota and audit around QR generation, shared by the MCP tool and the REST API.
     gate: Arc<security::AuthGate>,
@@ -90,7 +98,7 @@ struct Inner {
     started: Instant,
     model: health::ModelStatus,
     /// Recently rendered hosted pages.
-    pages: hosted::PageCache,
+    pages: resolver::hosted::PageCache,
 }
 
 impl AppState {
@@ -102,7 +110,7 @@ impl AppState {
         http: HttpSettings,
         model: health::ModelStatus,
     ) -> Self {
-        let mcp = mcp::McpServer::new(catalog.clone(), VERSION);
+        let mcp = ::mcp::McpServer::new(catalog.clone(), VERSION);
         Self::with_mcp(catalog, mcp, auth, origins, http, model)
     }
 
@@ -115,13 +123,13 @@ impl AppState {
         http: HttpSettings,
         model: health::ModelStatus,
     ) -> Self {
-        let mcp = mcp::McpServer::with_conformance_fixtures(catalog.clone(), VERSION);
+        let mcp = ::mcp::McpServer::with_conformance_fixtures(catalog.clone(), VERSION);
         Self::with_mcp(catalog, mcp, auth, origins, http, model)
     }
 
     fn with_mcp(
         catalog: Catalog,
-        mcp: mcp::McpServer,
+        mcp: ::mcp::McpServer,
         auth: Arc<AuthServer>,
         origins: mcp_http::OriginPolicy,
         http: HttpSettings,
@@ -144,7 +152,7 @@ impl AppState {
                 http,
                 started: Instant::now(),
                 model,
-                pages: hosted::PageCache::new(10_000),
+                pages: resolver::hosted::PageCache::new(10_000),
             }),
         }
     }
@@ -176,36 +184,6 @@ impl AppState {
     }
 }
 
-/// The request-id header (`x-request-id`), set when the client did not send one and echoed on
-/// the response.
-pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Request ids: a per-process random prefix plus a counter — unique, cheap, not guessable
-/// across restarts.
-#[derive(Clone)]
-struct MakeId {
-    prefix: u64,
-    next: Arc<AtomicU64>,
-}
-
-impl MakeId {
-    fn new() -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        let prefix = nanos ^ u64::from(std::process::id()).rotate_left(32);
-        Self { prefix, next: Arc::new(AtomicU64::new(1)) }
-    }
-}
-
-impl MakeRequestId for MakeId {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{:08x}-{n:x}", self.prefix & 0xffff_ffff).parse().ok().map(RequestId::new)
-    }
-}
-
 /// Builds the application router.
 pub fn app(state: AppState) -> Router {
     let http = state.http().clone();
@@ -214,8 +192,8 @@ pub fn app(state: AppState) -> Router {
         .route("/mcp/http", post(mcp_http::post).get(mcp_http::method_not_allowed).delete(mcp_http::method_not_allowed))
         .route("/mcp", post(mcp_http::post).get(mcp_http::method_not_allowed).delete(mcp_http::method_not_allowed))
         .route("/metrics", get(metrics::render))
-        .merge(oauth::routes())
-        .merge(pages::routes())
+        .merge(oauth::endpoints::routes())
+        .merge(oauth::pages::routes())
         .merge(resolver::routes())
         .merge(rest::routes(&state))
         .fallback(problem::not_found)
@@ -226,7 +204,7 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
         .layer(CatchPanicLayer::custom(problem::panic_response))
         .layer(axum::middleware::from_fn_with_state(state, problem::fill_empty_errors))
-        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(middleware::metrics::track))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
                 let id = req

@@ -23,9 +23,10 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::caller::{Caller, Refusal};
+use super::input::Input;
 use super::pagination;
 use super::params::{Kind, ParamSpec};
-use super::read::{Input, json, precondition_failed};
+use super::response::{json, precondition_failed};
 use super::{Endpoint, Success, fail, schema};
 use crate::AppState;
 

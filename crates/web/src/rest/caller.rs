@@ -20,7 +20,7 @@ use governor::{Quota, RateLimiter};
 use mcp::{Principal, Rejection};
 
 use crate::AppState;
-use crate::security::RateLimits;
+use crate::middleware::security::{self, RateLimits};
 
 /// The authenticated (or anonymous) caller of a REST request.
 #[derive(Debug, Clone)]
@@ -282,7 +282,7 @@ async fn identify(
             }),
         };
     }
-    let principal = match crate::security::authenticate(state.auth(), headers, metadata).await {
+    let principal = match security::authenticate(state.auth(), headers, metadata).await {
         Ok(p) => p,
         Err(Rejection::InvalidToken { description, challenge }) => {
             return Err(Refusal {
@@ -325,7 +325,7 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
         return next.run(request).await;
     }
     let metadata = state.auth().resource_metadata_url();
-    let ip = crate::security::client_ip(
+    let ip = security::client_ip(
         request.headers(),
         request.extensions(),
         state.http().trust_forwarded_for,

@@ -60,7 +60,7 @@ pub fn document(state: &AppState) -> &Value {
     })
 }
 
-async fn openapi_json(State(state): State<AppState>, input: super::read::Input) -> Response {
+async fn openapi_json(State(state): State<AppState>, input: super::input::Input) -> Response {
     if let Err(e) = input.check(&[]) {
         return super::fail(&state, e);
     }
@@ -68,7 +68,7 @@ async fn openapi_json(State(state): State<AppState>, input: super::read::Input) 
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn docs_page(State(state): State<AppState>, input: super::read::Input) -> Response {
+async fn docs_page(State(state): State<AppState>, input: super::input::Input) -> Response {
     if let Err(e) = input.check(&[]) {
         return super::fail(&state, e);
     }

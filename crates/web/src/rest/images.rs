@@ -15,8 +15,8 @@ use mcp::{GateEvent, Principal, ToolGate};
 use serde_json::{Map, Value};
 
 use super::caller::{Caller, Refusal};
+use super::input::Input;
 use super::params::{Kind, ParamSpec};
-use super::read::Input;
 use super::{Endpoint, Success, fail};
 use crate::AppState;
 

@@ -8,11 +8,13 @@ pub mod accounts;
 pub mod caller;
 pub mod docs;
 pub mod images;
+pub mod input;
 pub mod openapi;
 pub mod pagination;
 pub mod params;
 pub mod products;
 pub mod read;
+pub mod response;
 pub mod retail;
 pub mod rules;
 
@@ -117,7 +119,7 @@ pub fn fail(state: &AppState, refusal: impl Into<Refusal>) -> Response {
     if let ServiceError::Internal(e) = &error {
         tracing::error!(error = %e, "REST request failed");
     }
-    let mut r = crate::problem::problem_response(
+    let mut r = crate::middleware::problem::problem_response(
         error.code().http_status(),
         error.problem(state.catalog().site_url()),
     );

@@ -16,8 +16,9 @@ use catalog::model::WriteOutcome;
 use catalog::service::LookupProductOutput;
 
 use super::caller::Refusal;
+use super::input::Input;
 use super::params::{Kind, ParamSpec};
-use super::read::{Compare, Input, etag, precondition, precondition_failed};
+use super::response::{Compare, etag, precondition, precondition_failed};
 use super::{Endpoint, Success, fail, schema};
 use crate::AppState;
 

@@ -4,160 +4,20 @@
 //! tool and returns the same output type, so the JSON is identical; an unknown product is a
 //! 404 problem here (REST) where the tool answers `found: false`.
 
-use std::convert::Infallible;
-
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, RawPathParams, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::State;
+use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use catalog::ServiceError;
 use catalog::search::SearchRequest;
-use serde::Serialize;
 use serde_json::{Map, Value};
-use sha2::{Digest as _, Sha256};
 
-use super::caller::{Caller, Refusal};
-use super::params::{Checked, Kind, ParamSpec};
+use super::input::Input;
+use super::params::{Kind, ParamSpec};
+use super::response::{json, json_tagged, tagged};
 use super::{Endpoint, Success, fail, schema};
 use crate::AppState;
-
-/// A request's inputs: path values, the URI (query), headers and the caller.
-pub struct Input {
-    path: Result<Vec<String>, String>,
-    uri: Uri,
-    /// Request headers.
-    pub headers: HeaderMap,
-    /// Who is calling (set by the REST layer).
-    pub caller: Option<Caller>,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Input {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
-        let path = match RawPathParams::from_request_parts(parts, state).await {
-            Ok(p) => Ok(p.iter().map(|(_, v)| v.to_owned()).collect()),
-            Err(e) => Err(e.body_text()),
-        };
-        Ok(Self {
-            path,
-            uri: parts.uri.clone(),
-            headers: parts.headers.clone(),
-            caller: parts.extensions.get::<Caller>().cloned(),
-        })
-    }
-}
-
-impl Input {
-    /// The parameters, checked against the endpoint's declaration.
-    pub fn check(&self, specs: &[ParamSpec]) -> Result<Checked, ServiceError> {
-        let path = self
-            .path
-            .as_ref()
-            .map_err(|e| ServiceError::invalid("path", format!("cannot be decoded: {e}")))?;
-        Checked::new(specs, path, &self.uri)
-    }
-
-    /// The request id (set by the request-id layer).
-    pub fn request_id(&self) -> Option<&str> {
-        self.headers.get(&crate::REQUEST_ID).and_then(|v| v.to_str().ok())
-    }
-
-    /// The caller, once it holds `scope` (else the refusal: 401 without credentials, 403
-    /// `insufficient_scope` with a challenge naming the scope).
-    pub fn authorized(&self, state: &AppState, scope: &str) -> Result<&Caller, Refusal> {
-        let caller = self.caller.as_ref().ok_or_else(|| {
-            Refusal::from(ServiceError::Internal("no caller on a REST request".into()))
-        })?;
-        caller.require(scope, &state.auth().resource_metadata_url())?;
-        Ok(caller)
-    }
-
-    /// The organization the caller acts for, once it holds `scope`; management endpoints act
-    /// only on its resources.
-    pub fn organization(&self, state: &AppState, scope: &str) -> Result<i64, Refusal> {
-        self.authorized(state, scope)?.organization()
-    }
-
-    /// The `If-Match` value; a header that is not visible ASCII names no entity tag, so it
-    /// matches nothing.
-    pub fn if_match(&self) -> Option<&str> {
-        self.headers.get(header::IF_MATCH).map(|v| v.to_str().unwrap_or(""))
-    }
-}
-
-/// A `412 Precondition Failed` problem (error code `conflict`): the resource is no longer the
-/// version the request's `If-Match` (or `If-None-Match`) names.
-pub fn precondition_failed(state: &AppState, detail: &str) -> Response {
-    let mut body =
-        catalog::error::problem(state.catalog().site_url(), catalog::ErrorCode::Conflict, detail);
-    body["status"] = 412.into();
-    body["title"] = "Precondition Failed".into();
-    crate::problem::problem_response(412, body)
-}
-
-/// The strong entity tag of a representation: a SHA-256 prefix of its bytes.
-pub fn etag(body: &[u8]) -> String {
-    format!("\"{}\"", &hex::encode(Sha256::digest(body))[..32])
-}
-
-/// How a precondition compares entity tags (RFC 9110 §8.8.3.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compare {
-    /// `If-Match`: weak tags never match.
-    Strong,
-    /// `If-None-Match`: a `W/` prefix is ignored.
-    Weak,
-}
-
-/// Whether the precondition header `name` admits the current tag (`None` when there is no
-/// current representation, which only `If-None-Match` without `*` admits). `None` when the
-/// request has no such header. `*` admits any current representation.
-pub fn precondition(
-    headers: &HeaderMap,
-    name: header::HeaderName,
-    tag: Option<&str>,
-    compare: Compare,
-) -> Option<bool> {
-    let value = headers.get(name)?.to_str().unwrap_or_default();
-    let Some(tag) = tag else { return Some(false) };
-    Some(match compare {
-        Compare::Strong => catalog::rules_admin::if_match_admits(value, tag),
-        Compare::Weak => value
-            .split(',')
-            .map(str::trim)
-            .any(|t| t == "*" || t.trim_start_matches("W/") == tag.trim_start_matches("W/")),
-    })
-}
-
-/// A JSON `200` with `tag` as its `ETag`, or `304` when `If-None-Match` already has it.
-pub fn tagged(body: Vec<u8>, tag: &str, headers: &HeaderMap) -> Response {
-    let seen = precondition(headers, header::IF_NONE_MATCH, Some(tag), Compare::Weak);
-    let mut r = if seen == Some(true) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-    };
-    if let Ok(v) = HeaderValue::from_str(tag) {
-        r.headers_mut().insert(header::ETAG, v);
-    }
-    r
-}
-
-/// A JSON `200` response.
-pub fn json(value: &impl Serialize) -> Result<Response, ServiceError> {
-    let body = serde_json::to_vec(value).map_err(|e| ServiceError::Internal(Box::new(e)))?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-/// A JSON `200` response with an `ETag`; `304` when `If-None-Match` already has it.
-pub fn json_tagged(value: &impl Serialize, headers: &HeaderMap) -> Result<Response, ServiceError> {
-    let body = serde_json::to_vec(value).map_err(|e| ServiceError::Internal(Box::new(e)))?;
-    let tag = etag(&body);
-    Ok(tagged(body, &tag, headers))
-}
 
 fn respond(state: &AppState, result: Result<Response, ServiceError>) -> Response {
     result.unwrap_or_else(|e| fail(state, e))

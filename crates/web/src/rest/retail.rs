@@ -15,8 +15,9 @@ use axum::routing::{delete, get, post};
 use catalog::retail::{self, BatchReport, ManagedStore, OfferBatch, StoreBatch, StorePage};
 
 use super::caller::Refusal;
+use super::input::Input;
 use super::params::{Kind, ParamSpec};
-use super::read::{Input, json, json_tagged};
+use super::response::{json, json_tagged};
 use super::{Endpoint, Success, fail, schema};
 use crate::AppState;
 

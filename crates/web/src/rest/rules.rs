@@ -19,8 +19,9 @@ use catalog::rules_admin::{
 };
 
 use super::caller::Refusal;
+use super::input::Input;
 use super::params::{Kind, ParamSpec};
-use super::read::{Input, json, json_tagged, precondition_failed};
+use super::response::{json, json_tagged, precondition_failed};
 use super::{Endpoint, Success, fail, schema};
 use crate::AppState;
 

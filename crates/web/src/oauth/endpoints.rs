@@ -1,7 +1,7 @@
 //! The OAuth 2.1 authorization server's machine endpoints (docs/spec.md §4): discovery documents
 //! (RFC 8414, RFC 9728, OpenID discovery), token (RFC 6749 §3.2), registration (RFC 7591),
 //! revocation (RFC 7009) and introspection (RFC 7662). The browser pages (sign-in, consent,
-//! account) are in [`crate::pages`]. Everything here is a thin adapter over [`auth::AuthServer`].
+//! account) are in [`super::pages`]. Everything here is a thin adapter over [`auth::AuthServer`].
 
 use std::time::Duration;
 
@@ -206,7 +206,7 @@ async fn introspect(State(state): State<AppState>, request: Request) -> Response
 }
 
 async fn register(State(state): State<AppState>, request: Request) -> Response {
-    let ip = crate::security::client_ip(
+    let ip = crate::middleware::security::client_ip(
         request.headers(),
         request.extensions(),
         state.http().trust_forwarded_for,

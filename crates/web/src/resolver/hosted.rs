@@ -223,7 +223,7 @@ async fn render_page(
     let detail = match state.catalog().get_product_detail(gtin.as_str()).await {
         Ok(d) => d,
         Err(e) => {
-            return Err(crate::problem::problem(
+            return Err(crate::middleware::problem::problem(
                 state.catalog().site_url(),
                 e.code(),
                 &e.public_detail(),

@@ -75,7 +75,7 @@ async fn description(State(state): State<AppState>) -> Response {
 }
 
 fn problem(state: &AppState, code: ErrorCode, detail: &str) -> Response {
-    with_cors(crate::problem::problem(state.catalog().site_url(), code, detail))
+    with_cors(crate::middleware::problem::problem(state.catalog().site_url(), code, detail))
 }
 
 /// The media types of `Accept`, in order, without parameters (q=0 dropped).
@@ -208,7 +208,7 @@ async fn resolve(State(state): State<AppState>, request: Request) -> Response {
     let query = request.uri().query().map(str::to_owned);
     let etag = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
     let near = match (parsed.other_param("lat"), parsed.other_param("lng")) {
-        (Some(lat), Some(lng)) => Some(crate::hosted::Near { lat, lng }),
+        (Some(lat), Some(lng)) => Some(super::hosted::Near { lat, lng }),
         _ => None,
     };
     let asked = Asked { query: query.as_deref(), accept: &accept, head, if_none_match: etag, near };
@@ -231,7 +231,7 @@ struct Asked<'a> {
     /// `If-None-Match`.
     if_none_match: Option<&'a str>,
     /// The shopper's position, for the hosted page's nearby stores.
-    near: Option<crate::hosted::Near<'a>>,
+    near: Option<super::hosted::Near<'a>>,
 }
 
 async fn answer(
@@ -267,14 +267,14 @@ async fn answer(
                         );
                         r
                     }
-                    Err(e) => crate::problem::problem(
+                    Err(e) => crate::middleware::problem::problem(
                         state.catalog().site_url(),
                         e.code(),
                         &e.public_detail(),
                     ),
                 };
             }
-            crate::hosted::page(state, gtin, head, if_none_match, near).await
+            super::hosted::page(state, gtin, head, if_none_match, near).await
         }
     }
 }

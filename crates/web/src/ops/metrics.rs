@@ -1,13 +1,11 @@
 //! Prometheus metrics (`GET /metrics`, text exposition format): request counts and latency
 //! histograms per route (the matched route pattern, never the raw path, so cardinality stays
-//! bounded), recorded by a middleware. Later layers add per-tool series.
+//! bounded), recorded by a middleware ([`crate::middleware::metrics`]). Later layers add per-tool
+//! series.
 
 use std::sync::OnceLock;
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
 use axum::http::header;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -47,32 +45,4 @@ pub async fn render() -> Response {
     let body =
         handle().map_or_else(|| "# metrics recorder unavailable\n".to_owned(), |h| h.render());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
-}
-
-/// Middleware: counts requests and records latency per method, route and status.
-pub async fn track(req: Request, next: Next) -> Response {
-    handle();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    // Only standard methods become label values: anything else would let clients create
-    // unbounded series.
-    let method: &'static str = match *req.method() {
-        axum::http::Method::GET => "GET",
-        axum::http::Method::HEAD => "HEAD",
-        axum::http::Method::POST => "POST",
-        axum::http::Method::PUT => "PUT",
-        axum::http::Method::PATCH => "PATCH",
-        axum::http::Method::DELETE => "DELETE",
-        axum::http::Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    };
-    let start = Instant::now();
-    let res = next.run(req).await;
-    let status = res.status().as_u16().to_string();
-    let elapsed = start.elapsed().as_secs_f64();
-    metrics::counter!("prodlink_http_requests_total", "method" => method, "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("prodlink_http_request_duration_seconds", "method" => method, "route" => route).record(elapsed);
-    res
 }

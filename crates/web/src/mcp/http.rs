@@ -19,6 +19,8 @@ use mcp::jsonrpc::{self, ErrorObject, code};
 use mcp::{CallContext, Handled, Principal, ProtocolVersion, Transport};
 
 use crate::AppState;
+use crate::middleware::request_id::REQUEST_ID;
+use crate::middleware::security;
 
 /// Host and Origin allow-lists.
 #[derive(Debug, Clone, Default)]
@@ -179,7 +181,7 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
         }
     };
     let request_id =
-        parts.headers.get(&crate::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        parts.headers.get(&REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
     // Resource server: who is calling, and may they (docs/spec.md §4). The `/mcp` alias has its own
     // path-suffixed metadata document naming `{site}/mcp` (RFC 9728 §3.3).
     let metadata_url = if parts.uri.path() == "/mcp" {
@@ -188,9 +190,9 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
         state.auth().resource_metadata_url()
     };
     let mut ctx = CallContext::new(version, Principal::anonymous(), request_id, Transport::Http);
-    match crate::security::authenticate(state.auth(), &parts.headers, &metadata_url).await {
+    match security::authenticate(state.auth(), &parts.headers, &metadata_url).await {
         Ok(principal) => {
-            let ip = crate::security::client_ip(
+            let ip = security::client_ip(
                 &parts.headers,
                 &parts.extensions,
                 state.http().trust_forwarded_for,
