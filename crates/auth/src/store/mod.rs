@@ -2,21 +2,17 @@
 //! sessions, API keys and audit rows.
 //! [`AuthStore`] is what the authorization server uses; [`SqliteAuthStore`] implements it on
 //! the catalog's SQLite database and [`PgAuthStore`] on its PostgreSQL database (the tables
-//! are in the catalog migrations, one schema per backend). Both behave identically:
-//! single-use and rotation steps are atomic `UPDATE … WHERE … IS NULL` statements, so two
+//! are in the catalog migrations, one schema per backend). Both are one implementation
+//! (`impl_sql.rs`, generated per backend) of one set of statements (`sql.rs`); `sqlite.rs` and
+//! `postgres.rs` hold only the types and what the backends do their own way (transactions,
+//! read retries, revocation announcements). Both behave identically:
+//! single-use and rotation steps are atomic `UPDATE … WHERE … IS NULL RETURNING` statements, so two
 //! concurrent uses of one code or refresh token cannot both succeed, and the server secret is
 //! created once per database (`INSERT … ON CONFLICT DO NOTHING`, then read back).
 
-/// `SELECT` of API key rows for [`api_key_row`] (both backends): the key's columns, its
-/// organization's name and the stored hash; the caller appends `WHERE …`.
-macro_rules! api_key_select {
-    () => {
-        "SELECT k.id, k.prefix, k.name, k.organization_id, o.name AS organization_name, k.scopes, \
-                k.rate_limit_per_minute, k.created_by_user_id, k.created_at, k.last_used_at, \
-                k.revoked_at, k.secret_hash \
-         FROM api_keys k JOIN organizations o ON o.id = k.organization_id "
-    };
-}
+#[macro_use]
+mod impl_sql;
+mod sql;
 
 mod postgres;
 mod sqlite;
@@ -429,7 +425,8 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-/// An API key row of either backend (selected by `api_key_select!`) with its stored hash.
+/// An API key row of either backend (selected by [`sql::API_KEY_BY_HASH`] or [`sql::API_KEYS`])
+/// with its stored hash.
 pub(crate) fn api_key_row<'r, R>(r: &'r R) -> Result<(ApiKeyRecord, String), sqlx::Error>
 where
     R: sqlx::Row,
