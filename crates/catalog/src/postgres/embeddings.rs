@@ -5,6 +5,7 @@
 use sqlx::{AssertSqlSafe, PgPool, Row};
 
 use super::search::{TEXT_COLUMNS, TEXT_JOINS, parse_gtin};
+use super::*;
 use crate::store::{
     EmbedJob, EmbeddingCursor, EmbeddingPage, EmbeddingWrite, StoreError, embedding_text,
     vector_bytes, vector_from,
@@ -174,4 +175,89 @@ pub(super) async fn count(pool: &PgPool, model: &str) -> Result<u64, StoreError>
         .fetch_one(pool)
         .await?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+#[async_trait::async_trait]
+impl crate::store::EmbeddingsDb for PgStore {
+    async fn requeue_embeddings(&self, model: &str) -> Result<u64, StoreError> {
+        requeue(&self.pool, model).await
+    }
+
+    async fn embed_jobs(
+        &self,
+        model: &str,
+        max: usize,
+    ) -> Result<Vec<crate::store::EmbedJob>, StoreError> {
+        jobs(&self.pool, model, max).await
+    }
+
+    async fn save_embeddings(
+        &self,
+        model: &str,
+        batch: &[crate::store::EmbeddingWrite],
+    ) -> Result<(), StoreError> {
+        save(&self.pool, model, batch, self.vector_index_dims()).await
+    }
+
+    async fn embeddings_page(
+        &self,
+        model: &str,
+        after: crate::store::EmbeddingCursor,
+        limit: usize,
+    ) -> Result<crate::store::EmbeddingPage, StoreError> {
+        page(&self.pool, model, after, limit).await
+    }
+
+    async fn embed_backlog(&self) -> Result<u64, StoreError> {
+        backlog(&self.pool).await
+    }
+
+    fn has_vector_index(&self, dims: usize) -> bool {
+        self.vector_index_dims() == Some(dims)
+    }
+
+    async fn prepare_vector_index(&self, dims: usize) -> Result<bool, StoreError> {
+        if !self.vector_index {
+            return Ok(false);
+        }
+        let ready = vector::ensure(&self.pool, dims).await?;
+        self.vector_dims.store(ready.unwrap_or(0), Ordering::Release);
+        Ok(ready.is_some())
+    }
+
+    async fn nearest(
+        &self,
+        model: &str,
+        query: &[f32],
+        filters: &crate::search::SearchFilters,
+        within: Option<&[gs1::Gtin14]>,
+        k: usize,
+    ) -> Result<Option<Vec<crate::search::LexicalHit>>, StoreError> {
+        if !self.has_vector_index(query.len()) {
+            return Ok(None);
+        }
+        let hits =
+            reading("nearest", || vector::nearest(&self.pool, model, query, filters, within, k))
+                .await?;
+        Ok(Some(hits))
+    }
+
+    async fn similarities(
+        &self,
+        model: &str,
+        query: &[f32],
+        gtins: &[gs1::Gtin14],
+    ) -> Result<Option<Vec<(gs1::Gtin14, f64)>>, StoreError> {
+        if !self.has_vector_index(query.len()) {
+            return Ok(None);
+        }
+        let found =
+            reading("similarities", || vector::similarities(&self.pool, model, query, gtins))
+                .await?;
+        Ok(Some(found))
+    }
+
+    async fn embedding_count(&self, model: &str) -> Result<u64, StoreError> {
+        count(&self.pool, model).await
+    }
 }

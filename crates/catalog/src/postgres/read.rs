@@ -9,6 +9,7 @@ use gs1::Gtin14;
 use sqlx::postgres::{PgArguments, PgBindIterExt as _, PgRow};
 use sqlx::{PgPool, Postgres, Row};
 
+use super::*;
 use crate::geo::BoundingBox;
 use crate::model::{
     CatalogCounts, CategoryRef, DataSource, Ingredient, InventoryStatus, LabelFormat, LabelRef,
@@ -378,4 +379,67 @@ pub(super) async fn rules_for(
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .map_err(StoreError::from)
+}
+
+#[async_trait::async_trait]
+impl crate::store::ProductReads for PgStore {
+    async fn product(
+        &self,
+        gtin: gs1::Gtin14,
+    ) -> Result<Option<crate::model::Product>, StoreError> {
+        reading("product", || product(&self.pool, gtin)).await
+    }
+
+    async fn products(
+        &self,
+        gtins: &[gs1::Gtin14],
+    ) -> Result<Vec<crate::model::Product>, StoreError> {
+        reading("products", || products(&self.pool, gtins)).await
+    }
+
+    async fn product_children(
+        &self,
+        gtin: gs1::Gtin14,
+    ) -> Result<crate::model::ProductChildren, StoreError> {
+        reading("product children", || product_children(&self.pool, gtin)).await
+    }
+
+    async fn price_ranges(
+        &self,
+        gtins: &[gs1::Gtin14],
+    ) -> Result<std::collections::HashMap<gs1::Gtin14, crate::model::PriceRange>, StoreError> {
+        reading("price ranges", || price_ranges(&self.pool, gtins)).await
+    }
+
+    async fn offers_in_box(
+        &self,
+        gtin: gs1::Gtin14,
+        area: &crate::geo::BoundingBox,
+    ) -> Result<Vec<crate::model::StoreOffer>, StoreError> {
+        reading("offers", || offers_in_box(&self.pool, gtin, area)).await
+    }
+
+    async fn stores(&self) -> Result<Vec<crate::model::StoreSummary>, StoreError> {
+        reading("stores", || stores(&self.pool)).await
+    }
+
+    async fn product_gtins(&self) -> Result<Vec<gs1::Gtin14>, StoreError> {
+        reading("product list", || product_gtins(&self.pool)).await
+    }
+
+    async fn offer_locations(
+        &self,
+        gtins: &[gs1::Gtin14],
+        area: &crate::geo::BoundingBox,
+    ) -> Result<Vec<(gs1::Gtin14, crate::geo::Point)>, StoreError> {
+        reading("offer locations", || search::offer_locations(&self.pool, gtins, area)).await
+    }
+
+    async fn offers_in_area(
+        &self,
+        area: &crate::geo::BoundingBox,
+        limit: usize,
+    ) -> Result<Vec<(gs1::Gtin14, crate::geo::Point)>, StoreError> {
+        reading("offers in area", || search::offers_in_area(&self.pool, area, limit)).await
+    }
 }

@@ -12,6 +12,7 @@ use crate::geo::{BoundingBox, Point};
 use crate::search::SearchFilters;
 use crate::store::{SearchCursor, SearchDocument, SearchDocumentPage, StoreError};
 
+use super::*;
 pub(super) use crate::store::stored_gtin as parse_gtin;
 
 /// Key of the transaction-scoped advisory lock under which search documents are written
@@ -272,4 +273,35 @@ pub(super) async fn document_count(pool: &PgPool) -> Result<u64, StoreError> {
         .fetch_one(pool)
         .await?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+#[async_trait::async_trait]
+impl crate::store::SearchIndexDb for PgStore {
+    async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
+        index_search(&self.pool, max_products).await
+    }
+
+    async fn search_documents(
+        &self,
+        after: &crate::store::SearchCursor,
+        limit: usize,
+    ) -> Result<crate::store::SearchDocumentPage, StoreError> {
+        reading("search documents", || documents(&self.pool, after, limit)).await
+    }
+
+    async fn search_document_count(&self) -> Result<u64, StoreError> {
+        reading("search documents", || document_count(&self.pool)).await
+    }
+
+    async fn search_backlog(&self) -> Result<u64, StoreError> {
+        search_backlog(&self.pool).await
+    }
+
+    async fn matching_products(
+        &self,
+        filters: &crate::search::SearchFilters,
+        limit: usize,
+    ) -> Result<Vec<gs1::Gtin14>, StoreError> {
+        reading("filter", || matching_products(&self.pool, filters, limit)).await
+    }
 }

@@ -24,6 +24,7 @@ use std::future::Future;
 use sqlx::postgres::{PgBindIterExt as _, PgConnection};
 use sqlx::{PgPool, Row};
 
+use super::*;
 use super::{constraint_message, is_constraint_violation};
 use crate::model::{OfferWrite, ProductWrite, RuleWrite, StoreWrite, WriteOutcome, now_rfc3339};
 use crate::store::StoreError;
@@ -846,6 +847,53 @@ async fn try_upsert_rule(pool: &PgPool, r: &RuleWrite) -> Result<WriteOutcome, s
     .rows_affected();
     tx.commit().await?;
     Ok(RuleRow::outcome(existing.is_some(), changed))
+}
+
+#[async_trait::async_trait]
+impl crate::store::CatalogWrites for PgStore {
+    async fn upsert_products(
+        &self,
+        batch: &[crate::model::ProductWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        upsert_products(&self.pool, batch).await
+    }
+
+    async fn upsert_stores(
+        &self,
+        batch: &[crate::model::StoreWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        upsert_stores(&self.pool, batch).await
+    }
+
+    async fn product_organization(
+        &self,
+        gtin: gs1::Gtin14,
+    ) -> Result<Option<Option<i64>>, StoreError> {
+        reading("product_organization", || manage::product_organization(&self.pool, gtin)).await
+    }
+
+    async fn brand_organization(&self, name: &str) -> Result<Option<Option<i64>>, StoreError> {
+        reading("brand_organization", || manage::brand_organization(&self.pool, name)).await
+    }
+
+    async fn create_brand(&self, name: &str, organization_id: i64) -> Result<bool, StoreError> {
+        manage::create_brand(&self.pool, name, organization_id).await
+    }
+
+    async fn delete_product(
+        &self,
+        gtin: gs1::Gtin14,
+        if_updated_at: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        manage::delete_product(&self.pool, gtin, if_updated_at).await
+    }
+
+    async fn upsert_offers(
+        &self,
+        batch: &[crate::model::OfferWrite],
+    ) -> Result<Vec<crate::model::WriteOutcome>, StoreError> {
+        upsert_offers(&self.pool, batch).await
+    }
 }
 
 #[cfg(test)]

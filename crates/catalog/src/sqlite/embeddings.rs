@@ -5,6 +5,7 @@ use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
 use super::read::parse_gtin;
 use super::search::{TEXT_COLUMNS, TEXT_JOINS};
+use super::*;
 use crate::store::{
     EmbedJob, EmbeddingCursor, EmbeddingPage, EmbeddingWrite, StoreError, embedding_text,
     vector_bytes, vector_from,
@@ -132,6 +133,50 @@ pub(super) async fn page(
 pub(super) async fn backlog(pool: &SqlitePool) -> Result<u64, StoreError> {
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM embed_dirty").fetch_one(pool).await?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+#[async_trait::async_trait]
+impl crate::store::EmbeddingsDb for SqliteStore {
+    async fn requeue_embeddings(&self, model: &str) -> Result<u64, StoreError> {
+        requeue(&self.pool, model).await
+    }
+
+    async fn embed_jobs(
+        &self,
+        model: &str,
+        max: usize,
+    ) -> Result<Vec<crate::store::EmbedJob>, StoreError> {
+        jobs(&self.pool, model, max).await
+    }
+
+    async fn save_embeddings(
+        &self,
+        model: &str,
+        batch: &[crate::store::EmbeddingWrite],
+    ) -> Result<(), StoreError> {
+        save(&self.pool, model, batch).await
+    }
+
+    async fn embeddings_page(
+        &self,
+        model: &str,
+        after: crate::store::EmbeddingCursor,
+        limit: usize,
+    ) -> Result<crate::store::EmbeddingPage, StoreError> {
+        page(&self.pool, model, after, limit).await
+    }
+
+    async fn embed_backlog(&self) -> Result<u64, StoreError> {
+        backlog(&self.pool).await
+    }
+
+    async fn embedding_count(&self, model: &str) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM product_embeddings WHERE model = ?")
+            .bind(model)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
 }
 
 #[cfg(test)]

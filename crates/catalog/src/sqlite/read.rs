@@ -54,6 +54,7 @@ pub(super) fn bind_area<'q>(
     q.bind(area.min_lat).bind(area.max_lat).bind(lo1).bind(hi1).bind(lo2).bind(hi2)
 }
 
+use super::*;
 pub(super) use crate::store::stored_gtin as parse_gtin;
 
 fn product_from_row(row: &SqliteRow) -> Result<Product, StoreError> {
@@ -380,4 +381,67 @@ pub(super) async fn rules_for(
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .map_err(StoreError::from)
+}
+
+#[async_trait::async_trait]
+impl crate::store::ProductReads for SqliteStore {
+    async fn product(
+        &self,
+        gtin: gs1::Gtin14,
+    ) -> Result<Option<crate::model::Product>, StoreError> {
+        product(&self.pool, gtin).await
+    }
+
+    async fn products(
+        &self,
+        gtins: &[gs1::Gtin14],
+    ) -> Result<Vec<crate::model::Product>, StoreError> {
+        products(&self.pool, gtins).await
+    }
+
+    async fn product_children(
+        &self,
+        gtin: gs1::Gtin14,
+    ) -> Result<crate::model::ProductChildren, StoreError> {
+        product_children(&self.pool, gtin).await
+    }
+
+    async fn price_ranges(
+        &self,
+        gtins: &[gs1::Gtin14],
+    ) -> Result<std::collections::HashMap<gs1::Gtin14, crate::model::PriceRange>, StoreError> {
+        price_ranges(&self.pool, gtins).await
+    }
+
+    async fn offers_in_box(
+        &self,
+        gtin: gs1::Gtin14,
+        area: &crate::geo::BoundingBox,
+    ) -> Result<Vec<crate::model::StoreOffer>, StoreError> {
+        offers_in_box(&self.pool, gtin, area).await
+    }
+
+    async fn stores(&self) -> Result<Vec<crate::model::StoreSummary>, StoreError> {
+        stores(&self.pool).await
+    }
+
+    async fn product_gtins(&self) -> Result<Vec<gs1::Gtin14>, StoreError> {
+        product_gtins(&self.pool).await
+    }
+
+    async fn offer_locations(
+        &self,
+        gtins: &[gs1::Gtin14],
+        area: &crate::geo::BoundingBox,
+    ) -> Result<Vec<(gs1::Gtin14, crate::geo::Point)>, StoreError> {
+        search::offer_locations(&self.pool, gtins, area).await
+    }
+
+    async fn offers_in_area(
+        &self,
+        area: &crate::geo::BoundingBox,
+        limit: usize,
+    ) -> Result<Vec<(gs1::Gtin14, crate::geo::Point)>, StoreError> {
+        search::offers_in_area(&self.pool, area, limit).await
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use sqlx::{Row, SqlitePool};
 
+use super::*;
 use crate::write_plan::json_string_list;
 
 pub(super) async fn retailer_organizations(
@@ -25,3 +26,49 @@ pub(super) async fn retailer_organizations(
 }
 
 crate::retail_store::retail_store! { pool: SqlitePool }
+
+#[async_trait::async_trait]
+impl crate::store::RetailDb for SqliteStore {
+    // Store and offer management
+
+    async fn retailer_organizations(
+        &self,
+        names: &[String],
+    ) -> Result<std::collections::HashMap<String, Option<i64>>, StoreError> {
+        retailer_organizations(&self.pool, names).await
+    }
+
+    async fn create_retailer(&self, name: &str, organization_id: i64) -> Result<bool, StoreError> {
+        create_retailer(&self.pool, name, organization_id).await
+    }
+
+    async fn organization_stores(
+        &self,
+        organization: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<crate::retail::ManagedStore>, u64), StoreError> {
+        organization_stores(&self.pool, organization, offset, limit).await
+    }
+
+    async fn managed_store(
+        &self,
+        retailer: &str,
+        store_ref: &str,
+    ) -> Result<Option<crate::retail::ManagedStore>, StoreError> {
+        managed_store(&self.pool, retailer, store_ref).await
+    }
+
+    async fn delete_store(&self, retailer: &str, store_ref: &str) -> Result<bool, StoreError> {
+        delete_store(&self.pool, retailer, store_ref).await
+    }
+
+    async fn delete_offer(
+        &self,
+        gtin: gs1::Gtin14,
+        retailer: &str,
+        store_ref: &str,
+    ) -> Result<bool, StoreError> {
+        delete_offer(&self.pool, gtin, retailer, store_ref).await
+    }
+}

@@ -7,6 +7,7 @@ use gs1::Gtin14;
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
 use super::read::{bind_area, gtin_list_json, parse_gtin};
+use super::*;
 use crate::geo::{BoundingBox, Point};
 use crate::search::SearchFilters;
 use crate::store::{SearchCursor, SearchDocument, SearchDocumentPage, StoreError};
@@ -230,4 +231,35 @@ pub(super) async fn document_count(pool: &SqlitePool) -> Result<u64, StoreError>
         .fetch_one(pool)
         .await?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+#[async_trait::async_trait]
+impl crate::store::SearchIndexDb for SqliteStore {
+    async fn index_search(&self, max_products: usize) -> Result<usize, StoreError> {
+        index_search(&self.pool, max_products).await
+    }
+
+    async fn search_documents(
+        &self,
+        after: &crate::store::SearchCursor,
+        limit: usize,
+    ) -> Result<crate::store::SearchDocumentPage, StoreError> {
+        documents(&self.pool, after, limit).await
+    }
+
+    async fn search_document_count(&self) -> Result<u64, StoreError> {
+        document_count(&self.pool).await
+    }
+
+    async fn search_backlog(&self) -> Result<u64, StoreError> {
+        search_backlog(&self.pool).await
+    }
+
+    async fn matching_products(
+        &self,
+        filters: &crate::search::SearchFilters,
+        limit: usize,
+    ) -> Result<Vec<gs1::Gtin14>, StoreError> {
+        matching_products(&self.pool, filters, limit).await
+    }
 }
