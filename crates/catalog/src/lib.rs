@@ -11,6 +11,7 @@ pub mod demo;
 pub mod import;
 pub mod lexical;
 pub mod manage;
+mod migrations;
 pub mod orgs;
 mod orgs_store;
 pub mod postgres;

@@ -1,4 +1,4 @@
--- API keys for servers (SPEC §7, issue 8): a key acts for one organization with REST scopes.
+-- API keys for servers (docs/spec.md §7, issue 8): a key acts for one organization with REST scopes.
 -- The same table and constraints as the SQLite migration 0012_api_keys.sql. Only the SHA-256
 -- hex digest of the key is stored; `prefix` (the key's first 15 characters, `pl_key_` and 8 of
 -- the random body) identifies it in listings and logs without revealing it. `scopes` is the

@@ -1,4 +1,4 @@
--- prodlink catalog schema (SPEC §2) for the embedded SQLite backend.
+-- prodlink catalog schema (docs/spec.md §2) for the embedded SQLite backend.
 -- Constraints make bad states impossible: GTIN-14 with a valid check digit, ISO country and
 -- currency codes by foreign key, closed enumerations, coordinate ranges, and metadata limits
 -- (a flat string map: at most 50 keys, keys 1-40 characters, values 1-500 characters) by trigger.

@@ -1,8 +1,8 @@
--- The remaining entities of SPEC §2: resolver rules (§5), users, OAuth clients, grants, codes
+-- The remaining entities of docs/spec.md §2: resolver rules (§5), users, OAuth clients, grants, codes
 -- and tokens (§4), and the append-only audit log. The services that use them arrive with the
 -- resolver and authorization issues; the constraints are here from the start.
 
--- Resolver rules (SPEC §5). A rule belongs to exactly one scope instance:
+-- Resolver rules (docs/spec.md §5). A rule belongs to exactly one scope instance:
 --   SERIAL       scope_gtin + scope_qualifier (the serial)    BATCH  scope_gtin + scope_qualifier (the lot)
 --   PRODUCT      scope_gtin                                   BRAND  brand_id
 --   ORGANIZATION organization_id                              GLOBAL nothing
@@ -83,7 +83,7 @@ BEGIN
     SELECT RAISE(ABORT, 'resolver_rules.metadata violates the metadata limits: string values only, at most 50 keys, keys 1-40 characters, values 1-500 characters');
 END;
 
--- Users (SPEC §4): email is stored lower-cased; passwords only as Argon2id PHC strings.
+-- Users (docs/spec.md §4): email is stored lower-cased; passwords only as Argon2id PHC strings.
 CREATE TABLE users (
     id            INTEGER PRIMARY KEY,
     email         TEXT NOT NULL UNIQUE CHECK (email = lower(email) AND length(email) BETWEEN 3 AND 254 AND email GLOB '?*@?*'),
@@ -95,7 +95,7 @@ CREATE TABLE users (
     updated_at    TEXT NOT NULL
 );
 
--- OAuth clients (SPEC §4): pre-registered (static), dynamically registered (dcr, RFC 7591) or
+-- OAuth clients (docs/spec.md §4): pre-registered (static), dynamically registered (dcr, RFC 7591) or
 -- known by their Client ID Metadata Document (cimd, client_id is the document's https URL).
 CREATE TABLE oauth_clients (
     client_id                  TEXT PRIMARY KEY CHECK (length(client_id) BETWEEN 1 AND 2000),
@@ -166,7 +166,7 @@ CREATE TABLE oauth_tokens (
 ) WITHOUT ROWID;
 CREATE INDEX oauth_tokens_grant ON oauth_tokens(grant_id);
 
--- The durable audit log (SPEC §4 "queryable forever"): append-only.
+-- The durable audit log (docs/spec.md §4 "queryable forever"): append-only.
 CREATE TABLE audit_events (
     id            INTEGER PRIMARY KEY,
     occurred_at   TEXT NOT NULL,

@@ -1,4 +1,4 @@
--- Lexical search (SPEC §6): an FTS5 index over each product's name, brand, category (with its
+-- Lexical search (docs/spec.md §6): an FTS5 index over each product's name, brand, category (with its
 -- parent), description and ingredients, ranked with BM25. rowid = products.id.
 -- Writes do not tokenize inline (that would halve import speed): they queue the product in
 -- search_dirty, and a background indexer (re)builds its row. /mcp/health reports the backlog.

@@ -1,4 +1,4 @@
--- Authorization server additions (SPEC §4): what a client may ask for, and browser sessions.
+-- Authorization server additions (docs/spec.md §4): what a client may ask for, and browser sessions.
 
 -- Grant types a client registered (a client that never asked for refresh tokens gets none).
 ALTER TABLE oauth_clients ADD COLUMN grant_types TEXT NOT NULL

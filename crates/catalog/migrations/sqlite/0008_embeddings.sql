@@ -1,4 +1,4 @@
--- Semantic search (SPEC §6): one sentence embedding per product, stored beside the catalog so a
+-- Semantic search (docs/spec.md §6): one sentence embedding per product, stored beside the catalog so a
 -- restart needs no re-embedding. `model` names the embedder that made the vector (a different
 -- model re-embeds everything); `text_hash` is the SHA-256 (first 16 bytes) of the text that was
 -- embedded, so a product whose text did not change is never embedded again. `vector` is the

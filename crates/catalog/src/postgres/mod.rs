@@ -65,8 +65,6 @@ pub struct PgStore {
     vector_index: bool,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
 /// Whether `url` names a PostgreSQL database.
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
@@ -113,7 +111,7 @@ impl PgStore {
     /// Applies the embedded migrations that have not run yet. (The pgvector column is set up
     /// when a model is loaded: [`CatalogStore::prepare_vector_index`].)
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
+        crate::migrations::POSTGRES.run(&self.pool).await?;
         if self.vector_index {
             let dims = vector::detect(&self.pool).await?.unwrap_or(0);
             self.vector_dims.store(dims, Ordering::Release);

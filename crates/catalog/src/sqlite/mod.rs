@@ -44,8 +44,6 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
 impl SqliteStore {
     /// Opens (creating if allowed) the database at `url` (`sqlite://PATH`, `sqlite:PATH` or
     /// `sqlite::memory:`). Does not migrate; call [`SqliteStore::migrate`].
@@ -73,7 +71,7 @@ impl SqliteStore {
 
     /// Applies the embedded migrations that have not run yet.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
+        crate::migrations::SQLITE.run(&self.pool).await?;
         Ok(())
     }
 
