@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use sqlx::migrate::Migrator;
 
 /// SQLite migrations whose comments now cite `docs/spec.md §N` instead of the original
-/// specification's "SPEC §N" (the same numbering): version, SHA-384 of the text first applied.
+/// specification's section marks (the same numbering): version, SHA-384 of the text first applied.
 const SQLITE_PINNED: &[(i64, &str)] = &[
     (
         1,
