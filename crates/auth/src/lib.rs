@@ -6,7 +6,6 @@
 //! catalog's SQLite or PostgreSQL database ([`SqliteAuthStore`], [`PgAuthStore`]). No HTTP
 //! types: the `web` crate maps requests to [`AuthServer`] calls.
 
-pub mod apikey;
 pub mod cimd;
 pub mod clock;
 pub mod params;
@@ -15,6 +14,9 @@ pub mod redirect;
 pub mod secrets;
 pub mod server;
 pub mod store;
+
+/// The API key format, one kind of [`secrets`] (the path `auth::apikey` is kept for callers).
+pub use secrets::apikey;
 
 pub use store::{AuthStore, AuthStoreError, PgAuthStore, SqliteAuthStore};
 

@@ -10,36 +10,8 @@ use serde::Serialize;
 
 use crate::error::ServiceError;
 use crate::rules::{Decision, RequestContext, Rule, choose};
+pub use crate::rules::{DestinationType, RuleScope};
 use crate::service::{Catalog, parse_gtin_field};
-
-/// Where a scan goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-pub enum DestinationType {
-    /// prodlink's hosted product page.
-    #[serde(rename = "HOSTED_PAGE")]
-    HostedPage,
-    /// A brand-chosen URL.
-    #[serde(rename = "CUSTOM_URL")]
-    CustomUrl,
-}
-
-/// The scope of the rule that decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RuleScope {
-    /// One serialized item.
-    Serial,
-    /// One batch/lot.
-    Batch,
-    /// One product.
-    Product,
-    /// Every product of a brand.
-    Brand,
-    /// Every product of an organization.
-    Organization,
-    /// Everything.
-    Global,
-}
 
 /// `resolve_gtin` output.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

@@ -1,13 +1,43 @@
 //! Resolver rules (docs/spec.md §5): the stored rule ([`RuleRecord`]), its parsed form ([`Rule`]) with
 //! every criterion, the request facts rules are judged against ([`RequestContext`], with the
 //! time injected so tests fix the clock), and [`choose`], the walk from the most specific scope
-//! to GLOBAL that picks the destination. Pure: loading rules is the store's job.
+//! to GLOBAL that picks the destination, with the scopes and destination types it decides
+//! between ([`RuleScope`], [`DestinationType`]). Pure: loading rules is the store's job.
 
 use jiff::Timestamp;
 use jiff::civil::Time;
 use jiff::tz::TimeZone;
+use schemars::JsonSchema;
+use serde::Serialize;
 
-use crate::resolve::{DestinationType, RuleScope};
+/// Where a scan goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+pub enum DestinationType {
+    /// prodlink's hosted product page.
+    #[serde(rename = "HOSTED_PAGE")]
+    HostedPage,
+    /// A brand-chosen URL.
+    #[serde(rename = "CUSTOM_URL")]
+    CustomUrl,
+}
+
+/// The scope of the rule that decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RuleScope {
+    /// One serialized item.
+    Serial,
+    /// One batch/lot.
+    Batch,
+    /// One product.
+    Product,
+    /// Every product of a brand.
+    Brand,
+    /// Every product of an organization.
+    Organization,
+    /// Everything.
+    Global,
+}
 
 /// A rule as stored (`resolver_rules`), enabled or not.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,17 +5,20 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
-/// Stable error codes (docs/spec.md §3 "Error contract").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// Stable error codes (docs/spec.md §3 "Error contract"); the REST API's problem documents
+/// publish this type's schema as `error_code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
-    /// Token missing where required, invalid, expired or revoked.
+    /// Credential (token or API key) missing where required, invalid, expired or revoked.
     Unauthorized,
-    /// Token lacks the scope (or no token for a protected tool).
+    /// The credential lacks the scope (or there is none for a protected tool), or the resource
+    /// belongs to another organization.
     Forbidden,
-    /// Over a rate limit or the QR quota.
+    /// Over a rate limit or quota.
     RateLimited,
     /// Malformed request.
     BadRequest,
@@ -25,9 +28,9 @@ pub enum ErrorCode {
     UnprocessableEntity,
     /// A resource that must exist does not.
     NotFound,
-    /// State conflict.
+    /// State conflict (e.g. a stale If-Match).
     Conflict,
-    /// Anything unexpected; no internals leak.
+    /// Anything unexpected; nothing internal is shown.
     InternalError,
 }
 

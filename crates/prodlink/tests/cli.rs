@@ -23,8 +23,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use common::{
-    Backend, Server, demo_data, http, mcp_call, on_both_backends, prodlink, run_with_stdin, sqlite,
-    validate_api_key,
+    Backend, Server, demo_data, http, mcp_call, model_dir, on_both_backends, prodlink,
+    run_with_stdin, sqlite, validate_api_key,
 };
 
 on_both_backends!(sync:
@@ -782,18 +782,6 @@ fn organizations_users_and_api_keys_round_trip(b: Backend) {
     assert!(revoked_at.starts_with("20"), "{out}");
 }
 
-fn model_dir() -> PathBuf {
-    let dir = std::env::var_os("PRODLINK_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/potion-base-8M")
-    });
-    assert!(
-        dir.join("model.json").is_file(),
-        "no model at {} — run scripts/fetch-model.sh (or set PRODLINK_MODEL_DIR)",
-        dir.display()
-    );
-    dir
-}
-
 fn search_names(base: &str, query: &str) -> Vec<String> {
     let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "search_products", "arguments": {"query": query, "limit": 3}}});
@@ -817,7 +805,7 @@ fn search_names(base: &str, query: &str) -> Vec<String> {
 fn import_embeds_changed_products_and_serve_reports_the_semantic_index(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let db = common::database(b, dir.path(), "sem");
-    let model = model_dir();
+    let model = model_dir("potion-base-8M", "model.json");
     let file = dir.path().join("catalog.jsonl");
     let write = |spaghetti_description: &str| {
         std::fs::write(
@@ -950,14 +938,7 @@ fn two_processes_on_one_postgres_database_behave_as_one_service() {
     let pg_db = common::database(b, dir.path(), "pg");
     let pg = pg_db.url.clone();
     let lite = sqlite(dir.path(), "source.db");
-    let out = prodlink()
-        .args(["--database", &lite, "import", "off", "--no-embed=true", "--no-progress=true"])
-        .arg(demo_data("off-sample-1000.tsv.gz"))
-        .arg("--report-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    import_demo_products(&lite, dir.path());
     let (ok, _, err) = run_with_stdin(
         &["user", "add", "--email", "ann@example.com", "--database", &lite],
         "correct horse battery\n",
@@ -1098,14 +1079,7 @@ fn a_database_restart_under_load_fails_no_request() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let url = rt.block_on(catalog::postgres::PgStore::create_database(&url, "restart")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let out = prodlink()
-        .args(["--database", &url, "import", "off", "--no-embed=true", "--no-progress=true"])
-        .arg(demo_data("off-sample-1000.tsv.gz"))
-        .arg("--report-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    import_demo_products(&url, dir.path());
     let server = Server::start(prodlink().args([
         "serve",
         "--database",
@@ -1167,4 +1141,17 @@ fn a_database_restart_under_load_fails_no_request() {
     assert_eq!(health["status"], "ok", "{health}");
     assert!(server.terminate().success());
     drop(cluster);
+}
+
+/// `prodlink import off` of the demo's 1,000 products into `database` (no embeddings, reports in
+/// `report_dir`), which must succeed.
+fn import_demo_products(database: &str, report_dir: &Path) {
+    let out = prodlink()
+        .args(["--database", database, "import", "off", "--no-embed=true", "--no-progress=true"])
+        .arg(demo_data("off-sample-1000.tsv.gz"))
+        .arg("--report-dir")
+        .arg(report_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -4,7 +4,7 @@
 //! locally on candle from a model directory (`model.safetensors`, `tokenizer.json`,
 //! `config.json`). Its pipeline is the model's published one: WordPiece tokens truncated at 256,
 //! BERT, mean pooling over the attention mask, L2 normalisation — pinned against
-//! sentence-transformers' own output by `tests/reference.rs`.
+//! sentence-transformers' own output by `tests/it/reference.rs`.
 
 use std::path::Path;
 

@@ -1,5 +1,5 @@
 //! Builders and paths the tests of several crates share: GTINs, product/store/offer writes, the
-//! demo data files.
+//! demo data files, the fetched models.
 
 use std::path::PathBuf;
 
@@ -8,6 +8,21 @@ use catalog::model::{
     DataSource, InventoryStatus, MetadataPatch, OfferWrite, Patch, ProductWrite, StoreWrite,
 };
 use gs1::Gtin14;
+
+/// The directory of a model fetched by `scripts/fetch-model.sh` (`models/NAME`), or
+/// `PRODLINK_MODEL_DIR` when set; fails the test, saying what to run, when the directory lacks
+/// `marker` (a file every copy of the model has).
+pub fn model_dir(name: &str, marker: &str) -> PathBuf {
+    let dir = std::env::var_os("PRODLINK_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models").join(name)
+    });
+    assert!(
+        dir.join(marker).is_file(),
+        "no model at {} — run scripts/fetch-model.sh (or set PRODLINK_MODEL_DIR)",
+        dir.display()
+    );
+    dir
+}
 
 /// The repository's `data/demo/NAME`.
 pub fn demo_data(name: &str) -> PathBuf {

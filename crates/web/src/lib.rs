@@ -13,6 +13,7 @@
 //! they share around their handlers is in [`middleware`], and background work in [`jobs`].
 //! This file holds the shared state and assembles the router.
 
+mod html;
 pub mod jobs;
 pub mod mcp;
 pub mod middleware;

@@ -4,9 +4,9 @@
 use std::sync::PoisonError;
 use std::time::Instant;
 
-use crate::apikey::{self, ApiKeyError};
 use crate::clock::stamp;
 use crate::secrets;
+use crate::secrets::apikey::{self, ApiKeyError};
 use crate::store::{ApiKeyRecord, AuthStoreError, NewApiKey};
 
 use super::organizations::display_name;

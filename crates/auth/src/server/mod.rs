@@ -185,8 +185,7 @@ impl Caches {
     }
 }
 
-/// The PostgreSQL notification channel on which revocations are announced to every process.
-pub const REVOCATION_CHANNEL: &str = "prodlink_revocations";
+pub use crate::store::REVOCATION_CHANNEL;
 
 /// The authorization server.
 pub struct AuthServer {

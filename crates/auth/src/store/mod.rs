@@ -20,6 +20,10 @@ mod sqlite;
 use async_trait::async_trait;
 use serde_json::Value;
 
+/// The PostgreSQL notification channel on which revocations are announced to every process
+/// (the store sends it in the revoking transaction; [`crate::AuthServer`] listens).
+pub const REVOCATION_CHANNEL: &str = "prodlink_revocations";
+
 pub use postgres::PgAuthStore;
 pub use sqlite::SqliteAuthStore;
 

@@ -33,7 +33,7 @@ async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sq
 /// organization) to every process on the database, delivered when the transaction commits:
 /// each drops its cached token and API key validations (see `AuthServer::on_postgres`).
 async fn notify_revocation(tx: &mut PgConnection) -> Result<(), AuthStoreError> {
-    sqlx::query(sql::PG_NOTIFY).bind(crate::server::REVOCATION_CHANNEL).execute(tx).await?;
+    sqlx::query(sql::PG_NOTIFY).bind(super::REVOCATION_CHANNEL).execute(tx).await?;
     Ok(())
 }
 

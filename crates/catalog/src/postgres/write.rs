@@ -29,8 +29,8 @@ use super::{constraint_message, is_constraint_violation};
 use crate::model::{OfferWrite, ProductWrite, RuleWrite, StoreWrite, WriteOutcome, now_rfc3339};
 use crate::store::StoreError;
 use crate::write_plan::{
-    self as plan, ChildRows, ProductPlan, RuleLookup, RuleRow, RuleScope, StoredOffer,
-    StoredProduct, StoredStore, write_in_runs,
+    self as plan, ChildRows, FromStoredRow as _, ProductPlan, RuleLookup, RuleRow, RuleScope,
+    StoredOffer, StoredProduct, StoredStore, write_in_runs,
 };
 
 /// How many times a batch runs when it keeps losing races with concurrent writers.
@@ -228,15 +228,15 @@ async fn attempt_products(
         )
         .bind(rows.iter().map(|r| r.stored_id).bind_iter())
         .bind(rows.iter().map(|r| r.write.gtin.as_str()).bind_iter())
-        .bind(rows.iter().map(|r| r.name.as_str()).bind_iter())
-        .bind(rows.iter().map(|r| r.brand_id).bind_iter())
-        .bind(rows.iter().map(|r| r.category_id.as_deref()).bind_iter())
-        .bind(rows.iter().map(|r| r.description.as_deref()).bind_iter())
-        .bind(rows.iter().map(|r| r.net_content.as_deref()).bind_iter())
-        .bind(rows.iter().map(|r| r.country_of_origin.as_deref()).bind_iter())
-        .bind(rows.iter().map(|r| r.image_url.as_deref()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.name.as_str()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.brand_id).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.category_id.as_deref()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.description.as_deref()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.net_content.as_deref()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.country_of_origin.as_deref()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.image_url.as_deref()).bind_iter())
         .bind(rows.iter().map(|r| r.write.data_source.as_str()).bind_iter())
-        .bind(rows.iter().map(|r| r.metadata.as_str()).bind_iter())
+        .bind(rows.iter().map(|r| r.fields.metadata.as_str()).bind_iter())
         .bind(rows.iter().map(|r| r.source_hash).bind_iter())
         .bind(now.as_str())
         .fetch_all(&mut *tx)

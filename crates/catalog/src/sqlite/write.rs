@@ -20,8 +20,8 @@ use super::{constraint_message, is_constraint_violation};
 use crate::model::{OfferWrite, ProductWrite, RuleWrite, StoreWrite, WriteOutcome, now_rfc3339};
 use crate::store::StoreError;
 use crate::write_plan::{
-    self as plan, ChildRows, ProductPlan, ProductRow, RuleLookup, RuleRow, RuleScope, StoredOffer,
-    StoredProduct, StoredStore, json_string_list, write_in_runs,
+    self as plan, ChildRows, FromStoredRow as _, ProductPlan, ProductRow, RuleLookup, RuleRow,
+    RuleScope, StoredOffer, StoredProduct, StoredStore, json_string_list, write_in_runs,
 };
 
 /// Rows per multi-row INSERT. Measured (docs/benchmarks.md): 64 beats 16, 32, 200 and 500 —
@@ -204,15 +204,15 @@ async fn try_upsert_products(
         move |b, (id, r)| {
             b.push_bind(*id)
                 .push_bind(r.write.gtin.as_str())
-                .push_bind(r.name.as_str())
-                .push_bind(r.brand_id)
-                .push_bind(r.category_id.as_deref())
-                .push_bind(r.description.as_deref())
-                .push_bind(r.net_content.as_deref())
-                .push_bind(r.country_of_origin.as_deref())
-                .push_bind(r.image_url.as_deref())
+                .push_bind(r.fields.name.as_str())
+                .push_bind(r.fields.brand_id)
+                .push_bind(r.fields.category_id.as_deref())
+                .push_bind(r.fields.description.as_deref())
+                .push_bind(r.fields.net_content.as_deref())
+                .push_bind(r.fields.country_of_origin.as_deref())
+                .push_bind(r.fields.image_url.as_deref())
                 .push_bind(r.write.data_source.as_str())
-                .push_bind(r.metadata.as_str())
+                .push_bind(r.fields.metadata.as_str())
                 .push_bind(r.source_hash)
                 .push_bind(now)
                 .push_bind(now);

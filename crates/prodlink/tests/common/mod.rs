@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use testkit::database::Start;
-pub use testkit::{Backend, Database, demo_data, on_both_backends};
+pub use testkit::{Backend, Database, demo_data, model_dir, on_both_backends};
 
 /// A new, empty database labelled `label` of `backend` (distinct labels give distinct
 /// databases): the file `DIR/LABEL.db`, or a PostgreSQL database of the test's own. prodlink

@@ -15,7 +15,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use catalog::model::LabelFormat;
 use catalog::service::ProductDetailOutput;
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, PreEscaped, html};
 use serde_json::json;
 use sha2::Digest as _;
 
@@ -108,25 +108,20 @@ fn amount(v: f64) -> String {
 }
 
 fn shell(title: &str, head_extra: Markup, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style { (PreEscaped(CSS)) }
-                (head_extra)
+    crate::html::document(
+        html! { (title) },
+        html! {
+            style { (PreEscaped(CSS)) }
+            (head_extra)
+        },
+        html! {
+            header { "prodlink" }
+            main id="main" { (body) }
+            footer {
+                p { "Product data: Open Food Facts contributors (ODbL) and the brand. Served by prodlink." }
             }
-            body {
-                header { "prodlink" }
-                main id="main" { (body) }
-                footer {
-                    p { "Product data: Open Food Facts contributors (ODbL) and the brand. Served by prodlink." }
-                }
-            }
-        }
-    }
+        },
+    )
 }
 
 fn respond(page: &Rendered, head: bool, private: bool) -> Response {

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 use serde_json::Value;
 
 use super::{Endpoint, Success};
@@ -131,73 +131,66 @@ fn schema_text(s: &Value) -> String {
 fn render(doc: &Value) -> Markup {
     let empty = serde_json::Map::new();
     let paths = doc["paths"].as_object().unwrap_or(&empty);
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (text(&doc["info"]["title"])) " " (text(&doc["info"]["version"])) }
-                style { (maud::PreEscaped(CSS)) }
-            }
-            body {
-                main {
-                    h1 { (text(&doc["info"]["title"])) " " small { (text(&doc["info"]["version"])) } }
-                    p { (text(&doc["info"]["description"])) }
-                    p { "Machine-readable: " a href="/api/v1/openapi.json" { "openapi.json" } " (OpenAPI 3.1)." }
-                    nav aria-label="Operations" {
-                        ul {
-                            @for (path, ops) in paths {
-                                @for (method, op) in ops.as_object().unwrap_or(&empty) {
-                                    li { a href={ "#" (text(&op["operationId"])) } {
-                                        code { (method.to_ascii_uppercase()) " " (path) } " — " (text(&op["summary"]))
-                                    } }
-                                }
+    crate::html::document(
+        html! { (text(&doc["info"]["title"])) " " (text(&doc["info"]["version"])) },
+        html! { style { (maud::PreEscaped(CSS)) } },
+        html! {
+            main {
+                h1 { (text(&doc["info"]["title"])) " " small { (text(&doc["info"]["version"])) } }
+                p { (text(&doc["info"]["description"])) }
+                p { "Machine-readable: " a href="/api/v1/openapi.json" { "openapi.json" } " (OpenAPI 3.1)." }
+                nav aria-label="Operations" {
+                    ul {
+                        @for (path, ops) in paths {
+                            @for (method, op) in ops.as_object().unwrap_or(&empty) {
+                                li { a href={ "#" (text(&op["operationId"])) } {
+                                    code { (method.to_ascii_uppercase()) " " (path) } " — " (text(&op["summary"]))
+                                } }
                             }
                         }
                     }
-                    @for (path, ops) in paths {
-                        @for (method, op) in ops.as_object().unwrap_or(&empty) {
-                            section id=(text(&op["operationId"])) {
-                                h2 { code { (method.to_ascii_uppercase()) " " (path) } }
-                                p.summary { (text(&op["summary"])) }
-                                p { (text(&op["description"])) }
-                                @let scopes: Vec<&str> = op["security"].as_array().into_iter().flatten()
-                                    .filter_map(|s| s["oauth2"].as_array()).flatten().map(text).collect();
-                                p.auth {
-                                    @if scopes.is_empty() { "Public; a credential is optional and raises the rate limit." }
-                                    @else { "Needs the scope " @for s in &scopes { code { (s) } " " } }
-                                }
-                                @if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
-                                    table {
-                                        caption { "Parameters" }
-                                        thead { tr { th scope="col" { "Name" } th scope="col" { "In" } th scope="col" { "Type" } th scope="col" { "Description" } } }
-                                        tbody {
-                                            @for p in params {
-                                                tr {
-                                                    td { code { (text(&p["name"])) } @if p["required"] == true { " (required)" } }
-                                                    td { (text(&p["in"])) }
-                                                    td { (schema_text(&p["schema"])) }
-                                                    td { (text(&p["description"])) }
-                                                }
+                }
+                @for (path, ops) in paths {
+                    @for (method, op) in ops.as_object().unwrap_or(&empty) {
+                        section id=(text(&op["operationId"])) {
+                            h2 { code { (method.to_ascii_uppercase()) " " (path) } }
+                            p.summary { (text(&op["summary"])) }
+                            p { (text(&op["description"])) }
+                            @let scopes: Vec<&str> = op["security"].as_array().into_iter().flatten()
+                                .filter_map(|s| s["oauth2"].as_array()).flatten().map(text).collect();
+                            p.auth {
+                                @if scopes.is_empty() { "Public; a credential is optional and raises the rate limit." }
+                                @else { "Needs the scope " @for s in &scopes { code { (s) } " " } }
+                            }
+                            @if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
+                                table {
+                                    caption { "Parameters" }
+                                    thead { tr { th scope="col" { "Name" } th scope="col" { "In" } th scope="col" { "Type" } th scope="col" { "Description" } } }
+                                    tbody {
+                                        @for p in params {
+                                            tr {
+                                                td { code { (text(&p["name"])) } @if p["required"] == true { " (required)" } }
+                                                td { (text(&p["in"])) }
+                                                td { (schema_text(&p["schema"])) }
+                                                td { (text(&p["description"])) }
                                             }
                                         }
                                     }
                                 }
-                                @if let Some(body) = op["requestBody"]["content"]["application/json"]["schema"].as_object() {
-                                    p { "JSON body: " code { (schema_text(&Value::Object(body.clone()))) } }
-                                }
-                                table {
-                                    caption { "Responses" }
-                                    tbody {
-                                        @for (status, r) in op["responses"].as_object().unwrap_or(&empty) {
-                                            tr {
-                                                td { code { (status) } }
-                                                td { (text(&r["description"])) }
-                                                td { @for (t, c) in r["content"].as_object().unwrap_or(&empty) {
-                                                    code { (t) } " " (schema_text(&c["schema"])) " "
-                                                } }
-                                            }
+                            }
+                            @if let Some(body) = op["requestBody"]["content"]["application/json"]["schema"].as_object() {
+                                p { "JSON body: " code { (schema_text(&Value::Object(body.clone()))) } }
+                            }
+                            table {
+                                caption { "Responses" }
+                                tbody {
+                                    @for (status, r) in op["responses"].as_object().unwrap_or(&empty) {
+                                        tr {
+                                            td { code { (status) } }
+                                            td { (text(&r["description"])) }
+                                            td { @for (t, c) in r["content"].as_object().unwrap_or(&empty) {
+                                                code { (t) } " " (schema_text(&c["schema"])) " "
+                                            } }
                                         }
                                     }
                                 }
@@ -206,8 +199,8 @@ fn render(doc: &Value) -> Markup {
                     }
                 }
             }
-        }
-    }
+        },
+    )
 }
 
 const CSS: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1b1b1b;background:#fff}main{max-width:60rem;margin:0 auto;padding:1rem}h1 small{font-size:.6em;color:#555}section{border-top:1px solid #ddd;padding-top:.5rem;margin-top:1.5rem}table{border-collapse:collapse;width:100%;margin:.5rem 0}caption{text-align:left;font-weight:600}td,th{border:1px solid #ddd;padding:.25rem .5rem;vertical-align:top;text-align:left}code{font:14px ui-monospace,monospace}.summary{font-weight:600}a{color:#0645ad}";

@@ -27,7 +27,7 @@ pub struct Problem {
     /// What went wrong, specifically.
     detail: String,
     /// The stable error code, the same as in MCP tool errors.
-    error_code: ProblemCode,
+    error_code: catalog::error::ErrorCode,
     /// Whether retrying may succeed.
     retryable: bool,
     /// When (RFC 3339).
@@ -46,31 +46,6 @@ pub struct ProblemField {
     field: String,
     /// What was wrong and what is allowed.
     message: String,
-}
-
-/// The stable error codes (docs/spec.md §3).
-#[derive(JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum ProblemCode {
-    /// Missing, invalid, expired or revoked credential.
-    Unauthorized,
-    /// The credential lacks a scope or the resource belongs to another organization.
-    Forbidden,
-    /// Over a rate limit or quota.
-    RateLimited,
-    /// Malformed request.
-    BadRequest,
-    /// A field is wrong.
-    ValidationError,
-    /// Well-formed but impossible.
-    UnprocessableEntity,
-    /// Not found.
-    NotFound,
-    /// State conflict (e.g. a stale If-Match).
-    Conflict,
-    /// Unexpected; nothing internal is shown.
-    InternalError,
 }
 
 /// Human description of an error status.

@@ -22,7 +22,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 
 use crate::AppState;
 
@@ -66,19 +66,14 @@ async fn stylesheet() -> Response {
 }
 
 fn layout(title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (title) " · prodlink" }
-                link rel="stylesheet" href="/o/style.css";
-            }
-            body { main { (body) } }
-        }
-    }
+    crate::html::document(
+        html! { (title) " · prodlink" },
+        html! {
+            meta name="referrer" content="no-referrer";
+            link rel="stylesheet" href="/o/style.css";
+        },
+        html! { main { (body) } },
+    )
 }
 
 /// An HTML response with the page security headers.

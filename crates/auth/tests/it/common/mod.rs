@@ -156,6 +156,25 @@ pub fn params(pairs: &[(&str, &str)]) -> Params {
     Params::from_pairs(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
 }
 
+/// An authorization request of the code flow with PKCE (S256): `response_type`, `client_id`,
+/// `redirect_uri`, `code_challenge` and its method, then `extra` in order.
+pub fn code_request(
+    client_id: &str,
+    redirect_uri: &str,
+    challenge: &str,
+    extra: &[(&str, &str)],
+) -> Params {
+    let mut pairs = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    pairs.extend_from_slice(extra);
+    params(&pairs)
+}
+
 /// The query parameters of a redirect.
 pub fn query(url: &str) -> HashMap<String, String> {
     Url::parse(url).unwrap().query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
@@ -184,16 +203,12 @@ impl Harness {
         redirect: &str,
         challenge: &str,
     ) -> AuthorizeRequest {
-        let p = params(&[
-            ("response_type", "code"),
-            ("client_id", client_id),
-            ("redirect_uri", redirect),
-            ("code_challenge", challenge),
-            ("code_challenge_method", "S256"),
-            ("scope", "qr:generate"),
-            ("state", "st-1"),
-            ("resource", RESOURCE),
-        ]);
+        let p = code_request(
+            client_id,
+            redirect,
+            challenge,
+            &[("scope", "qr:generate"), ("state", "st-1"), ("resource", RESOURCE)],
+        );
         self.server.authorize(&p).await.unwrap()
     }
 

@@ -6,16 +6,10 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-#[macro_use]
-mod common;
+use crate::common;
 
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
-
-use catalog::CatalogStore;
-use catalog::import::{NoProgress, Source};
 use common::rest::{RestServer, SITE, problem};
-use common::{Backend, Template, TestDb, on_both_backends};
+use common::{Backend, TestDb, demo_template, on_both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -29,26 +23,6 @@ on_both_backends!(
 const OWNER: &str = "owner@example.com";
 const OUTSIDER: &str = "outsider@example.com";
 const LONER: &str = "loner@example.com";
-
-fn demo(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/demo").join(name)
-}
-
-async fn load_demo(store: Arc<dyn CatalogStore>) {
-    let sources = catalog::demo::DemoSources {
-        off: vec![Source::open(&demo("off-sample-1000.tsv.gz")).unwrap()],
-        stores: Source::open(&demo("walmart-stores.csv.gz")).unwrap(),
-        rules: None,
-    };
-    catalog::demo::load(Arc::clone(&store), sources, &NoProgress).await.unwrap();
-}
-
-fn template(backend: Backend) -> &'static Template {
-    static SQLITE: OnceLock<Template> = OnceLock::new();
-    static POSTGRES: OnceLock<Template> = OnceLock::new();
-    let cell = if backend.is_postgres() { &POSTGRES } else { &SQLITE };
-    cell.get_or_init(|| Template::build(backend, load_demo))
-}
 
 /// A server on the demo catalog where organization `us` owns the brand of product `ours`
 /// and organization `them` the brand of product `theirs`; OWNER acts for `us`, OUTSIDER for
@@ -70,7 +44,7 @@ impl std::ops::Deref for Server {
 }
 
 async fn start(backend: Backend) -> Server {
-    let db = TestDb::from_template(backend, template(backend)).await;
+    let db = TestDb::from_template(backend, demo_template(backend)).await;
     let rest = RestServer::start(db, &[("Us", OWNER), ("Them", OUTSIDER)], &[LONER]).await;
     let (us, them) = (rest.orgs[0], rest.orgs[1]);
     let db = &rest.db;

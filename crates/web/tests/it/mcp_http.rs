@@ -6,18 +6,13 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-#[macro_use]
-mod common;
+use crate::common;
 
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use catalog::import::{NoProgress, Source};
-use catalog::{Catalog, CatalogStore};
-use common::{Backend, Template, TestDb, on_both_backends};
+use common::{Backend, TestDb, demo_template, on_both_backends};
 use serde_json::{Value, json};
-use web::health::ModelStatus;
-use web::{AppState, HttpSettings};
+use web::HttpSettings;
 
 on_both_backends!(
     lifecycle_negotiates_versions_and_accepts_notifications,
@@ -29,30 +24,6 @@ on_both_backends!(
     tool_calls_are_counted_per_tool,
 );
 
-fn demo(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/demo").join(name)
-}
-
-/// The demo catalog, searchable.
-async fn load_demo(store: Arc<dyn CatalogStore>) {
-    let sources = catalog::demo::DemoSources {
-        off: vec![Source::open(&demo("off-sample-1000.tsv.gz")).unwrap()],
-        stores: Source::open(&demo("walmart-stores.csv.gz")).unwrap(),
-        rules: None,
-    };
-    catalog::demo::load(Arc::clone(&store), sources, &NoProgress).await.unwrap();
-    let catalog = Catalog::new(store, "http://localhost:8080");
-    catalog.index_search_backlog().await.unwrap();
-}
-
-/// A catalog built once per test binary and backend; each test works on its own copy.
-fn template(backend: Backend) -> &'static Template {
-    static SQLITE: OnceLock<Template> = OnceLock::new();
-    static POSTGRES: OnceLock<Template> = OnceLock::new();
-    let cell = if backend.is_postgres() { &POSTGRES } else { &SQLITE };
-    cell.get_or_init(|| Template::build(backend, load_demo))
-}
-
 struct Server {
     _db: TestDb,
     base: String,
@@ -60,21 +31,10 @@ struct Server {
 }
 
 async fn start_with(backend: Backend, http_settings: HttpSettings) -> Server {
-    let db = TestDb::from_template(backend, template(backend)).await;
+    let db = TestDb::from_template(backend, demo_template(backend)).await;
     let auth = db.auth(auth::AuthConfig::new("http://localhost:8080")).await;
-    let catalog = Catalog::new(db.store(), "http://localhost:8080");
-    let origins = web::mcp_http::OriginPolicy::new("http://localhost:8080", &[], &[]);
-    let state = AppState::new(
-        catalog,
-        Arc::new(auth),
-        origins,
-        http_settings,
-        ModelStatus::not_loaded(None, "test"),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(web::serve(listener, web::app(state), std::future::pending()));
-    Server { _db: db, base: format!("http://{addr}"), http: reqwest::Client::new() }
+    let base = common::serve(&db, Arc::new(auth), http_settings).await;
+    Server { _db: db, base, http: reqwest::Client::new() }
 }
 
 async fn start(backend: Backend) -> Server {

@@ -3,15 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
-use catalog::Catalog;
 use common::{Backend, TestDb, on_both_backends};
-use web::health::ModelStatus;
-use web::{AppState, HttpSettings};
+use web::HttpSettings;
 
 on_both_backends!(
     health_is_503_without_internals_when_the_database_is_gone,
@@ -20,19 +17,7 @@ on_both_backends!(
 
 async fn start(db: &TestDb) -> String {
     let auth = db.auth(auth::AuthConfig::new("http://localhost:8080")).await;
-    let catalog = Catalog::new(db.store(), "http://localhost:8080");
-    let origins = web::mcp_http::OriginPolicy::new("http://localhost:8080", &[], &[]);
-    let state = AppState::new(
-        catalog,
-        Arc::new(auth),
-        origins,
-        HttpSettings::default(),
-        ModelStatus::not_loaded(None, "test"),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(web::serve(listener, web::app(state), std::future::pending()));
-    format!("http://{addr}")
+    common::serve(db, Arc::new(auth), HttpSettings::default()).await
 }
 
 async fn health_is_503_without_internals_when_the_database_is_gone(backend: Backend) {

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::path::PathBuf;
+use testkit::model_dir;
 
 use search::{Embedder, MiniLm};
 use serde::Deserialize;
@@ -24,18 +24,6 @@ struct Sentence {
     input_ids: Option<Vec<u32>>,
 }
 
-fn model_dir() -> PathBuf {
-    let dir = std::env::var_os("PRODLINK_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2")
-    });
-    assert!(
-        dir.join("model.safetensors").is_file(),
-        "no model at {} — run scripts/fetch-model.sh (or set PRODLINK_MODEL_DIR)",
-        dir.display()
-    );
-    dir
-}
-
 fn fixture() -> Fixture {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/reference_embeddings.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -47,7 +35,7 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn embeddings_match_sentence_transformers() {
-    let model = MiniLm::load(&model_dir()).unwrap();
+    let model = MiniLm::load(&model_dir("all-MiniLM-L6-v2", "model.safetensors")).unwrap();
     let f = fixture();
     assert_eq!(model.dim(), f.dim);
     assert!(f.sentences.len() >= 10);
@@ -72,7 +60,7 @@ fn embeddings_match_sentence_transformers() {
 
 #[test]
 fn similar_meanings_are_close() {
-    let model = MiniLm::load(&model_dir()).unwrap();
+    let model = MiniLm::load(&model_dir("all-MiniLM-L6-v2", "model.safetensors")).unwrap();
     let v = model.embed(&["pasta without gluten", "gluten-free spaghetti", "chocolate"]).unwrap();
     let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
     for x in &v {

@@ -5,11 +5,9 @@
 use std::sync::Arc;
 
 use auth::AuthServer;
-use catalog::Catalog;
 use reqwest::Method;
 use serde_json::Value;
-use web::health::ModelStatus;
-use web::{AppState, HttpSettings};
+use web::HttpSettings;
 
 use super::TestDb;
 
@@ -57,19 +55,8 @@ impl RestServer {
         for email in loners {
             auth.create_user(email, PASSWORD).await.unwrap();
         }
-        let catalog = Catalog::new(db.store(), SITE);
-        let origins = web::mcp_http::OriginPolicy::new(SITE, &[], &[]);
-        let state = AppState::new(
-            catalog,
-            auth.clone(),
-            origins,
-            HttpSettings::default(),
-            ModelStatus::not_loaded(None, "test"),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(web::serve(listener, web::app(state), std::future::pending()));
-        Self { db, base: format!("http://{addr}"), auth, http: reqwest::Client::new(), orgs }
+        let base = super::serve(&db, auth.clone(), HttpSettings::default()).await;
+        Self { db, base, auth, http: reqwest::Client::new(), orgs }
     }
 
     /// The management fixture: an empty catalog on `backend` with two organizations, Acme

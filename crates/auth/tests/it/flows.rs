@@ -4,8 +4,7 @@
 //! file and (with `PRODLINK_TEST_PG`) on a PostgreSQL database of its own.
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -197,13 +196,7 @@ async fn redirect_uris_match_exactly_except_loopback_ports(b: Backend) {
         "https://localhost/callback",
         "http://localhost.evil.example/callback",
     ] {
-        let p = params(&[
-            ("response_type", "code"),
-            ("client_id", &client),
-            ("redirect_uri", bad),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ]);
+        let p = code_request(&client, bad, &challenge, &[]);
         let m = page(h.server.authorize(&p).await);
         assert!(m.contains("not registered"), "{bad}: {m}");
     }
@@ -214,13 +207,7 @@ async fn redirect_uris_match_exactly_except_loopback_ports(b: Backend) {
         "https://app.example.com/cb2",
         "https://APP.example.com/cb/",
     ] {
-        let p = params(&[
-            ("response_type", "code"),
-            ("client_id", &web),
-            ("redirect_uri", bad),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ]);
+        let p = code_request(&web, bad, &challenge, &[]);
         assert!(page(h.server.authorize(&p).await).contains("not registered"), "{bad}");
     }
     // Missing redirect_uri: a page, not a redirect.
@@ -231,13 +218,7 @@ async fn redirect_uris_match_exactly_except_loopback_ports(b: Backend) {
 async fn unknown_clients_get_a_page_never_a_redirect(b: Backend) {
     let h = harness(b).await;
     let (_, challenge) = pkce();
-    let p = params(&[
-        ("response_type", "code"),
-        ("client_id", "pl_client_nobody"),
-        ("redirect_uri", LOOPBACK_CB),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-    ]);
+    let p = code_request("pl_client_nobody", LOOPBACK_CB, &challenge, &[]);
     assert!(page(h.server.authorize(&p).await).contains("unknown client"));
     let p = params(&[("response_type", "code"), ("redirect_uri", LOOPBACK_CB)]);
     assert!(page(h.server.authorize(&p).await).contains("no client_id"));
@@ -249,15 +230,12 @@ async fn repeated_parameters_are_invalid_requests(b: Backend) {
     let h = harness(b).await;
     let client = h.public_client().await;
     let (_, challenge) = pkce();
-    let p = params(&[
-        ("response_type", "code"),
-        ("client_id", &client),
-        ("redirect_uri", LOOPBACK_CB),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-        ("scope", "qr:generate"),
-        ("scope", "products:write"),
-    ]);
+    let p = code_request(
+        &client,
+        LOOPBACK_CB,
+        &challenge,
+        &[("scope", "qr:generate"), ("scope", "products:write")],
+    );
     let q = redirect(h.server.authorize(&p).await);
     assert_eq!(q["error"], "invalid_request");
     assert!(q["error_description"].contains("scope is repeated"));
@@ -267,47 +245,38 @@ async fn wrong_resource_is_invalid_target(b: Backend) {
     let h = harness(b).await;
     let client = h.public_client().await;
     let (_, challenge) = pkce();
-    let p = params(&[
-        ("response_type", "code"),
-        ("client_id", &client),
-        ("redirect_uri", LOOPBACK_CB),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-        ("resource", "https://evil.example/mcp"),
-        ("state", "s"),
-    ]);
+    let p = code_request(
+        &client,
+        LOOPBACK_CB,
+        &challenge,
+        &[("resource", "https://evil.example/mcp"), ("state", "s")],
+    );
     let q = redirect(h.server.authorize(&p).await);
     assert_eq!(q["error"], "invalid_target");
     assert_eq!(q["state"], "s");
     // The resource, case-insensitive in scheme/host and with a trailing slash, is the same.
-    let p = params(&[
-        ("response_type", "code"),
-        ("client_id", &client),
-        ("redirect_uri", LOOPBACK_CB),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-        ("resource", "HTTPS://PRODLINK.test/mcp/http/"),
-    ]);
+    let p = code_request(
+        &client,
+        LOOPBACK_CB,
+        &challenge,
+        &[("resource", "HTTPS://PRODLINK.test/mcp/http/")],
+    );
     assert_eq!(h.server.authorize(&p).await.unwrap().resource, RESOURCE);
     // The second MCP endpoint (`/mcp`) is the same server under another name: accepted, and the
     // token's audience is the name the client asked for.
-    let p = params(&[
-        ("response_type", "code"),
-        ("client_id", &client),
-        ("redirect_uri", LOOPBACK_CB),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-        ("resource", "https://prodlink.test/mcp"),
-    ]);
+    let p = code_request(
+        &client,
+        LOOPBACK_CB,
+        &challenge,
+        &[("resource", "https://prodlink.test/mcp")],
+    );
     assert_eq!(h.server.authorize(&p).await.unwrap().resource, "https://prodlink.test/mcp");
-    let p = params(&[
-        ("response_type", "code"),
-        ("client_id", &client),
-        ("redirect_uri", LOOPBACK_CB),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-        ("resource", "https://prodlink.test/mcp/other"),
-    ]);
+    let p = code_request(
+        &client,
+        LOOPBACK_CB,
+        &challenge,
+        &[("resource", "https://prodlink.test/mcp/other")],
+    );
     assert_eq!(redirect(h.server.authorize(&p).await)["error"], "invalid_target");
 
     let (code, verifier) = h.code(&client, LOOPBACK_CB).await;
@@ -327,14 +296,8 @@ async fn scope_is_limited_to_the_client(b: Backend) {
     let h = harness(b).await;
     let client = h.public_client().await;
     let (_, challenge) = pkce();
-    let p = params(&[
-        ("response_type", "code"),
-        ("client_id", &client),
-        ("redirect_uri", LOOPBACK_CB),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-        ("scope", "qr:generate products:write"),
-    ]);
+    let p =
+        code_request(&client, LOOPBACK_CB, &challenge, &[("scope", "qr:generate products:write")]);
     let q = redirect(h.server.authorize(&p).await);
     assert_eq!(q["error"], "invalid_scope");
     assert!(q["error_description"].contains("products:write"));

@@ -6,8 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -453,22 +452,13 @@ async fn accept_language_picks_among_a_links_languages(backend: Backend) {
 
 async fn the_hosted_page_lists_nearby_stores_for_a_shared_location(backend: Backend) {
     use base64::Engine as _;
-    use catalog::iso::{CountryCode, CurrencyCode};
+    use catalog::iso::CurrencyCode;
     use catalog::model::{InventoryStatus, MetadataPatch, OfferWrite, StoreWrite};
     use sha2::Digest as _;
     let s = start(backend).await;
     let store = |store_ref: &str, name: &str, lat: f64, lng: f64| StoreWrite {
-        retailer: "Corner Grocer".into(),
-        store_ref: store_ref.into(),
         name: name.into(),
-        address: Patch::Set(format!("{store_ref} Main St")),
-        city: Patch::Set("Springfield".into()),
-        region: Patch::Set("IL".into()),
-        postal_code: Patch::Set("62701".into()),
-        country: CountryCode::parse("US").unwrap(),
-        lat,
-        lng,
-        metadata: MetadataPatch::default(),
+        ..common::store_write("Corner Grocer", store_ref, lat, lng)
     };
     s.store
         .upsert_stores(&[

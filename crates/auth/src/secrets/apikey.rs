@@ -8,7 +8,7 @@
 //! neighbours; it is not a secret (anyone can compute it) and only saves a lookup. The first
 //! 15 characters ([`public_prefix`]) are shown in listings to tell keys apart.
 
-use crate::secrets::{self, SecretKind};
+use super::{self as secrets, SecretKind};
 
 /// What every API key starts with.
 pub const PREFIX: &str = "pl_key_";

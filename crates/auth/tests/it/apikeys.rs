@@ -5,8 +5,7 @@
 //! every other process as well; users belong to organizations, and a change is seen at once.
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

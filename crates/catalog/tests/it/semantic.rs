@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use catalog::Catalog;
@@ -16,14 +15,7 @@ use search::Embedder;
 use testkit::*;
 
 fn embedder() -> Arc<dyn Embedder> {
-    let dir = std::env::var_os("PRODLINK_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/potion-base-8M")
-    });
-    assert!(
-        dir.join("model.json").is_file(),
-        "no model at {} — run scripts/fetch-model.sh (or set PRODLINK_MODEL_DIR)",
-        dir.display()
-    );
+    let dir = model_dir("potion-base-8M", "model.json");
     search::load_embedder(&dir).unwrap()
 }
 

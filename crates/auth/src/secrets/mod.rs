@@ -1,9 +1,11 @@
 //! Random secrets and their storage form. Every token, code, client secret, session id and API
 //! key is 32 random bytes (256 bits, above OAuth 2.1 §7.7's 160-bit floor) from the OS
 //! generator, encoded behind a short type prefix (`pl_at_`, …, so leaked tokens are easy to
-//! recognise) — base64url, or base62 with a checksum for API keys (see [`crate::apikey`]) —
+//! recognise) — base64url, or base62 with a checksum for API keys (see [`apikey`]) —
 //! and stored only as its SHA-256 hex digest. Comparisons of secret material use constant
 //! time. Also the encodings API keys need: fixed-width base62 and CRC-32.
+
+pub mod apikey;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,7 +29,7 @@ pub enum SecretKind {
     /// Generated client id (never starts with `https://`, so it cannot collide with CIMD ids).
     ClientId,
     /// API key of a server calling the REST API (base62 body and checksum, see
-    /// [`crate::apikey`]).
+    /// [`apikey`]).
     ApiKey,
 }
 
@@ -58,7 +60,7 @@ pub fn random_bytes() -> [u8; 32] {
 pub fn generate(kind: SecretKind) -> String {
     let bytes = random_bytes();
     match kind {
-        SecretKind::ApiKey => crate::apikey::from_bytes(&bytes),
+        SecretKind::ApiKey => apikey::from_bytes(&bytes),
         // Client ids need not be long; 16 bytes keep them readable.
         SecretKind::ClientId => {
             format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(&bytes[..16]))

@@ -5,8 +5,7 @@
 //! access token being refused by the other process within its validation cache lifetime.
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use testkit::model_dir;
 
 use search::{Embedder, StaticEmbedder};
 use serde::Deserialize;
@@ -27,21 +27,9 @@ struct Pair {
     cosine: f32,
 }
 
-fn model_dir() -> PathBuf {
-    let dir = std::env::var_os("PRODLINK_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/potion-base-8M")
-    });
-    assert!(
-        dir.join("model.json").is_file(),
-        "no model at {} — run scripts/fetch-model.sh (or set PRODLINK_MODEL_DIR)",
-        dir.display()
-    );
-    dir
-}
-
 #[test]
 fn embeddings_match_model2vec() {
-    let dir = model_dir();
+    let dir = model_dir("potion-base-8M", "model.json");
     let model = StaticEmbedder::load(&dir).unwrap();
     assert_eq!(model.dim(), 256);
     assert_eq!(model.name(), "potion-base-8M");

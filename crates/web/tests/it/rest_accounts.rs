@@ -8,8 +8,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::rest::{RestServer, SITE, etag, problem};
 use common::{Backend, on_both_backends};

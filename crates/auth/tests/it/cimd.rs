@@ -4,8 +4,7 @@
 //! documents. The server-side tests run on SQLite and (with `PRODLINK_TEST_PG`) PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -73,15 +72,7 @@ async fn cache_lifetime_is_bounded(b: Backend) {
 async fn bad_documents_are_error_pages(b: Backend) {
     let h = harness(b).await;
     let (_, challenge) = pkce();
-    let ask = |id: &str| {
-        params(&[
-            ("response_type", "code"),
-            ("client_id", id),
-            ("redirect_uri", LOOPBACK_CB),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ])
-    };
+    let ask = |id: &str| code_request(id, LOOPBACK_CB, &challenge, &[]);
     // The document names another client id.
     h.fetcher.serve(DOC_URL, &doc("https://agent.example.com/other.json"), Duration::from_secs(60));
     match h.server.authorize(&ask(DOC_URL)).await {

@@ -8,8 +8,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -293,6 +292,26 @@ async fn token_request(base: &str, form: &[(&str, &str)]) -> (StatusCode, Header
     (status, headers, res.json().await.unwrap())
 }
 
+/// The token request exchanging an authorization code (redirected to [`CALLBACK`]) with its
+/// PKCE verifier, then `extra` form fields.
+async fn exchange_code(
+    base: &str,
+    client_id: &str,
+    code: &str,
+    verifier: &str,
+    extra: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Value) {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", CALLBACK),
+        ("client_id", client_id),
+        ("code_verifier", verifier),
+    ];
+    form.extend_from_slice(extra);
+    token_request(base, &form).await
+}
+
 async fn mcp(
     base: &str,
     path: &str,
@@ -359,18 +378,8 @@ async fn browser_flow_issues_tokens_that_unlock_generate_qr_url(backend: Backend
     let code = authorize(&s, &client_id, &challenge).await;
     let resource = format!("{}/mcp/http", s.base);
 
-    let (status, headers, t) = token_request(
-        &s.base,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-            ("client_id", &client_id),
-            ("code_verifier", &verifier),
-            ("resource", &resource),
-        ],
-    )
-    .await;
+    let (status, headers, t) =
+        exchange_code(&s.base, &client_id, &code, &verifier, &[("resource", &resource)]).await;
     assert_eq!(status, 200, "{t}");
     assert_eq!(headers["cache-control"], "no-store");
     assert_eq!(t["token_type"], "Bearer");
@@ -423,17 +432,7 @@ async fn browser_flow_issues_tokens_that_unlock_generate_qr_url(backend: Backend
     assert_eq!(status, 401, "reuse of a rotated refresh token revokes the family: {v}");
     assert!(headers["www-authenticate"].to_str().unwrap().contains("invalid_token"));
     // The code is single-use; replaying it also revokes what it issued (RFC 6749 §4.1.2).
-    let (status, _, e) = token_request(
-        &s.base,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-            ("client_id", &client_id),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (status, _, e) = exchange_code(&s.base, &client_id, &code, &verifier, &[]).await;
     assert_eq!(status, 400);
     assert_eq!(e["error"], "invalid_grant");
 }
@@ -670,17 +669,7 @@ async fn account_page_lists_and_revokes_consents(backend: Backend) {
     let client_id = register_public_client(&s.base).await;
     let (verifier, challenge) = pkce();
     let code = authorize(&s, &client_id, &challenge).await;
-    let (_, _, t) = token_request(
-        &s.base,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-            ("client_id", &client_id),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (_, _, t) = exchange_code(&s.base, &client_id, &code, &verifier, &[]).await;
     let access = t["access_token"].as_str().unwrap().to_owned();
 
     let mut b = Browser::new(&s.base);

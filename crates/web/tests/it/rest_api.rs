@@ -6,19 +6,15 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use auth::AuthServer;
-use catalog::import::{NoProgress, Source};
-use catalog::{Catalog, CatalogStore};
-use common::{Backend, Template, TestDb, on_both_backends};
+use common::{Backend, TestDb, demo_template, on_both_backends};
 use serde_json::{Value, json};
-use web::health::ModelStatus;
-use web::{AppState, HttpSettings};
+use web::HttpSettings;
 
 on_both_backends!(
     read_endpoints_return_what_the_tools_return,
@@ -32,27 +28,6 @@ on_both_backends!(
 const SITE: &str = "http://localhost:8080";
 const EMAIL: &str = "owner@example.com";
 
-fn demo(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/demo").join(name)
-}
-
-async fn load_demo(store: Arc<dyn CatalogStore>) {
-    let sources = catalog::demo::DemoSources {
-        off: vec![Source::open(&demo("off-sample-1000.tsv.gz")).unwrap()],
-        stores: Source::open(&demo("walmart-stores.csv.gz")).unwrap(),
-        rules: None,
-    };
-    catalog::demo::load(Arc::clone(&store), sources, &NoProgress).await.unwrap();
-    Catalog::new(store, SITE).index_search_backlog().await.unwrap();
-}
-
-fn template(backend: Backend) -> &'static Template {
-    static SQLITE: OnceLock<Template> = OnceLock::new();
-    static POSTGRES: OnceLock<Template> = OnceLock::new();
-    let cell = if backend.is_postgres() { &POSTGRES } else { &SQLITE };
-    cell.get_or_init(|| Template::build(backend, load_demo))
-}
-
 struct Server {
     db: TestDb,
     base: String,
@@ -61,22 +36,11 @@ struct Server {
 }
 
 async fn start_with(backend: Backend, http_settings: HttpSettings) -> Server {
-    let db = TestDb::from_template(backend, template(backend)).await;
+    let db = TestDb::from_template(backend, demo_template(backend)).await;
     let auth = Arc::new(db.auth(auth::AuthConfig::new(SITE)).await);
     auth.create_user(EMAIL, "a long enough password").await.unwrap();
-    let catalog = Catalog::new(db.store(), SITE);
-    let origins = web::mcp_http::OriginPolicy::new(SITE, &[], &[]);
-    let state = AppState::new(
-        catalog,
-        auth.clone(),
-        origins,
-        http_settings,
-        ModelStatus::not_loaded(None, "test"),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(web::serve(listener, web::app(state), std::future::pending()));
-    Server { db, base: format!("http://{addr}"), auth, http: reqwest::Client::new() }
+    let base = common::serve(&db, auth.clone(), http_settings).await;
+    Server { db, base, auth, http: reqwest::Client::new() }
 }
 
 async fn start(backend: Backend) -> Server {

@@ -7,8 +7,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::rest::{RestServer, etag, problem};
 use common::{Backend, TestDb, on_both_backends};
