@@ -47,8 +47,6 @@ macro_rules! owned_rule_ids {
     };
 }
 
-/// SQL shared by both backends (`$N` placeholders, which SQLite reads too).
-
 /// One rule with its owner (`$1` = id), before any locking clause.
 macro_rules! rule_by_id {
     () => {
