@@ -184,15 +184,8 @@ pub enum Owned {
 }
 
 impl Owned {
-    /// The table, and the name column it is found by (its key).
-    pub(crate) fn table(self) -> (&'static str, &'static str) {
-        match self {
-            Self::Brand => ("brands", "name_key"),
-            Self::Retailer => ("retailers", "name"),
-        }
-    }
-
-    /// The value of that column for `name`.
+    /// The stored key it is found by for `name`: a brand's folded name, a retailer's trimmed
+    /// name.
     pub(crate) fn key(self, name: &str) -> String {
         match self {
             Self::Brand => crate::model::fold_name(name),

@@ -1,6 +1,5 @@
 //! Product management on PostgreSQL (the REST API's writes beyond batch upserts): the
-//! statements of [`crate::manage::manage_store`].
+//! statements and functions of [`crate::sql::manage`], called by this backend's
+//! `CatalogWrites`.
 
-use sqlx::PgPool;
-
-crate::manage::manage_store! { pool: PgPool, text: "::text" }
+crate::sql::manage::manage_store! { db: sqlx::Postgres }

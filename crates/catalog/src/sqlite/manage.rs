@@ -1,6 +1,4 @@
 //! Product management on SQLite (the REST API's writes beyond batch upserts): the statements
-//! of [`crate::manage::manage_store`].
+//! and functions of [`crate::sql::manage`], called by this backend's `CatalogWrites`.
 
-use sqlx::SqlitePool;
-
-crate::manage::manage_store! { pool: SqlitePool, text: "" }
+crate::sql::manage::manage_store! { db: sqlx::Sqlite }

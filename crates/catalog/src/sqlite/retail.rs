@@ -1,74 +1,19 @@
-//! Store and offer management on SQLite (see [`crate::retail`]): retailer ownership, an
-//! organization's stores, deleting a store or an offer — the statements of
-//! [`crate::retail_store`] but for looking up retailers by name, which differs per backend.
+//! [`RetailDb`](crate::store::RetailDb) on SQLite (see [`crate::retail`]): the statements and
+//! body of [`crate::sql::retail`], with reads run once and retailers looked up by a JSON list
+//! of names.
 
-use std::collections::HashMap;
-
-use sqlx::{Row, SqlitePool};
-
-use super::*;
+use super::SqliteStore;
 use crate::write_plan::json_string_list;
 
-pub(super) async fn retailer_organizations(
-    pool: &SqlitePool,
-    names: &[String],
-) -> Result<HashMap<String, Option<i64>>, crate::store::StoreError> {
-    if names.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = sqlx::query(
-        "SELECT name, organization_id FROM retailers WHERE name IN (SELECT value FROM json_each(?))",
-    )
-    .bind(json_string_list(names.iter().map(String::as_str)))
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("organization_id")?))).collect()
+/// The names as one JSON array, for `json_each`.
+fn json_names(names: &[String]) -> String {
+    json_string_list(names.iter().map(String::as_str))
 }
 
-crate::retail_store::retail_store! { pool: SqlitePool }
-
-#[async_trait::async_trait]
-impl crate::store::RetailDb for SqliteStore {
-    // Store and offer management
-
-    async fn retailer_organizations(
-        &self,
-        names: &[String],
-    ) -> Result<std::collections::HashMap<String, Option<i64>>, StoreError> {
-        retailer_organizations(&self.pool, names).await
-    }
-
-    async fn create_retailer(&self, name: &str, organization_id: i64) -> Result<bool, StoreError> {
-        create_retailer(&self.pool, name, organization_id).await
-    }
-
-    async fn organization_stores(
-        &self,
-        organization: i64,
-        offset: u64,
-        limit: u64,
-    ) -> Result<(Vec<crate::retail::ManagedStore>, u64), StoreError> {
-        organization_stores(&self.pool, organization, offset, limit).await
-    }
-
-    async fn managed_store(
-        &self,
-        retailer: &str,
-        store_ref: &str,
-    ) -> Result<Option<crate::retail::ManagedStore>, StoreError> {
-        managed_store(&self.pool, retailer, store_ref).await
-    }
-
-    async fn delete_store(&self, retailer: &str, store_ref: &str) -> Result<bool, StoreError> {
-        delete_store(&self.pool, retailer, store_ref).await
-    }
-
-    async fn delete_offer(
-        &self,
-        gtin: gs1::Gtin14,
-        retailer: &str,
-        store_ref: &str,
-    ) -> Result<bool, StoreError> {
-        delete_offer(&self.pool, gtin, retailer, store_ref).await
-    }
+crate::sql::retail::retail_db_impl! {
+    store: SqliteStore,
+    db: sqlx::Sqlite,
+    read: crate::sql::read_once,
+    retailers_named: crate::sql::retail::SQLITE_RETAILERS_NAMED,
+    names: json_names,
 }

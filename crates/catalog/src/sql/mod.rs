@@ -1,0 +1,39 @@
+//! The SQL of the catalog store's roles, written once for both backends: one module per role
+//! with its statements as `pub(crate) const` strings and the macro that generates the role's
+//! `impl` for a backend's store from them. The backend files (`sqlite/`, `postgres/`) invoke
+//! that macro with only what differs between the two (how a write transaction begins, which
+//! statements lock rows, how a read is retried, what is announced).
+//!
+//! The statements are in the common dialect of SQLite and PostgreSQL: `$1`, `$2`…
+//! placeholders (sqlx's SQLite driver binds `$N` to the N-th argument, as PostgreSQL does, so
+//! a placeholder may be used twice), `CAST(… AS …)` rather than PostgreSQL's `::`, and
+//! `ON CONFLICT … DO NOTHING/UPDATE` and `RETURNING`, which both accept. A statement of one
+//! backend only is named for it (`SQLITE_…`, `PG_…`).
+
+pub(crate) mod manage;
+pub(crate) mod orgs;
+pub(crate) mod retail;
+pub(crate) mod rules;
+
+use std::future::Future;
+
+/// Runs a read once: the `read` hook of a backend whose reads need no retry (SQLite: a local
+/// file has no connection to lose). PostgreSQL passes [`crate::postgres::reading`], which
+/// retries a read whose connection was lost.
+pub(crate) async fn read_once<T, E, F, Fut>(_what: &'static str, mut read: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    read().await
+}
+
+/// A page size or offset as SQL binds it (saturating: no page is that large).
+pub(crate) fn page_bound(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Whether the database refused a row because a unique key is taken.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
