@@ -25,6 +25,7 @@ mod rules_admin_store;
 pub mod search;
 pub mod semantic;
 pub mod service;
+mod sql;
 pub mod sqlite;
 pub mod store;
 mod write_plan;
