@@ -6,13 +6,13 @@
 //! pgvector none of this exists and each process ranks the stored vectors in memory, as on
 //! SQLite.
 
+use gs1::Gtin14;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
 
-use super::search::{filters_sql, metadata_json, parse_gtin};
-use gs1::Gtin14;
-
+use super::search::filters_sql;
 use crate::search::{LexicalHit, SearchFilters};
-use crate::store::StoreError;
+use crate::sql::search::metadata_json;
+use crate::store::{StoreError, stored_gtin as parse_gtin};
 
 /// Candidates the HNSW graph walk keeps (`hnsw.ef_search`): at least the largest candidate
 /// pool a search asks for (300), so a walk can return all of them.

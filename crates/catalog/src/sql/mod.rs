@@ -7,13 +7,19 @@
 //! The statements are in the common dialect of SQLite and PostgreSQL: `$1`, `$2`…
 //! placeholders (sqlx's SQLite driver binds `$N` to the N-th argument, as PostgreSQL does, so
 //! a placeholder may be used twice), `CAST(… AS …)` rather than PostgreSQL's `::`, and
-//! `ON CONFLICT … DO NOTHING/UPDATE` and `RETURNING`, which both accept. A statement of one
-//! backend only is named for it (`SQLITE_…`, `PG_…`).
+//! `ON CONFLICT … DO NOTHING/UPDATE` and `RETURNING`, which both accept. Where the backends
+//! need different text, the role's module holds both, named for their backend (`SQLITE_…`,
+//! `PG_…`), or the backend's role file defines the statement under the name the body uses
+//! (reads, search documents and embeddings, where most differing statements are whole queries
+//! of one backend: full-text search, vector search, list binding).
 
+pub(crate) mod embeddings;
 pub(crate) mod manage;
 pub(crate) mod orgs;
+pub(crate) mod read;
 pub(crate) mod retail;
 pub(crate) mod rules;
+pub(crate) mod search;
 
 use std::future::Future;
 
