@@ -2,6 +2,7 @@
 //! engine rejects, and digital-link.js's examples.
 
 use super::*;
+use crate::gtin::GtinError;
 
 const G: &str = "09506000134352";
 

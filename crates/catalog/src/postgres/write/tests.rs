@@ -12,7 +12,8 @@ use crate::geo::{BoundingBox, Point};
 use crate::iso::{CountryCode, CurrencyCode};
 use crate::model::{
     CategoryRef, DataSource, ImageWrite, IngredientWrite, InventoryStatus, LabelFormat,
-    MetadataPatch, NutrientWrite, NutritionWrite, Patch, PriceRange, RuleTarget,
+    MetadataPatch, NutrientWrite, NutritionWrite, OfferWrite, Patch, PriceRange, RuleTarget,
+    StoreWrite,
 };
 use crate::postgres::{PgOptions, PgStore, read};
 
