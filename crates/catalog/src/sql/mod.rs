@@ -39,6 +39,23 @@ pub(crate) fn page_bound(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// One page of an organization's records, inside a role macro's async fn whose errors convert
+/// from `sqlx::Error`: `$count` counts them and `$page` lists one page (`$1` the organization,
+/// `$2` the limit, `$3` the offset). Evaluates to the page's rows and the total.
+macro_rules! organization_page {
+    ($pool:expr, $count:expr, $page:expr, $organization:expr, $offset:expr, $limit:expr) => {{
+        let total: i64 = sqlx::query_scalar($count).bind($organization).fetch_one($pool).await?;
+        let rows = sqlx::query($page)
+            .bind($organization)
+            .bind($crate::sql::page_bound($limit))
+            .bind($crate::sql::page_bound($offset))
+            .fetch_all($pool)
+            .await?;
+        (rows, u64::try_from(total).unwrap_or(0))
+    }};
+}
+pub(crate) use organization_page;
+
 /// Whether the database refused a row because a unique key is taken.
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())

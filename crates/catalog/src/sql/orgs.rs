@@ -183,7 +183,7 @@ macro_rules! orgs_db_impl {
             OrganizationProduct, Owned, RecordUpdate, Removal, count, stored_metadata,
         };
         use $crate::sql::orgs as sql;
-        use $crate::sql::{is_unique_violation, page_bound};
+        use $crate::sql::is_unique_violation;
         use $crate::store::StoreError;
 
         type Pool = sqlx::Pool<$db>;
@@ -355,15 +355,10 @@ macro_rules! orgs_db_impl {
             offset: u64,
             limit: u64,
         ) -> Result<(Vec<Brand>, u64), StoreError> {
-            let total: i64 =
-                sqlx::query_scalar(sql::BRAND_COUNT).bind(organization).fetch_one(pool).await?;
-            let rows = sqlx::query(sql::BRAND_PAGE)
-                .bind(organization)
-                .bind(page_bound(limit))
-                .bind(page_bound(offset))
-                .fetch_all(pool)
-                .await?;
-            Ok((rows.iter().map(brand).collect::<Result<_, _>>()?, count(total)))
+            let (rows, total) = $crate::sql::organization_page!(
+                pool, sql::BRAND_COUNT, sql::BRAND_PAGE, organization, offset, limit
+            );
+            Ok((rows.iter().map(brand).collect::<Result<_, _>>()?, total))
         }
 
         async fn brand_record(pool: &Pool, id: i64) -> Result<Option<Brand>, StoreError> {
@@ -432,14 +427,9 @@ macro_rules! orgs_db_impl {
             offset: u64,
             limit: u64,
         ) -> Result<(Vec<OrganizationProduct>, u64), StoreError> {
-            let total: i64 =
-                sqlx::query_scalar(sql::PRODUCT_COUNT).bind(organization).fetch_one(pool).await?;
-            let rows = sqlx::query(sql::PRODUCT_PAGE)
-                .bind(organization)
-                .bind(page_bound(limit))
-                .bind(page_bound(offset))
-                .fetch_all(pool)
-                .await?;
+            let (rows, total) = $crate::sql::organization_page!(
+                pool, sql::PRODUCT_COUNT, sql::PRODUCT_PAGE, organization, offset, limit
+            );
             let items = rows
                 .iter()
                 .map(|r| {
@@ -451,7 +441,7 @@ macro_rules! orgs_db_impl {
                     })
                 })
                 .collect::<Result<_, sqlx::Error>>()?;
-            Ok((items, count(total)))
+            Ok((items, total))
         }
 
         async fn account_user(pool: &Pool, id: i64) -> Result<Option<AccountUser>, StoreError> {

@@ -99,7 +99,6 @@ macro_rules! retail_db_impl {
 
         use $crate::model::now_rfc3339;
         use $crate::retail::ManagedStore;
-        use $crate::sql::page_bound;
         use $crate::sql::retail::{self as sql, decode_store};
         use $crate::store::StoreError;
 
@@ -122,16 +121,16 @@ macro_rules! retail_db_impl {
             offset: u64,
             limit: u64,
         ) -> Result<(Vec<ManagedStore>, u64), StoreError> {
-            let total: i64 =
-                sqlx::query_scalar(sql::COUNT).bind(organization).fetch_one(pool).await?;
-            let rows = sqlx::query(sql::PAGE)
-                .bind(organization)
-                .bind(page_bound(limit))
-                .bind(page_bound(offset))
-                .fetch_all(pool)
-                .await?;
+            let (rows, total) = $crate::sql::organization_page!(
+                pool,
+                sql::COUNT,
+                sql::PAGE,
+                organization,
+                offset,
+                limit
+            );
             let items = rows.iter().map(decode_store).collect::<Result<_, _>>()?;
-            Ok((items, u64::try_from(total).unwrap_or(0)))
+            Ok((items, total))
         }
 
         async fn managed_store(

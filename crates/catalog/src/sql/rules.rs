@@ -348,7 +348,6 @@ macro_rules! rules_db_impl {
             self as admin, Actor, ManagedRule, OwnedRule, RuleDraft, RuleRefusal, RuleResult,
             ScopeKind, ScopeRef,
         };
-        use $crate::sql::page_bound;
         use $crate::sql::rules::{self as sql, decode};
         use $crate::store::StoreError;
 
@@ -363,16 +362,11 @@ macro_rules! rules_db_impl {
             offset: u64,
             limit: u64,
         ) -> Result<(Vec<ManagedRule>, u64), StoreError> {
-            let total: i64 =
-                sqlx::query_scalar(sql::COUNT).bind(organization).fetch_one(pool).await?;
-            let rows = sqlx::query(sql::PAGE)
-                .bind(organization)
-                .bind(page_bound(limit))
-                .bind(page_bound(offset))
-                .fetch_all(pool)
-                .await?;
+            let (rows, total) = $crate::sql::organization_page!(
+                pool, sql::COUNT, sql::PAGE, organization, offset, limit
+            );
             let items = rows.iter().map(|r| decode(r).map(|o| o.rule)).collect::<Result<_, _>>()?;
-            Ok((items, u64::try_from(total).unwrap_or(0)))
+            Ok((items, total))
         }
 
         async fn managed_rule(pool: &Pool, id: i64) -> Result<Option<OwnedRule>, StoreError> {
